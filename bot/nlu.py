@@ -1,0 +1,109 @@
+"""Intent classification with the project's trained Rasa model (JiebaTokenizer + DIETClassifier)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class IntentParse:
+    """The Rasa model's reading of one message: the top intent and the full ranking."""
+
+    intent: IntentScore
+    ranking: tuple[IntentScore, ...]
+
+    def confidence_of(self, intent: str) -> float:
+        return next((s.confidence for s in self.ranking if s.name == intent), 0.0)
+
+
+def quiet_rasa() -> None:
+    """Keep TensorFlow's and Rasa's start-up chatter out of the agent's terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("LOG_LEVEL_LIBRARIES", "ERROR")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    for name in ("rasa", "tensorflow", "absl", "apscheduler", "sanic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def latest_model(models_dir: Path) -> Path:
+    """The newest Rasa model archive in models/ (what `rasa shell` would pick)."""
+    models = sorted(Path(models_dir).glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise ConfigError(f"no trained Rasa model in {models_dir}/; run `bot train` first")
+    return models[-1]
+
+
+class IntentClassifier:
+    """A loaded Rasa model; `parse(text)` is safe to call from any thread."""
+
+    def __init__(self, model_path: Path) -> None:
+        quiet_rasa()
+        from rasa.core.agent import Agent
+
+        if not Path(model_path).is_file():
+            raise ConfigError(f"Rasa model not found: {model_path}")
+        self.model_path = Path(model_path)
+        self._agent = Agent.load(str(model_path))
+        if not self._agent.is_ready():
+            raise ConfigError(f"Rasa model {model_path} could not be loaded")
+        self._local = threading.local()
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        loop = getattr(self._local, "loop", None)
+        if loop is None:
+            loop = self._local.loop = asyncio.new_event_loop()
+        return loop
+
+    def parse(self, text: str) -> IntentParse:
+        result = self._loop().run_until_complete(self._agent.parse_message(text))
+        ranking = tuple(
+            IntentScore(str(item["name"]), float(item["confidence"])) for item in result.get("intent_ranking") or ()
+        )
+        top = result.get("intent") or {}
+        intent = IntentScore(str(top.get("name") or "out_of_scope"), float(top.get("confidence") or 0.0))
+        return IntentParse(intent=intent, ranking=ranking or (intent,))
+
+
+def train_model(project_dir: Path, output_dir: Path, nlu_only: bool = False, fixed_name: str | None = None) -> Path:
+    """Train the project's Rasa model (`rasa train`, or `rasa train nlu`) and return the archive path."""
+    quiet_rasa()
+    from rasa.model_training import train, train_nlu
+
+    project_dir = Path(project_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if nlu_only:
+        path = train_nlu(
+            config=str(project_dir / "config.yml"),
+            nlu_data=str(project_dir / "data"),
+            output=str(output_dir),
+            domain=str(project_dir / "domain.yml"),
+            fixed_model_name=fixed_name,
+        )
+    else:
+        result = train(
+            domain=str(project_dir / "domain.yml"),
+            config=str(project_dir / "config.yml"),
+            training_files=[str(project_dir / "data")],
+            output=str(output_dir),
+            fixed_model_name=fixed_name,
+        )
+        path = result.model
+    if not path:
+        raise ConfigError("Rasa training produced no model (see the messages above)")
+    return Path(path)

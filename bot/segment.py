@@ -1,0 +1,67 @@
+"""Text normalisation and jieba segmentation, shared by the message checks and the lexical index."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from pathlib import Path
+
+# Particles and interjections buyers sprinkle everywhere; as whole words they carry no topic.
+STOP_WORDS = frozenset("亲吗呢吧啊呀哈嘛哦啦么了的呐哇噢嗯喔额诶哎咯捏滴哒嘞咩").union(
+    {"请问", "一下", "那个", "这个", "就是", "么么哒"}
+)
+
+_lock = threading.Lock()
+_loaded_dicts: set[Path] = set()
+
+
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def load_user_dicts(dict_dir: Path) -> None:
+    """Teach jieba the shop's words (data/dict/*.txt); each file is loaded once per process."""
+    jieba = _jieba()
+    with _lock:
+        for path in sorted(Path(dict_dir).glob("*.txt")):
+            resolved = path.resolve()
+            if resolved not in _loaded_dicts:
+                jieba.load_userdict(str(resolved))
+                _loaded_dicts.add(resolved)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width), lower case, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def is_word_char(char: str) -> bool:
+    return unicodedata.category(char)[0] in ("L", "N")
+
+
+def content_chars(text: str) -> int:
+    """How many letters or digits (any script) a text holds; emoji and punctuation count zero."""
+    return sum(1 for c in text if is_word_char(c))
+
+
+def words(text: str) -> list[str]:
+    """jieba words of a normalised text, without punctuation, emoji or particles."""
+    jieba = _jieba()
+    out = []
+    for word in jieba.lcut(normalize(text)):
+        word = "".join(c for c in word if is_word_char(c))
+        if word and word not in STOP_WORDS:
+            out.append(word)
+    return out
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Words plus character bigrams of the content, so typos and odd segmentations still overlap."""
+    ws = words(text)
+    chars = "".join(ws)
+    bigrams = [chars[i : i + 2] for i in range(len(chars) - 1) if not chars[i : i + 2].isascii()]
+    return ws + [f"#{b}" for b in bigrams]

@@ -1,0 +1,108 @@
+"""Settings read once from bot.yml and the environment (BOT_ENCODER, BOT_DB, BOT_DATA_DIR)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+SETTINGS_FILE = "bot.yml"
+DEFAULT_ENCODER = "m3e-small"
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    dense_weight: float = 0.75
+    lexical_weight: float = 0.25
+    answer_weight: float = 0.8
+
+
+@dataclass(frozen=True)
+class SuggestSettings:
+    k: int = 3
+    intent_weight: float = 0.3
+    min_score: float = 0.6
+    follow_up_confidence: float = 0.6
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_chars: int = 1000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how the engine scores; one instance per process."""
+
+    project_dir: Path
+    data_dir: Path
+    db_url: str
+    encoder: str = DEFAULT_ENCODER
+    index: IndexSettings = field(default_factory=IndexSettings)
+    suggest: SuggestSettings = field(default_factory=SuggestSettings)
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def kb_dir(self) -> Path:
+        return self.project_dir / "kb"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.project_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def default_db_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'bot.sqlite3').resolve()}"
+
+
+def _section(raw: dict[str, Any], name: str, cls: type) -> Any:
+    values = raw.get(name) or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{SETTINGS_FILE}: '{name}' must be a mapping")
+    known = set(cls.__dataclass_fields__)
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"{SETTINGS_FILE}: unknown setting(s) in '{name}': {', '.join(sorted(unknown))}")
+    try:
+        return cls(**{k: type(getattr(cls(), k))(v) for k, v in values.items()})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{SETTINGS_FILE}: bad value in '{name}': {exc}") from exc
+
+
+def load_settings(project_dir: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read bot.yml from the project directory, then apply environment and explicit overrides."""
+    from ruamel.yaml import YAML, YAMLError
+
+    project = Path(project_dir or os.environ.get("BOT_PROJECT_DIR") or Path.cwd()).resolve()
+    raw: dict[str, Any] = {}
+    path = project / SETTINGS_FILE
+    if path.exists():
+        try:
+            raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
+        except YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: must be a mapping of settings")
+    data_dir = Path(
+        overrides.pop("data_dir", None) or os.environ.get("BOT_DATA_DIR") or project / "var"
+    ).resolve()
+    settings = Settings(
+        project_dir=project,
+        data_dir=data_dir,
+        db_url=overrides.pop("db_url", None) or os.environ.get("BOT_DB") or default_db_url(data_dir),
+        encoder=os.environ.get("BOT_ENCODER") or str(raw.get("encoder") or DEFAULT_ENCODER),
+        index=_section(raw, "index", IndexSettings),
+        suggest=_section(raw, "suggest", SuggestSettings),
+        limits=_section(raw, "limits", Limits),
+    )
+    return settings.with_overrides(**overrides)
