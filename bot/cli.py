@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -52,9 +53,11 @@ def train(db_url: str | None, nlu_only: bool) -> None:
 def suggest(text: str, db_url: str | None, context: tuple[str, ...], k: int | None, as_json: bool, model: Path | None) -> None:
     """Suggest replies for one buyer message, e.g.  bot suggest "能包邮吗"."""
     from bot.render import format_suggestion
-    from bot.suggest import Engine
+    from bot.suggest import Engine, check_message
 
-    engine = Engine.from_settings(_settings(db_url), model_path=model)
+    settings = _settings(db_url)
+    check_message(text, settings.limits.max_message_chars)  # fail fast, before loading the models
+    engine = Engine.from_settings(settings, model_path=model)
     result = engine.suggest(text, context=list(context), k=k)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -142,4 +145,8 @@ def _run(command: Callable[..., Any]) -> int:
 
 
 def main() -> None:
+    if not os.environ.get("BOT_DEBUG"):
+        os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
     sys.exit(_run(cli))

@@ -57,12 +57,14 @@ class Encoder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         from sentence_transformers import SentenceTransformer
 
         self.path = path
         self.fingerprint = encoder_fingerprint(path)
         self._model: Any = SentenceTransformer(str(path), device="cpu")
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 

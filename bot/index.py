@@ -118,7 +118,7 @@ class KBIndex:
         lexical_ids = np.argpartition(-lexical_all, depth - 1)[:depth] if depth < n_rows else np.arange(n_rows)
         candidates = np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], lexical_ids]))
         vectors = self._dense.reconstruct_batch(candidates.astype(np.int64))
-        dense = vectors @ query_vector
+        dense = np.clip(vectors @ query_vector, -1.0, 1.0)
         lexical = lexical_all[candidates]
         fused = (self.settings.dense_weight * dense + self.settings.lexical_weight * lexical) * self._row_weight[candidates]
         best: dict[int, int] = {}

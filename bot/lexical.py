@@ -28,6 +28,8 @@ class LexicalIndex:
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
         import bm25s
 
+        if not texts:
+            return cls(None, {}, 0)
         tokens = [lexical_tokens(t) or ["<empty>"] for t in texts]
         retriever = bm25s.BM25(k1=K1, b=B, method="lucene")
         retriever.index(tokens, show_progress=False)
@@ -53,7 +55,8 @@ class LexicalIndex:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self._retriever.save(str(directory), show_progress=False)
+        if self._retriever is not None:
+            self._retriever.save(str(directory), show_progress=False)
         (directory / "doc_freq.json").write_text(
             json.dumps({"n_docs": self._n_docs, "doc_freq": self._doc_freq}, ensure_ascii=False), encoding="utf-8"
         )
@@ -62,6 +65,8 @@ class LexicalIndex:
     def load(cls, directory: Path) -> "LexicalIndex":
         import bm25s
 
-        retriever = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
         stats = json.loads((directory / "doc_freq.json").read_text(encoding="utf-8"))
+        if stats["n_docs"] == 0:
+            return cls(None, {}, 0)
+        retriever = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
         return cls(retriever, stats["doc_freq"], stats["n_docs"])

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,10 @@ def quiet_rasa() -> None:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     for name in ("rasa", "tensorflow", "absl", "apscheduler", "sanic"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    import jieba
     import structlog
+
+    jieba.setLogLevel(logging.WARNING)
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
@@ -83,10 +87,16 @@ class IntentClassifier:
 def train_model(project_dir: Path, output_dir: Path, nlu_only: bool = False, fixed_name: str | None = None) -> Path:
     """Train the project's Rasa model (`rasa train`, or `rasa train nlu`) and return the archive path."""
     quiet_rasa()
-    from rasa.model_training import train, train_nlu
-
     project_dir = Path(project_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _train(project_dir, output_dir, nlu_only, fixed_name)
+
+
+def _train(project_dir: Path, output_dir: Path, nlu_only: bool, fixed_name: str | None) -> Path:
+    from rasa.model_training import train, train_nlu
+
     if nlu_only:
         path = train_nlu(
             config=str(project_dir / "config.yml"),

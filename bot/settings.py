@@ -25,7 +25,6 @@ class SuggestSettings:
     k: int = 3
     intent_weight: float = 0.3
     min_score: float = 0.6
-    follow_up_confidence: float = 0.6
 
 
 @dataclass(frozen=True)

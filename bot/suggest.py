@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Sequence
 
+from bot.context import Turn, resolve
 from bot.encoder import Encoder, load_encoder
 from bot.errors import MessageError
 from bot.index import Hit, KBIndex, index_for
@@ -14,12 +15,10 @@ from bot.kb import KBContent
 from bot.kb.store import KBStore
 from bot.kb.template import fill
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model
-from bot.segment import content_chars, load_user_dicts, normalize
+from bot.segment import content_chars, load_user_dicts
 from bot.settings import Settings
 
 CLARIFY_TAG = "clarify"
-FOLLOW_UP_MAX_CHARS = 12
-Turn = Union[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -68,16 +67,6 @@ def check_message(text: object, max_chars: int) -> str:
     return stripped
 
 
-def _customer_texts(context: Sequence[Turn] | None) -> list[str]:
-    texts = []
-    for turn in context or ():
-        if isinstance(turn, str):
-            texts.append(turn)
-        elif turn.get("role", "customer") == "customer" and turn.get("text"):
-            texts.append(str(turn["text"]))
-    return [t for t in texts if t.strip()]
-
-
 class Engine:
     """Loads the Rasa model, the KB and its index once; `suggest` is the one code path for CLI, HTTP and Rasa."""
 
@@ -110,8 +99,10 @@ class Engine:
         text = check_message(message, self.settings.limits.max_message_chars)
         if content_chars(text) == 0:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), "no words to match (only emoji or punctuation)")
-        parse = self._parse_in_context(text, _customer_texts(context))
-        hits = self._retrieve(text, _customer_texts(context), parse, k)
+        classify_text, retrieve_text = resolve(text, context)
+        parse = self.classifier.parse(classify_text)
+        assert self.index is not None
+        hits = self.index.search(retrieve_text, max(10, 4 * k))
         replies = self._rank(hits, parse, k)
         if not replies or replies[0].score < self.settings.suggest.min_score:
             best = f"{replies[0].score:.2f}" if replies else "none"
@@ -119,35 +110,6 @@ class Engine:
                 parse.intent, parse.ranking, f"no confident match (best score {best} < {self.settings.suggest.min_score})"
             )
         return Suggestion(parse.intent, parse.ranking, tuple(replies[:k]), abstained=False)
-
-    def _parse_in_context(self, text: str, history: list[str]) -> IntentParse:
-        """Rasa's intent; a short follow-up it is unsure of ("这个呢") leans on the buyer's previous message."""
-        parse = self.classifier.parse(text)
-        if not history or parse.intent.confidence >= self.settings.suggest.follow_up_confidence:
-            return parse
-        if len(normalize(text)) > FOLLOW_UP_MAX_CHARS:
-            return parse
-        previous = self.classifier.parse(history[-1])
-        mixed: dict[str, float] = {}
-        for score in parse.ranking:
-            mixed[score.name] = mixed.get(score.name, 0.0) + 0.5 * score.confidence
-        for score in previous.ranking:
-            mixed[score.name] = mixed.get(score.name, 0.0) + 0.5 * score.confidence
-        ranking = tuple(IntentScore(n, c) for n, c in sorted(mixed.items(), key=lambda kv: -kv[1]))
-        return IntentParse(intent=ranking[0], ranking=ranking)
-
-    def _retrieve(self, text: str, history: list[str], parse: IntentParse, k: int) -> list[Hit]:
-        assert self.index is not None
-        depth = max(10, 4 * k)
-        hits = self.index.search(text, depth)
-        if history and len(normalize(text)) <= FOLLOW_UP_MAX_CHARS and parse.intent.confidence < self.settings.suggest.follow_up_confidence:
-            # an elliptical follow-up: also search with the previous question folded in
-            merged = {h.entry.id: h for h in hits}
-            for hit in self.index.search(f"{history[-1]} {text}", depth):
-                if hit.entry.id not in merged or merged[hit.entry.id].score < hit.score:
-                    merged[hit.entry.id] = hit
-            hits = sorted(merged.values(), key=lambda h: -h.score)
-        return hits
 
     def _rank(self, hits: list[Hit], parse: IntentParse, k: int) -> list[Reply]:
         """Blend retrieval with the intent: a strong match can still overrule an unsure intent."""

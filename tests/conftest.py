@@ -1,0 +1,72 @@
+"""Shared fixtures: one real Rasa model trained per test session, a real SQLite KB, the real encoder and index."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PROJECT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _load_yaml(path: Path):  # type: ignore[no-untyped-def]
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def project_dir() -> Path:
+    return PROJECT
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("session")
+
+
+@pytest.fixture(scope="session")
+def trained_model(session_dir: Path) -> Path:
+    """The project's own NLU pipeline (config.yml, data/), trained once for the whole session."""
+    from bot.nlu import train_model
+
+    return train_model(PROJECT, session_dir / "models", nlu_only=True, fixed_name="test-nlu")
+
+
+@pytest.fixture()
+def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings pointing at a fresh data dir (SQLite file + index) under tmp_path."""
+    from bot.settings import load_settings
+
+    return load_settings(PROJECT, data_dir=tmp_path / "var")
+
+
+@pytest.fixture(scope="session")
+def engine(session_dir: Path, trained_model: Path):  # type: ignore[no-untyped-def]
+    """The engine on the seed KB in a real SQLite file, with the session's trained model."""
+    from bot.kb.sync import import_kb
+    from bot.settings import load_settings
+    from bot.suggest import Engine
+
+    settings = load_settings(PROJECT, data_dir=session_dir / "var")
+    import_kb(settings)
+    return Engine.from_settings(settings, model_path=trained_model)
+
+
+@pytest.fixture(scope="session")
+def paraphrases_test() -> list[dict]:
+    return _load_yaml(DATA / "paraphrases_test.yml")
+
+
+@pytest.fixture()
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of kb/ to break in tests."""
+    target = tmp_path / "kb"
+    shutil.copytree(PROJECT / "kb", target)
+    return target
