@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,6 +30,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="Rasa model (default: newest in models/)")
     parser.add_argument("--repeat", type=int, default=3, help="latency passes over the data")
     parser.add_argument("--errors", action="store_true", help="list the misses")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                        help="override a bot.yml setting for an ablation, e.g. suggest.retrieval_intent_weight=0")
     args = parser.parse_args()
 
     from ruamel.yaml import YAML
@@ -41,6 +44,11 @@ def main() -> None:
     items = evaluate.labelled(YAML(typ="safe", pure=True).load(args.data.read_text(encoding="utf-8")))
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(PROJECT, data_dir=Path(tmp))
+        for assignment in args.set:
+            name, value = assignment.split("=", 1)
+            section, key = name.split(".", 1)
+            part = getattr(settings, section)
+            settings = replace(settings, **{section: replace(part, **{key: type(getattr(part, key))(value)})})
         import_kb(settings)
         engine = Engine.from_settings(settings, model_path=args.model)
         outcomes = evaluate.run(engine, items, progress=True)
@@ -64,6 +72,7 @@ def main() -> None:
 
     base = statistics.median(baseline_ms)
     report = {
+        "settings_overridden": args.set,
         "data": str(args.data.relative_to(PROJECT) if args.data.is_relative_to(PROJECT) else args.data),
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in quality.items() if not k.startswith("latency")},
         "suggest_ms_p50": round(pct(suggest_ms, 50), 1),

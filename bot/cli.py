@@ -104,6 +104,18 @@ def kb_export(out_dir: Path, db_url: str | None) -> None:
     click.echo(f"wrote {len(written)} files to {out_dir}")
 
 
+@kb.command("nlu")
+@db_option
+def kb_nlu(db_url: str | None) -> None:
+    """Write the KB's approved questions as Rasa NLU examples (data/nlu/kb_questions.yml)."""
+    from bot.kb.nlu_export import write_kb_nlu
+    from bot.kb.store import KBStore
+
+    settings = _settings(db_url)
+    path = write_kb_nlu(KBStore(settings.db_url).approved(), settings.project_dir / "data" / "nlu")
+    click.echo(f"wrote {path}")
+
+
 @kb.command("list")
 @db_option
 @click.option("--intent", default=None, help="Only entries of this intent.")

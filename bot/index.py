@@ -82,7 +82,7 @@ class KBIndex:
         self.entries = tuple(entries)
         self.rows = tuple(rows)
         self._row_entry = np.array([r.entry for r in rows], dtype=np.int64)
-        self._row_weight = np.array([1.0 if r.kind == QUESTION else settings.answer_weight for r in rows], dtype=np.float32)
+        self._is_question = np.array([r.kind == QUESTION for r in rows], dtype=bool)
         self._dense = dense
         self._lexical = lexical
         self.encoder = encoder
@@ -120,7 +120,8 @@ class KBIndex:
         vectors = self._dense.reconstruct_batch(candidates.astype(np.int64))
         dense = np.clip(vectors @ query_vector, -1.0, 1.0)
         lexical = lexical_all[candidates]
-        fused = (self.settings.dense_weight * dense + self.settings.lexical_weight * lexical) * self._row_weight[candidates]
+        row_weight = np.where(self._is_question[candidates], 1.0, self.settings.answer_weight)
+        fused = (self.settings.dense_weight * dense + self.settings.lexical_weight * lexical) * row_weight
         best: dict[int, int] = {}
         for position in np.argsort(-fused, kind="stable"):
             entry = int(self._row_entry[candidates[position]])

@@ -15,8 +15,8 @@ DEFAULT_ENCODER = "m3e-small"
 
 @dataclass(frozen=True)
 class IndexSettings:
-    dense_weight: float = 0.75
-    lexical_weight: float = 0.25
+    dense_weight: float = 0.85
+    lexical_weight: float = 0.15
     answer_weight: float = 0.8
 
 
@@ -24,7 +24,9 @@ class IndexSettings:
 class SuggestSettings:
     k: int = 3
     intent_weight: float = 0.3
-    min_score: float = 0.6
+    min_score: float = 0.61
+    retrieval_intent_weight: float = 0.8
+    retrieval_intent_temperature: float = 0.03
 
 
 @dataclass(frozen=True)

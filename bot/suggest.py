@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from bot.context import Turn, resolve
 from bot.encoder import Encoder, load_encoder
 from bot.errors import MessageError
@@ -19,6 +21,7 @@ from bot.segment import content_chars, load_user_dicts
 from bot.settings import Settings
 
 CLARIFY_TAG = "clarify"
+RETRIEVAL_INTENT_DEPTH = 10
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,9 @@ class Engine:
         if content_chars(text) == 0:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), "no words to match (only emoji or punctuation)")
         classify_text, retrieve_text = resolve(text, context)
-        parse = self.classifier.parse(classify_text)
         assert self.index is not None
         hits = self.index.search(retrieve_text, max(10, 4 * k))
+        parse = self._intent(self.classifier.parse(classify_text), hits)
         replies = self._rank(hits, parse, k)
         if not replies or replies[0].score < self.settings.suggest.min_score:
             best = f"{replies[0].score:.2f}" if replies else "none"
@@ -110,6 +113,24 @@ class Engine:
                 parse.intent, parse.ranking, f"no confident match (best score {best} < {self.settings.suggest.min_score})"
             )
         return Suggestion(parse.intent, parse.ranking, tuple(replies[:k]), abstained=False)
+
+    def _intent(self, nlu: IntentParse, hits: list[Hit]) -> IntentParse:
+        """Rasa's intent ranking, blended with the intents of the best-matching vetted entries.
+
+        DIET is sure of itself even when wrong; when the knowledge base holds a close match of
+        another intent, that evidence moves the ranking (weight `retrieval_intent_weight`).
+        """
+        weight = self.settings.suggest.retrieval_intent_weight
+        if weight <= 0 or not hits:
+            return nlu
+        scores = np.array([h.score for h in hits[:RETRIEVAL_INTENT_DEPTH]])
+        shares = np.exp((scores - scores.max()) / self.settings.suggest.retrieval_intent_temperature)
+        shares /= shares.sum()
+        blended = {s.name: (1 - weight) * s.confidence for s in nlu.ranking}
+        for hit, share in zip(hits, shares):
+            blended[hit.entry.intent] = blended.get(hit.entry.intent, 0.0) + weight * float(share)
+        ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
+        return IntentParse(intent=ranking[0], ranking=ranking)
 
     def _rank(self, hits: list[Hit], parse: IntentParse, k: int) -> list[Reply]:
         """Blend retrieval with the intent: a strong match can still overrule an unsure intent."""

@@ -16,9 +16,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 PARTICLES = re.compile(r"[亲呀哈嘛哦啊吗呢吧啦么~～?？!！,，。.\s]")
 
 
-def _examples() -> dict[str, list[str]]:
+def _examples(include_generated: bool = True) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for path in sorted((PROJECT / "data" / "nlu").glob("*.yml")):
+        if not include_generated and path.name == "kb_questions.yml":
+            continue
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
         for block in data["nlu"]:
             lines = [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
@@ -33,10 +35,11 @@ def test_rasa_data_validate() -> None:
 
 
 def test_nlu_data_meets_the_brief() -> None:
-    examples = _examples()
-    assert set(examples) == set(load_intents(PROJECT))
-    for intent, texts in examples.items():
+    hand_written = _examples(include_generated=False)
+    assert set(hand_written) == set(load_intents(PROJECT))
+    for intent, texts in hand_written.items():
         assert len(texts) >= (40 if intent in CORE_INTENTS else 20), intent
+    examples = _examples()
     seen: dict[str, str] = {}
     for intent, texts in examples.items():
         for text in texts:
@@ -58,3 +61,13 @@ def test_held_out_paraphrases_are_not_training_data(name: str) -> None:
             training |= {PARTICLES.sub("", q) for q in entry["questions"]}
     leaked = [i["text"] for i in items if PARTICLES.sub("", i["text"]) in training]
     assert not leaked, leaked
+
+
+def test_generated_kb_questions_are_in_sync_with_kb() -> None:
+    """data/nlu/kb_questions.yml is what `bot kb nlu` makes of kb/ (run `bot train` or `bot kb nlu` after editing kb/)."""
+    from bot.kb.files import read_kb
+    from bot.kb.nlu_export import GENERATED_FILE, hand_written_examples, kb_nlu_yaml
+
+    nlu_dir = PROJECT / "data" / "nlu"
+    expected = kb_nlu_yaml(read_kb(PROJECT / "kb", load_intents(PROJECT)), hand_written_examples(nlu_dir))
+    assert (nlu_dir / GENERATED_FILE).read_text(encoding="utf-8") == expected

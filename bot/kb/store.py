@@ -44,6 +44,14 @@ shop_table = sa.Table(
 )
 
 
+meta_table = sa.Table(
+    "kb_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -85,10 +93,17 @@ class KBStore:
     def safe_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
-    def replace_all(self, content: KBContent) -> None:
-        """Make the database hold exactly this KB (all or nothing)."""
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)).scalar_one_or_none()
+
+    def replace_all(self, content: KBContent, meta: dict[str, str] | None = None) -> None:
+        """Make the database hold exactly this KB (all or nothing), with bookkeeping values in kb_meta."""
         now = _now()
         with self.engine.begin() as conn:
+            for key, value in (meta or {}).items():
+                conn.execute(meta_table.delete().where(meta_table.c.key == key))
+                conn.execute(meta_table.insert().values(key=key, value=value))
             conn.execute(questions_table.delete())
             conn.execute(entries_table.delete())
             conn.execute(shop_table.delete())
