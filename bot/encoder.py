@@ -69,7 +69,7 @@ class Encoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed(self, text: str) -> np.ndarray:
-        """One text's vector; recent texts are cached (the NLU featurizer and the index share them)."""
+        """One text's vector; recent texts are cached (a message is often searched more than once)."""
         with self._lock:
             cached = self._cache.get(text)
             if cached is not None:

@@ -59,7 +59,7 @@ def kb_fingerprint(content: KBContent, encoder_fingerprint: str, extra: str = ""
 
 
 def _rows(entries: Sequence[Entry], shop: dict[str, str]) -> list[Row]:
-    rows = []
+    rows: list[Row] = []
     for i, entry in enumerate(entries):
         rows.extend(Row(i, QUESTION, q) for q in entry.questions)
         rows.append(Row(i, ANSWER, fill(entry.answer, shop).text))

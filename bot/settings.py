@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def _section(raw: dict[str, Any], name: str, cls: type) -> Any:
     values = raw.get(name) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{SETTINGS_FILE}: '{name}' must be a mapping")
-    known = set(cls.__dataclass_fields__)
+    known = {f.name for f in fields(cls)}
     unknown = set(values) - known
     if unknown:
         raise ConfigError(f"{SETTINGS_FILE}: unknown setting(s) in '{name}': {', '.join(sorted(unknown))}")

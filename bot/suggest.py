@@ -13,7 +13,7 @@ from bot.encoder import Encoder, load_encoder
 from bot.errors import MessageError
 from bot.index import Hit, KBIndex, index_for
 from bot.intents import OUT_OF_SCOPE
-from bot.kb import KBContent
+from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
 from bot.kb.template import fill
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model
@@ -142,24 +142,15 @@ class Engine:
             score = (1 - weight) * hit.score + weight * parse.confidence_of(hit.entry.intent)
             scored.append((score, hit))
         scored.sort(key=lambda pair: -pair[0])
-        return [self._render(hit, score) for score, hit in scored[:k]]
+        return [self._reply(hit.entry, score, hit.matched) for score, hit in scored[:k]]
 
-    def _render(self, hit: Hit, score: float) -> Reply:
-        filled = fill(hit.entry.answer, self.kb.shop)
-        return Reply(
-            id=hit.entry.id,
-            text=filled.text,
-            score=round(float(score), 4),
-            intent=hit.entry.intent,
-            matched_question=hit.matched,
-            filled=filled.filled,
-        )
+    def _reply(self, entry: Entry, score: float, matched: str) -> Reply:
+        """The entry's answer filled with the shop's facts."""
+        filled = fill(entry.answer, self.kb.shop)
+        return Reply(entry.id, filled.text, round(float(score), 4), entry.intent, matched, filled.filled)
 
     def _abstain(self, intent: IntentScore, ranking: tuple[IntentScore, ...], reason: str) -> Suggestion:
         """No confident reply: say why, and offer the clarifying script if the KB has one."""
-        clarify = tuple(
-            Reply(e.id, fill(e.answer, self.kb.shop).text, 0.0, e.intent, "", fill(e.answer, self.kb.shop).filled)
-            for e in self.kb.approved()
-            if CLARIFY_TAG in e.tags
-        )
-        return Suggestion(intent, ranking, clarify[:1], abstained=True, reason=reason)
+        scripts = [e for e in self.kb.approved() if CLARIFY_TAG in e.tags][:1]
+        clarify = tuple(self._reply(e, 0.0, matched="") for e in scripts)
+        return Suggestion(intent, ranking, clarify, abstained=True, reason=reason)

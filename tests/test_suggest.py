@@ -12,10 +12,11 @@ from bot.errors import MessageError
 from bot.intents import OUT_OF_SCOPE
 
 # Floors for the held-out paraphrases (tests/data/paraphrases_test.yml, never used for tuning).
-# Measured values are in the README; the floors sit a little under them so noise does not flake.
-MIN_INTENT_ACCURACY = 0.85
-MIN_HIT_AT_3 = 0.85
-MIN_HIT_AT_1 = 0.70
+# Measured (bench/core_quality.py): intent accuracy 0.908, hit@3 0.923, hit@1 0.785 on 130 messages.
+# The floors sit a few points under, for training noise across machines.
+MIN_INTENT_ACCURACY = 0.87
+MIN_HIT_AT_3 = 0.89
+MIN_HIT_AT_1 = 0.74
 
 
 def test_every_seed_question_retrieves_its_own_answer_first(engine) -> None:  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ SHOP_HEADER = (
 def _yaml() -> Any:
     from ruamel.yaml import YAML
 
-    yaml = YAML(typ="rt")
+    yaml: Any = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=2, offset=0)
