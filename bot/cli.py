@@ -76,6 +76,18 @@ def shell(db_url: str | None) -> None:
     run_shell(Engine.from_settings(_settings(db_url)), echo=click.echo)
 
 
+@cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback unless told otherwise).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A Rasa model archive (default: the newest in models/).")
+def serve(db_url: str | None, host: str, port: int, model: Path | None) -> None:
+    """Start the agent console (http://HOST:PORT/agent) and the integration API."""
+    from bot.server.run import serve as run_server
+
+    run_server(_settings(db_url), host=host, port=port, model_path=model, echo=click.echo)
+
+
 @cli.group()
 def kb() -> None:
     """The knowledge base: import, export, list."""

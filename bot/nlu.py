@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Coroutine, TypeVar
 
 from bot.errors import ConfigError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,23 @@ def latest_model(models_dir: Path) -> Path:
     return models[-1]
 
 
+def _complete(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Finish a coroutine that never suspends, without an event loop.
+
+    `Agent.parse_message` is async only for Rasa's HTTP interpreter; a local model parses
+    synchronously. Driving it directly works from any thread, even one that already runs an
+    event loop (the web server's, or a test browser's), where `run_until_complete` would refuse.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("Rasa's parse_message waited on I/O; only a local model is supported")
+
+
 class IntentClassifier:
-    """A loaded Rasa model; `parse(text)` is safe to call from any thread."""
+    """A loaded Rasa model; `parse(text)` may be called from any thread."""
 
     def __init__(self, model_path: Path) -> None:
         quiet_rasa()
@@ -66,16 +82,9 @@ class IntentClassifier:
         self._agent = Agent.load(str(model_path))
         if not self._agent.is_ready():
             raise ConfigError(f"Rasa model {model_path} could not be loaded")
-        self._local = threading.local()
-
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        loop = getattr(self._local, "loop", None)
-        if loop is None:
-            loop = self._local.loop = asyncio.new_event_loop()
-        return loop
 
     def parse(self, text: str) -> IntentParse:
-        result = self._loop().run_until_complete(self._agent.parse_message(text))
+        result = _complete(self._agent.parse_message(text))
         ranking = tuple(
             IntentScore(str(item["name"]), float(item["confidence"])) for item in result.get("intent_ranking") or ()
         )

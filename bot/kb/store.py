@@ -3,79 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from bot.errors import ConfigError
+from bot.db import connect, entries_table, meta_table, now, questions_table, shop_table
 from bot.kb import Entry, KBContent
-
-metadata = sa.MetaData()
-
-entries_table = sa.Table(
-    "kb_entries",
-    metadata,
-    sa.Column("id", sa.String(100), primary_key=True),
-    sa.Column("intent", sa.String(64), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=False, index=True),
-    sa.Column("tags", sa.Text, nullable=False),  # JSON list
-    sa.Column("answer", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, default=1),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-
-questions_table = sa.Table(
-    "kb_questions",
-    metadata,
-    sa.Column("entry_id", sa.String(100), sa.ForeignKey("kb_entries.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("text", sa.Text, nullable=False),
-)
-
-shop_table = sa.Table(
-    "shop_profile",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("value", sa.Text, nullable=False),
-)
-
-
-meta_table = sa.Table(
-    "kb_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _make_engine(url: str) -> Engine:
-    try:
-        sa_url = sa.engine.make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"--db: not a database URL: {url!r} (e.g. sqlite:///var/bot.sqlite3)") from exc
-    if sa_url.get_backend_name() == "sqlite":
-        if sa_url.database and sa_url.database != ":memory:":
-            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, future=True, connect_args={"timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
 
 
 class KBStore:
@@ -83,11 +15,7 @@ class KBStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _make_engine(url)
-        try:
-            metadata.create_all(self.engine)
-        except (OperationalError, SQLAlchemyError) as exc:
-            raise ConfigError(f"cannot open database {self.safe_url}: {exc.orig if hasattr(exc, 'orig') else exc}") from exc
+        self.engine = connect(url)
 
     @property
     def safe_url(self) -> str:
@@ -99,7 +27,7 @@ class KBStore:
 
     def replace_all(self, content: KBContent, meta: dict[str, str] | None = None) -> None:
         """Make the database hold exactly this KB (all or nothing), with bookkeeping values in kb_meta."""
-        now = _now()
+        updated_at = now()
         with self.engine.begin() as conn:
             for key, value in (meta or {}).items():
                 conn.execute(meta_table.delete().where(meta_table.c.key == key))
@@ -123,7 +51,7 @@ class KBStore:
                             "tags": json.dumps(list(e.tags), ensure_ascii=False),
                             "answer": e.answer,
                             "version": 1,
-                            "updated_at": now,
+                            "updated_at": updated_at,
                         }
                         for e in content.entries
                     ],

@@ -1,0 +1,46 @@
+"""Save screenshots of the agent console and the customer demo page to docs/ (the README shows them).
+
+    .venv/bin/python bench/screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import PROJECT, chromium, running_server  # noqa: E402
+
+
+def main() -> None:
+    with running_server() as base, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 800}, device_scale_factor=1)
+        agent = context.new_page()
+        agent.goto(base + "/agent")
+        agent.wait_for_selector("body[data-connected=true]")
+        customers = {}
+        for conversation, text in [("小美", "包邮吗亲"), ("阿强", "今天下单什么时候到"), ("buyer-1", "是正品吗")]:
+            page = context.new_page()
+            page.set_viewport_size({"width": 400, "height": 700})
+            page.goto(f"{base}/customer?c={conversation}")
+            page.wait_for_selector("body[data-connected=true]")
+            page.fill("#text", text)
+            page.press("#text", "Enter")
+            agent.wait_for_selector(f"#conversations button[data-id='{conversation}']")
+            customers[conversation] = page
+        agent.locator("#conversations button[data-id='buyer-1']").click()
+        agent.wait_for_selector("#intent-name:text('authenticity')")
+        agent.locator("body").click(position={"x": 5, "y": 5})
+        agent.keyboard.press("1")
+        agent.keyboard.type(" 放心拍哦")
+        agent.wait_for_timeout(400)
+        out = PROJECT / "docs"
+        agent.screenshot(path=str(out / "console.png"))
+        agent.keyboard.press("Enter")
+        customers["buyer-1"].wait_for_selector(".msg.agent")
+        customers["buyer-1"].screenshot(path=str(out / "customer.png"))
+        print(f"wrote {out / 'console.png'} and {out / 'customer.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Conversations, their messages, and the agents' feedback on suggestions, kept in the database."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.db import connect, conversations_table, feedback_table, messages_table, now
+
+CONVERSATION_ID = re.compile(r"^[\w.:-]{1,64}$")  # \w: letters of any script (小美), digits, _
+FEEDBACK_EVENTS = ("shown", "picked", "edited", "sent", "ignored")
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: str
+    role: str
+    text: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "role": self.role,
+            "text": self.text,
+            "created_at": self.created_at.isoformat() + "Z",
+        }
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance in characters: how much the agent rewrote a suggestion."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+class ConversationStore:
+    """Messages in and out, and one feedback row per suggestion shown, picked, edited, sent or ignored."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = connect(url)
+
+    def add_message(self, conversation_id: str, role: str, text: str) -> Message:
+        created = now()
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(conversations_table.c.id).where(conversations_table.c.id == conversation_id)
+            ).first()
+            if exists:
+                conn.execute(
+                    conversations_table.update().where(conversations_table.c.id == conversation_id).values(updated_at=created)
+                )
+            else:
+                conn.execute(conversations_table.insert().values(id=conversation_id, created_at=created, updated_at=created))
+            result = conn.execute(
+                messages_table.insert().values(conversation_id=conversation_id, role=role, text=text, created_at=created)
+            )
+            message_id = int(result.inserted_primary_key[0])
+        return Message(message_id, conversation_id, role, text, created)
+
+    def exists(self, conversation_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(sa.select(conversations_table.c.id).where(conversations_table.c.id == conversation_id)).first()
+                is not None
+            )
+
+    def messages(self, conversation_id: str, limit: int = 200) -> list[Message]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(messages_table)
+                .where(messages_table.c.conversation_id == conversation_id)
+                .order_by(messages_table.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [Message(r.id, r.conversation_id, r.role, r.text, r.created_at) for r in reversed(rows)]
+
+    def conversations(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Recent conversations, newest first, each with its last message."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(conversations_table).order_by(conversations_table.c.updated_at.desc()).limit(limit)
+            ).all()
+            out = []
+            for row in rows:
+                last = conn.execute(
+                    sa.select(messages_table)
+                    .where(messages_table.c.conversation_id == row.id)
+                    .order_by(messages_table.c.id.desc())
+                    .limit(1)
+                ).first()
+                out.append(
+                    {
+                        "id": row.id,
+                        "updated_at": row.updated_at.isoformat() + "Z",
+                        "last_message": Message(last.id, last.conversation_id, last.role, last.text, last.created_at).to_dict()
+                        if last
+                        else None,
+                    }
+                )
+        return out
+
+    def add_feedback(self, rows: list[dict[str, Any]]) -> int:
+        """Store feedback rows in one transaction; returns how many."""
+        if not rows:
+            return 0
+        created = now()
+        columns = [c.name for c in feedback_table.columns if c.name != "id"]
+        # every row with every column: an executemany takes its columns from the first row
+        full = [{**dict.fromkeys(columns), "created_at": created, **row} for row in rows]
+        with self.engine.begin() as conn:
+            conn.execute(feedback_table.insert(), full)
+        return len(rows)
+
+    def feedback(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(feedback_table).order_by(feedback_table.c.id)
+        if conversation_id is not None:
+            query = query.where(feedback_table.c.conversation_id == conversation_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query).all()]

@@ -1,0 +1,121 @@
+"""The database: every table (schema in one spot) and the engine factory (SQLite by default, any SQLAlchemy URL)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from bot.errors import ConfigError
+
+metadata = sa.MetaData()
+
+entries_table = sa.Table(
+    "kb_entries",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("intent", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON list
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+questions_table = sa.Table(
+    "kb_questions",
+    metadata,
+    sa.Column("entry_id", sa.String(100), sa.ForeignKey("kb_entries.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+shop_table = sa.Table(
+    "shop_profile",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+meta_table = sa.Table(
+    "kb_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+conversations_table = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+messages_table = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(64), sa.ForeignKey("conversations.id"), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),  # customer | agent
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+feedback_table = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False, index=True),
+    sa.Column("message_id", sa.Integer, nullable=True, index=True),  # the customer message suggested for
+    sa.Column("event", sa.String(16), nullable=False),  # shown | picked | edited | sent | ignored
+    sa.Column("entry_id", sa.String(100), nullable=True),
+    sa.Column("rank", sa.Integer, nullable=True),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("final_text", sa.Text, nullable=True),
+    sa.Column("edit_distance", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _make_engine(url: str) -> Engine:
+    try:
+        sa_url = sa.engine.make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"--db: not a database URL: {url!r} (e.g. sqlite:///var/bot.sqlite3)") from exc
+    if sa_url.get_backend_name() == "sqlite":
+        if sa_url.database and sa_url.database != ":memory:":
+            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, future=True, pool_pre_ping=True)
+
+
+def connect(url: str) -> Engine:
+    """An engine for the URL with every table created; a clear ConfigError if the database cannot be opened."""
+    engine = _make_engine(url)
+    try:
+        metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        safe = sa.engine.make_url(url).render_as_string(hide_password=True)
+        raise ConfigError(f"cannot open database {safe}: {getattr(exc, 'orig', None) or exc}") from exc
+    return engine

@@ -1,0 +1,23 @@
+"""`bot serve`: load the engine once, then run the web app under uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from bot.settings import Settings
+
+
+def serve(settings: Settings, host: str, port: int, model_path: Path | None = None, echo: Callable[[str], None] = print) -> None:
+    import uvicorn
+
+    from bot.conversations import ConversationStore
+    from bot.server.app import create_app
+    from bot.suggest import Engine
+
+    echo("Loading the Rasa model, the encoder and the index ...")
+    engine = Engine.from_settings(settings, model_path=model_path)
+    app = create_app(engine, ConversationStore(settings.db_url))
+    echo(f"Agent console:  http://{host}:{port}/agent")
+    echo(f"Customer demo:  http://{host}:{port}/customer?c=demo-1")
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets")

@@ -1,0 +1,280 @@
+"""The agent console end to end: a real `bot serve` on loopback, a real SQLite file, a real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from bot.conversations import ConversationStore
+
+PROJECT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def api(base: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, dict[str, Any]]:
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture(scope="session")
+def server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str]]:
+    """`bot serve` as a subprocess against its own SQLite file, with the session's model."""
+    data_dir = session_dir / "server"
+    env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    bot = str(Path(sys.executable).parent / "bot")
+    subprocess.run([bot, "kb", "import"], cwd=PROJECT, env=env, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    log = open(session_dir / "server.log", "w")
+    process = subprocess.Popen([bot, "serve", "--port", str(port), "--model", str(trained_model)], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bot serve exited: {(session_dir / 'server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("bot serve did not become ready in 240 s")
+    yield {"base": base, "db": f"sqlite:///{data_dir / 'bot.sqlite3'}"}
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} not installed (Debian package 'chromium'; scripts/install installs it as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def pages(browser, server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    dialogs: list[str] = []
+    context.on("page", lambda page: page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss())))
+
+    def agent():  # type: ignore[no-untyped-def]
+        page = context.new_page()
+        page.goto(server["base"] + "/agent")
+        page.wait_for_selector("body[data-connected=true]")
+        return page
+
+    def customer(conversation_id: str):  # type: ignore[no-untyped-def]
+        page = context.new_page()
+        page.goto(f"{server['base']}/customer?c={conversation_id}")
+        page.wait_for_selector("body[data-connected=true]")
+        return page
+
+    yield agent, customer, dialogs
+    context.close()
+
+
+def _say(customer_page, text: str) -> None:  # type: ignore[no-untyped-def]
+    customer_page.fill("#text", text)
+    customer_page.press("#text", "Enter")
+
+
+def test_customer_question_agent_picks_edits_and_sends(pages, server) -> None:  # type: ignore[no-untyped-def]
+    open_agent, open_customer, _ = pages
+    agent = open_agent()
+    customer = open_customer("buyer-1")
+    _say(customer, "是正品吗")
+    agent.wait_for_selector("#intent-name:text('authenticity')")
+    first = agent.locator("#suggestions button").first
+    assert first.get_attribute("data-entry-id").startswith("authenticity.")
+    suggested = first.inner_text()
+    agent.locator("body").click(position={"x": 5, "y": 5})
+    agent.keyboard.press("1")
+    reply = agent.locator("#reply")
+    assert reply.input_value() and reply.input_value() in suggested
+    original = reply.input_value()
+    reply.press("End")
+    agent.keyboard.type(" 放心拍哦")
+    agent.wait_for_function("!document.getElementById('send').disabled")
+    reply.press("Enter")
+    customer.wait_for_selector(".msg.agent:text('放心拍哦')")
+    assert customer.locator(".msg.agent").last.inner_text() == original + " 放心拍哦"
+    rows = ConversationStore(server["db"]).feedback("buyer-1")
+    events = {r["event"]: r for r in rows}
+    assert {"shown", "picked", "edited", "sent"} <= set(events)
+    assert events["picked"]["rank"] == 1 and events["picked"]["entry_id"] == first.get_attribute("data-entry-id")
+    assert events["edited"]["edit_distance"] == len(" 放心拍哦")
+    assert events["sent"]["final_text"] == original + " 放心拍哦"
+    assert sum(r["event"] == "ignored" for r in rows) == 2  # the other two suggestions shown
+
+
+def test_two_customers_at_once(pages) -> None:  # type: ignore[no-untyped-def]
+    open_agent, open_customer, _ = pages
+    agent = open_agent()
+    alice, bob = open_customer("buyer-a"), open_customer("buyer-b")
+    _say(alice, "包邮吗")
+    agent.wait_for_selector("#conversations button[data-id='buyer-a']")
+    agent.locator("#conversations button[data-id='buyer-a']").click()
+    agent.wait_for_selector("#intent-name:text('shipping_fee')")
+    _say(bob, "什么时候发货")
+    badge = agent.locator("#conversations button[data-id='buyer-b'] .badge")
+    badge.wait_for()
+    assert badge.inner_text() == "1"
+    assert agent.locator("#intent-name").inner_text() == "shipping_fee", "the selected chat keeps its own suggestions"
+    agent.locator("#conversations button[data-id='buyer-b']").click()
+    agent.wait_for_selector("#intent-name:text('delivery_time')")
+    assert agent.locator("#conversations button[data-id='buyer-b'] .badge").inner_text() == ""
+
+
+def test_follow_up_uses_the_conversation(pages) -> None:  # type: ignore[no-untyped-def]
+    open_agent, open_customer, _ = pages
+    agent = open_agent()
+    customer = open_customer("buyer-ctx")
+    _say(customer, "是正品吗")
+    agent.wait_for_selector("#conversations button[data-id='buyer-ctx']")
+    agent.locator("#conversations button[data-id='buyer-ctx']").click()
+    agent.wait_for_selector("#intent-name:text('authenticity')")
+    _say(customer, "这款多少钱")
+    agent.wait_for_selector("#intent-name:text('price')")
+    _say(customer, "那运费呢")
+    agent.wait_for_selector("#intent-name:text('shipping_fee')")
+    _say(customer, "这个呢")  # no topic of its own: the previous message's
+    agent.wait_for_function("document.querySelectorAll('#chat .msg.customer').length === 4")
+    agent.wait_for_selector("#intent-name:text('shipping_fee')")
+
+
+def test_customer_text_is_shown_as_text(pages) -> None:  # type: ignore[no-untyped-def]
+    open_agent, open_customer, dialogs = pages
+    agent = open_agent()
+    customer = open_customer("buyer-xss")
+    payload = "<img src=x onerror=alert(1)>"
+    _say(customer, payload)
+    agent.wait_for_selector("#conversations button[data-id='buyer-xss']")
+    agent.locator("#conversations button[data-id='buyer-xss']").click()
+    agent.wait_for_selector("#chat .msg.customer")
+    assert agent.locator("#chat .msg.customer").last.inner_text() == payload
+    assert agent.locator("#chat img").count() == 0 and customer.locator("#chat img").count() == 0
+    agent.wait_for_timeout(300)
+    assert dialogs == []
+
+
+def test_rule_warnings_and_unfilled_variables(pages) -> None:  # type: ignore[no-untyped-def]
+    open_agent, open_customer, _ = pages
+    agent = open_agent()
+    customer = open_customer("buyer-rules")
+    _say(customer, "在吗")
+    agent.wait_for_selector("#conversations button[data-id='buyer-rules']")
+    agent.locator("#conversations button[data-id='buyer-rules']").click()
+    agent.wait_for_selector("#intent-name")
+    agent.locator("#reply").fill("在")
+    agent.wait_for_selector("#warnings li[data-rule='bare_ack']")
+    agent.locator("#reply").fill("这个不能退")
+    agent.wait_for_selector("#warnings li[data-rule='negative']")
+    assert not agent.locator("#send").is_disabled(), "rules only warn"
+    agent.locator("#reply").fill("欢迎光临{shop_name}")
+    agent.wait_for_selector("#warnings li[data-rule='variable']")
+    assert agent.locator("#send").is_disabled(), "a leftover {variable} blocks sending"
+    agent.locator("#reply").press("Enter")
+    agent.wait_for_timeout(300)
+    assert customer.locator(".msg.agent").count() == 0
+
+
+def test_kb_search_by_keyboard(pages) -> None:  # type: ignore[no-untyped-def]
+    open_agent, open_customer, _ = pages
+    agent = open_agent()
+    customer = open_customer("buyer-search")
+    _say(customer, "你好")
+    agent.wait_for_selector("#conversations button[data-id='buyer-search']")
+    agent.locator("#conversations button[data-id='buyer-search']").click()
+    agent.wait_for_selector("#intent-name")
+    agent.locator("body").click(position={"x": 5, "y": 5})
+    agent.keyboard.press("/")
+    assert agent.evaluate("document.activeElement.id") == "search"
+    agent.keyboard.type("运费险")
+    agent.wait_for_selector("#results button[data-entry-id='return_refund.shipping_insurance']")
+    agent.keyboard.press("Enter")
+    assert "运费险" in agent.locator("#reply").input_value()
+
+
+def test_api_errors_are_clear_and_change_nothing(server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    before = len(ConversationStore(server["db"]).feedback())
+    assert api(base, "/api/conversations/x1/messages", {"text": ""}) == (422, {"error": "message is empty"})
+    status, body = api(base, "/api/conversations/x1/messages", raw=b"not json")
+    assert status == 400 and "not JSON" in body["error"]
+    status, body = api(base, "/api/conversations/x1/messages", raw=b"\xff\xfe")
+    assert status == 400 and "UTF-8" in body["error"]
+    status, body = api(base, "/api/conversations/x1/messages", {"text": 42})
+    assert status == 422 and "must be text" in body["error"]
+    status, body = api(base, "/api/conversations/x1/messages", {"text": "包" * 5000})
+    assert status == 422 and "limit" in body["error"]
+    status, body = api(base, "/api/conversations/x1/messages", raw=b'{"text": "' + b"a" * 70000 + b'"}')
+    assert status == 413
+    status, body = api(base, "/api/conversations/no-such-chat/replies", {"text": "您好"})
+    assert status == 404
+    status, body = api(base, "/api/conversations/bad%20id/messages", {"text": "您好"})
+    assert status == 400
+    status, body = api(base, "/api/feedback", {"conversation_id": "x1", "event": "liked"})
+    assert status == 400 and "event" in body["error"]
+    assert len(ConversationStore(server["db"]).feedback()) == before
+
+
+def test_integration_api_round_trip(server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    status, posted = api(base, "/api/conversations/shop-42/messages", {"text": "能包邮吗"})
+    assert status == 201
+    assert posted["suggestion"]["intent"]["name"] == "shipping_fee"
+    top = posted["suggestion"]["suggestions"][0]
+    status, replied = api(base, "/api/conversations/shop-42/replies", {"text": top["text"], "message_id": posted["message"]["id"], "entry_id": top["id"], "rank": 1, "suggested_text": top["text"]})
+    assert status == 201 and replied["message"]["role"] == "agent"
+    status, stored = api(base, "/api/feedback", {"conversation_id": "shop-42", "event": "ignored", "entry_id": "x", "rank": 3})
+    assert status == 201
+    rows = ConversationStore(server["db"]).feedback("shop-42")
+    assert [r["event"] for r in rows if r["event"] != "shown"] == ["picked", "ignored", "ignored", "sent", "ignored"]
+    assert not any(r["event"] == "edited" for r in rows), "sent as suggested: no edit"
+    with urllib.request.urlopen(base + "/api/suggest?q=" + urllib.parse.quote("是正品吗")) as response:
+        assert json.loads(response.read())["intent"]["name"] == "authenticity"
+
+
+def test_assets_are_local(server) -> None:  # type: ignore[no-untyped-def]
+    for page in ("/agent", "/customer"):
+        with urllib.request.urlopen(server["base"] + page) as response:
+            html = response.read().decode()
+        assert "http://" not in html and "https://" not in html
+    assert shutil.which("fc-list") is None or "CJK" in subprocess.run(["fc-list"], capture_output=True, text=True).stdout
