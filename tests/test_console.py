@@ -115,6 +115,14 @@ def _say(customer_page, text: str) -> None:  # type: ignore[no-untyped-def]
     customer_page.press("#text", "Enter")
 
 
+def _open_chat(agent, conversation_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Select a conversation in the agent's list once it is there, and wait for its suggestions."""
+    button = f"#conversations button[data-id='{conversation_id}']"
+    agent.wait_for_selector(button)
+    agent.locator(button).click()
+    agent.wait_for_selector("#intent-name")
+
+
 def test_customer_question_agent_picks_edits_and_sends(pages, server) -> None:  # type: ignore[no-untyped-def]
     open_agent, open_customer, _ = pages
     agent = open_agent()
@@ -149,8 +157,7 @@ def test_two_customers_at_once(pages) -> None:  # type: ignore[no-untyped-def]
     agent = open_agent()
     alice, bob = open_customer("buyer-a"), open_customer("buyer-b")
     _say(alice, "包邮吗")
-    agent.wait_for_selector("#conversations button[data-id='buyer-a']")
-    agent.locator("#conversations button[data-id='buyer-a']").click()
+    _open_chat(agent, "buyer-a")
     agent.wait_for_selector("#intent-name:text('shipping_fee')")
     _say(bob, "什么时候发货")
     badge = agent.locator("#conversations button[data-id='buyer-b'] .badge")
@@ -167,8 +174,7 @@ def test_follow_up_uses_the_conversation(pages) -> None:  # type: ignore[no-unty
     agent = open_agent()
     customer = open_customer("buyer-ctx")
     _say(customer, "是正品吗")
-    agent.wait_for_selector("#conversations button[data-id='buyer-ctx']")
-    agent.locator("#conversations button[data-id='buyer-ctx']").click()
+    _open_chat(agent, "buyer-ctx")
     agent.wait_for_selector("#intent-name:text('authenticity')")
     _say(customer, "这款多少钱")
     agent.wait_for_selector("#intent-name:text('price')")
@@ -185,8 +191,7 @@ def test_customer_text_is_shown_as_text(pages) -> None:  # type: ignore[no-untyp
     customer = open_customer("buyer-xss")
     payload = "<img src=x onerror=alert(1)>"
     _say(customer, payload)
-    agent.wait_for_selector("#conversations button[data-id='buyer-xss']")
-    agent.locator("#conversations button[data-id='buyer-xss']").click()
+    _open_chat(agent, "buyer-xss")
     agent.wait_for_selector("#chat .msg.customer")
     assert agent.locator("#chat .msg.customer").last.inner_text() == payload
     assert agent.locator("#chat img").count() == 0 and customer.locator("#chat img").count() == 0
@@ -199,9 +204,7 @@ def test_rule_warnings_and_unfilled_variables(pages) -> None:  # type: ignore[no
     agent = open_agent()
     customer = open_customer("buyer-rules")
     _say(customer, "在吗")
-    agent.wait_for_selector("#conversations button[data-id='buyer-rules']")
-    agent.locator("#conversations button[data-id='buyer-rules']").click()
-    agent.wait_for_selector("#intent-name")
+    _open_chat(agent, "buyer-rules")
     agent.locator("#reply").fill("在")
     agent.wait_for_selector("#warnings li[data-rule='bare_ack']")
     agent.locator("#reply").fill("这个不能退")
@@ -220,9 +223,7 @@ def test_kb_search_by_keyboard(pages) -> None:  # type: ignore[no-untyped-def]
     agent = open_agent()
     customer = open_customer("buyer-search")
     _say(customer, "你好")
-    agent.wait_for_selector("#conversations button[data-id='buyer-search']")
-    agent.locator("#conversations button[data-id='buyer-search']").click()
-    agent.wait_for_selector("#intent-name")
+    _open_chat(agent, "buyer-search")
     agent.locator("body").click(position={"x": 5, "y": 5})
     agent.keyboard.press("/")
     assert agent.evaluate("document.activeElement.id") == "search"

@@ -209,30 +209,27 @@ class Console:
         return JSONResponse({"ok": True, "entries": len(self.engine.index or ())})
 
     async def agent_socket(self, websocket: WebSocket) -> None:
-        await websocket.accept()
-        self.hub.agents.add(websocket)
-        try:
-            while True:
-                await websocket.receive_text()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            self.hub.agents.discard(websocket)
+        await self._hold(websocket, self.hub.agents)
 
     async def customer_socket(self, websocket: WebSocket) -> None:
         conversation_id = websocket.path_params["conversation_id"]
         if not CONVERSATION_ID.match(conversation_id):
             await websocket.close(code=1008)
             return
+        await self._hold(websocket, self.hub.customers.setdefault(conversation_id, set()))
+
+    @staticmethod
+    async def _hold(websocket: WebSocket, sockets: set[WebSocket]) -> None:
+        """Keep a page's socket in its set until the page goes away; pages only listen."""
         await websocket.accept()
-        self.hub.customers.setdefault(conversation_id, set()).add(websocket)
+        sockets.add(websocket)
         try:
             while True:
                 await websocket.receive_text()
         except WebSocketDisconnect:
             pass
         finally:
-            self.hub.customers.get(conversation_id, set()).discard(websocket)
+            sockets.discard(websocket)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
