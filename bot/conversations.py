@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from bot.db import connect, conversations_table, feedback_table, messages_table, now
 
-CONVERSATION_ID = re.compile(r"^[\w.:-]{1,64}$")  # \w: letters of any script (小美), digits, _
+CONVERSATION_ID = re.compile(r"^[\w.:-]{1,64}\Z")  # \w: letters of any script (小美), digits, _
 FEEDBACK_EVENTS = ("shown", "picked", "edited", "sent", "ignored")
 
 

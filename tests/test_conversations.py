@@ -1,0 +1,44 @@
+"""Conversations and feedback rows in a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.conversations import CONVERSATION_ID, ConversationStore, edit_distance
+
+
+@pytest.mark.parametrize(
+    "a, b, distance",
+    [("", "", 0), ("包邮", "包邮", 0), ("包邮", "", 2), ("亲,包邮哦", "亲,包邮哦~", 1), ("kitten", "sitting", 3), ("满99包邮", "满199包邮", 1)],
+    ids=["empty", "same", "deleted", "appended", "classic", "inserted-digit"],
+)
+def test_edit_distance(a: str, b: str, distance: int) -> None:
+    assert edit_distance(a, b) == distance == edit_distance(b, a)
+
+
+def test_messages_and_mixed_feedback_rows(tmp_path: Path) -> None:
+    store = ConversationStore(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    assert not store.exists("小美")
+    first = store.add_message("小美", "customer", "包邮吗")
+    reply = store.add_message("小美", "agent", "亲,满99包邮哦")
+    assert store.exists("小美")
+    assert [m.text for m in store.messages("小美")] == ["包邮吗", "亲,满99包邮哦"]
+    assert reply.id > first.id
+    rows = [
+        {"conversation_id": "小美", "message_id": first.id, "event": "picked", "entry_id": "shipping_fee.free_threshold", "rank": 1},
+        {"conversation_id": "小美", "message_id": first.id, "event": "edited", "entry_id": "shipping_fee.free_threshold", "rank": 1, "final_text": "亲,满99包邮哦", "edit_distance": 3},
+    ]
+    assert store.add_feedback(rows) == 2
+    stored = store.feedback("小美")
+    assert stored[0]["edit_distance"] is None and stored[0]["final_text"] is None
+    assert stored[1]["edit_distance"] == 3 and stored[1]["final_text"] == "亲,满99包邮哦", "rows with more columns keep them"
+    assert all(r["created_at"] is not None for r in stored)
+    listed = store.conversations()
+    assert listed[0]["id"] == "小美" and listed[0]["last_message"]["text"] == "亲,满99包邮哦"
+
+
+@pytest.mark.parametrize("conversation_id, ok", [("buyer-1", True), ("小美", True), ("a" * 64, True), ("a" * 65, False), ("bad id", False), ("x/y", False), ("", False), ("a\n", False)])
+def test_conversation_ids(conversation_id: str, ok: bool) -> None:
+    assert bool(CONVERSATION_ID.match(conversation_id)) is ok
