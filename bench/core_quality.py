@@ -21,6 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
+SUMMARY = ("n", "intent_accuracy", "intent_macro_f1", "n_with_replies", "hit@1", "hit@3", "mrr", "abstention_rate")
 sys.path.insert(0, str(PROJECT))
 
 
@@ -74,7 +75,7 @@ def main() -> None:
     report = {
         "settings_overridden": args.set,
         "data": str(args.data.relative_to(PROJECT) if args.data.is_relative_to(PROJECT) else args.data),
-        **{k: round(v, 4) if isinstance(v, float) else v for k, v in quality.items() if not k.startswith("latency")},
+        **{k: round(v, 4) if isinstance(v, float) else v for k, v in quality.items() if k in SUMMARY},
         "suggest_ms_p50": round(pct(suggest_ms, 50), 1),
         "suggest_ms_p95": round(pct(suggest_ms, 95), 1),
         "baseline_encode_ms_p50": round(base, 1),
@@ -86,9 +87,9 @@ def main() -> None:
     if args.errors:
         for o in outcomes:
             rank = o.rank()
-            if o.predicted_intent != o.item.intent or (o.item.replies and (rank is None or rank > 3)):
+            if o.predicted_intent != o.item.intent or (o.item.reply_ids and (rank is None or rank > 3)):
                 print(f"{o.item.text}\tgold={o.item.intent} pred={o.predicted_intent} {o.confidence:.2f}"
-                      f"\treplies={list(o.item.replies)} got={list(o.reply_ids)} abstained={o.abstained}")
+                      f"\treplies={list(o.item.reply_ids)} got={list(o.reply_ids)} abstained={o.abstained}")
 
 
 if __name__ == "__main__":

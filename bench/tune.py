@@ -37,7 +37,7 @@ GRID = {
 
 
 def noise(count: int, seed: int = 2024) -> list:  # type: ignore[type-arg]
-    from bot.evaluate import Labelled
+    from bot.logs import LogItem
 
     rng = random.Random(seed)
     out = []
@@ -46,7 +46,7 @@ def noise(count: int, seed: int = 2024) -> list:  # type: ignore[type-arg]
             text = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(rng.randint(5, 18)))
         else:
             text = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(4, 10)))
-        out.append(Labelled(text, "out_of_scope", ()))
+        out.append(LogItem(text, "out_of_scope", ()))
     return out
 
 
@@ -96,12 +96,12 @@ def main() -> None:
             hit1 = hit3 = intent_ok = abstain_ok = n_rep = n_none = 0
             for item, intent, ids, top in runs:
                 abstained = top < min_score
-                if item.replies:
+                if item.reply_ids:
                     n_rep += 1
                     intent_ok += intent == item.intent
                     if not abstained:
-                        hit1 += ids[0] in item.replies
-                        hit3 += any(i in item.replies for i in ids)
+                        hit1 += ids[0] in item.reply_ids
+                        hit3 += any(i in item.reply_ids for i in ids)
                 else:
                     n_none += 1
                     abstain_ok += abstained or intent == "out_of_scope"

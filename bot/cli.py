@@ -88,6 +88,20 @@ def serve(db_url: str | None, host: str, port: int, model: Path | None) -> None:
     run_server(_settings(db_url), host=host, port=port, model_path=model, echo=click.echo)
 
 
+@cli.command("eval")
+@click.argument("logs", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Where metrics.json, predictions.jsonl and report.html go.")
+@click.option("--intent-map", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help="YAML: our intent -> the log's label ('*' for all others).")
+@click.option("--compare", nargs=2, type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, metavar="CONFIG_A CONFIG_B", help="Evaluate two configurations side by side.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A Rasa model archive (default: the newest in models/).")
+@db_option
+def eval_command(logs: Path, out_dir: Path, intent_map: Path | None, compare: tuple[Path, Path] | None, model: Path | None, db_url: str | None) -> None:
+    """Evaluate on a labelled log (JSONL, CSV, TSV with text, intent[, reply_id, conversation_id, turn], or Rasa NLU YAML)."""
+    from bot.offline_eval import evaluate_log
+
+    evaluate_log(_settings(db_url), logs, out_dir, intent_map, model, tuple(compare or ()), echo=click.echo)
+
+
 @cli.group()
 def kb() -> None:
     """The knowledge base: import, export, list."""

@@ -1,25 +1,23 @@
-"""Quality of the engine on labelled messages: intent accuracy, macro-F1, hit@k, MRR, abstention, latency."""
+"""Quality of the engine on labelled messages: intent accuracy and F1, confusion, hit@k, MRR, abstention, latency."""
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from bot.logs import LogItem, map_intent
 
-@dataclass(frozen=True)
-class Labelled:
-    text: str
-    intent: str
-    replies: tuple[str, ...] = ()
+THRESHOLDS = [round(t, 2) for t in np.arange(0.0, 1.0001, 0.05)]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    item: Labelled
-    predicted_intent: str
+    item: LogItem
+    predicted_intent: str  # after the intent map, in the log's label set
     confidence: float
     reply_ids: tuple[str, ...]
     abstained: bool
@@ -27,29 +25,56 @@ class Outcome:
 
     def rank(self) -> int | None:
         """1-based rank of the first correct reply, None if no correct reply was suggested."""
-        return next((i for i, r in enumerate(self.reply_ids, 1) if r in self.item.replies), None)
+        return next((i for i, r in enumerate(self.reply_ids, 1) if r in self.item.reply_ids), None)
+
+    def to_prediction(self) -> dict[str, Any]:
+        return {
+            "text": self.item.text,
+            "gold_intent": self.item.intent,
+            "predicted_intent": self.predicted_intent,
+            "confidence": round(self.confidence, 6),
+            "reply_ids": list(self.reply_ids),
+            "abstained": self.abstained,
+        }
 
 
-def labelled(items: Iterable[Mapping[str, Any]]) -> list[Labelled]:
-    return [Labelled(str(i["text"]), str(i["intent"]), tuple(i.get("replies") or ())) for i in items]
+def labelled(items: Iterable[Mapping[str, Any]]) -> list[LogItem]:
+    """LogItems from the paraphrase files' dicts ({text, intent, replies})."""
+    return [LogItem(str(i["text"]), str(i["intent"]), tuple(i.get("replies") or ())) for i in items]
 
 
-def run(engine: Any, items: Sequence[Labelled], k: int = 3, progress: bool = False) -> list[Outcome]:
-    """Suggest for every item, timing each call."""
-    iterator: Iterable[Labelled] = items
+def _contexts(items: Sequence[LogItem]) -> list[list[str]]:
+    """For each item, the earlier turns of its conversation (by turn, else by file order)."""
+    by_conversation: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for position, item in enumerate(items):
+        if item.conversation_id is not None:
+            by_conversation[item.conversation_id].append((item.turn if item.turn is not None else position, position))
+    contexts: list[list[str]] = [[] for _ in items]
+    for turns in by_conversation.values():
+        turns.sort()
+        for i, (_, position) in enumerate(turns):
+            contexts[position] = [items[p].text for _, p in turns[:i]]
+    return contexts
+
+
+def run(engine: Any, items: Sequence[LogItem], k: int = 3, progress: bool = False, intent_map: dict[str, str] | None = None) -> list[Outcome]:
+    """Suggest for every item in input order, with its conversation's earlier turns as context, timing each call."""
+    contexts = _contexts(items)
+    iterator: Iterable[int] = range(len(items))
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(items, desc="suggest", unit="msg")
+        iterator = tqdm(iterator, total=len(items), desc="evaluating", unit="msg")
     outcomes = []
-    for item in iterator:
+    for position in iterator:
+        item = items[position]
         start = time.perf_counter()
-        result = engine.suggest(item.text, k=k)
+        result = engine.suggest(item.text, context=contexts[position] or None, k=k)
         seconds = time.perf_counter() - start
         outcomes.append(
             Outcome(
                 item,
-                result.intent.name,
+                map_intent(result.intent.name, intent_map),
                 result.intent.confidence,
                 tuple(r.id for r in result.suggestions) if not result.abstained else (),
                 result.abstained,
@@ -59,25 +84,66 @@ def run(engine: Any, items: Sequence[Labelled], k: int = 3, progress: bool = Fal
     return outcomes
 
 
+def _prf(gold: list[str], predicted: list[str], labels: list[str]) -> dict[str, dict[str, float]]:
+    per: dict[str, dict[str, float]] = {}
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in zip(gold, predicted))
+        fp = sum(g != label and p == label for g, p in zip(gold, predicted))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per[label] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    return per
+
+
 def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Summary numbers; hit@k and MRR count only items that have reply labels."""
-    from sklearn.metrics import f1_score
-
+    if not outcomes:
+        raise ValueError("no outcomes to measure")
     gold = [o.item.intent for o in outcomes]
     predicted = [o.predicted_intent for o in outcomes]
-    with_replies = [o for o in outcomes if o.item.replies]
+    labels = sorted(set(gold) | set(predicted))
+    per = _prf(gold, predicted, labels)
+    gold_labels = sorted(set(gold))
+    support = np.array([per[label]["support"] for label in gold_labels], dtype=float)
+    f1s = np.array([per[label]["f1"] for label in gold_labels])
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, predicted):
+        confusion[index[g]][index[p]] += 1
+    with_replies = [o for o in outcomes if o.item.reply_ids]
     ranks = [o.rank() for o in with_replies]
-    latency_ms = np.array([o.seconds * 1000 for o in outcomes]) if outcomes else np.zeros(1)
-    labels = sorted(set(gold))
+    latency = np.array([o.seconds * 1000 for o in outcomes])
+    correct = np.array([g == p for g, p in zip(gold, predicted)])
+    confidence = np.array([o.confidence for o in outcomes])
+    curve = []
+    for threshold in THRESHOLDS:
+        covered = confidence >= threshold
+        curve.append(
+            {
+                "threshold": threshold,
+                "coverage": float(covered.mean()),
+                "abstention": float(1 - covered.mean()),
+                "accuracy": float(correct[covered].mean()) if covered.any() else None,
+            }
+        )
     return {
         "n": len(outcomes),
-        "intent_accuracy": float(np.mean([g == p for g, p in zip(gold, predicted)])) if outcomes else 0.0,
-        "intent_macro_f1": float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)),
+        "intent_accuracy": float(correct.mean()),
+        "intent_macro_f1": float(f1s.mean()),
+        "intent_weighted_f1": float((f1s * support).sum() / support.sum()),
+        "per_intent": per,
+        "confusion": {"labels": labels, "matrix": confusion},
         "n_with_replies": len(with_replies),
-        "hit@1": float(np.mean([r == 1 for r in ranks])) if ranks else 0.0,
-        "hit@3": float(np.mean([r is not None and r <= 3 for r in ranks])) if ranks else 0.0,
-        "mrr": float(np.mean([1 / r if r else 0.0 for r in ranks])) if ranks else 0.0,
-        "abstention_rate": float(np.mean([o.abstained for o in outcomes])) if outcomes else 0.0,
-        "latency_ms_p50": float(np.percentile(latency_ms, 50)),
-        "latency_ms_p95": float(np.percentile(latency_ms, 95)),
+        "hit@1": float(np.mean([r == 1 for r in ranks])) if ranks else None,
+        "hit@3": float(np.mean([r is not None and r <= 3 for r in ranks])) if ranks else None,
+        "mrr": float(np.mean([1 / r if r else 0.0 for r in ranks])) if ranks else None,
+        "abstention_rate": float(np.mean([o.abstained for o in outcomes])),
+        "threshold_curve": curve,
+        "latency_ms": {
+            "p50": float(np.percentile(latency, 50)),
+            "p95": float(np.percentile(latency, 95)),
+            "p99": float(np.percentile(latency, 99)),
+        },
     }
