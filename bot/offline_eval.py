@@ -21,6 +21,8 @@ class EvalConfig:
     name: str
     settings: Settings
     model: Path | None
+    engine: str = "bot"  # or "response_selector": Rasa's ResponseSelector trained on the same KB
+    epochs: int = 60
 
 
 def load_config(path: Path, base: Settings) -> EvalConfig:
@@ -35,6 +37,10 @@ def load_config(path: Path, base: Settings) -> EvalConfig:
         raise ConfigError(f"{path}: must be a mapping")
     name = str(raw.pop("name", Path(path).stem))
     model = raw.pop("model", None)
+    engine = str(raw.pop("engine", "bot"))
+    if engine not in ("bot", "response_selector"):
+        raise ConfigError(f"{path}: engine must be 'bot' or 'response_selector', not {engine!r}")
+    epochs = int(raw.pop("epochs", 60))
     settings = base.with_overrides(data_dir=base.data_dir / "eval" / name)
     settings = replace(settings, db_url=base.db_url)
     if "encoder" in raw:
@@ -48,7 +54,7 @@ def load_config(path: Path, base: Settings) -> EvalConfig:
             raise ConfigError(f"{path}: bad setting in '{section}': {exc}") from exc
     if raw:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(raw)}")
-    return EvalConfig(name, settings, Path(model) if model else None)
+    return EvalConfig(name, settings, Path(model) if model else None, engine, epochs)
 
 
 def _unknown_gold(items: list[LogItem], our_intents: tuple[str, ...], mapping: dict[str, str] | None) -> list[str]:
@@ -71,7 +77,6 @@ def evaluate_log(
     progress: bool = True,
 ) -> dict[str, Any]:
     from bot.report import render
-    from bot.suggest import Engine
 
     log = read_log(log_path)
     for problem in log.problems:
@@ -86,7 +91,7 @@ def evaluate_log(
     runs: dict[str, tuple[dict[str, Any], list[Outcome]]] = {}
     for config in configs:
         echo(f"[{config.name}] loading the engine")
-        engine = Engine.from_settings(config.settings, model_path=config.model or model)
+        engine = _engine(config, model, echo)
         outcomes = run(engine, log.items, progress=progress, intent_map=mapping)
         runs[config.name] = (metrics(outcomes), outcomes)
 
@@ -112,6 +117,20 @@ def evaluate_log(
     (out_dir / "report.html").write_text(render(runs, f"Evaluation: {Path(log_path).name}", notes), encoding="utf-8")
     echo(f"wrote {out_dir / 'metrics.json'}, predictions and {out_dir / 'report.html'}")
     return summary
+
+
+def _engine(config: EvalConfig, model: Path | None, echo: Callable[[str], None]) -> Any:
+    from bot.suggest import Engine
+
+    if config.engine == "bot":
+        return Engine.from_settings(config.settings, model_path=config.model or model)
+    from bot import response_selector
+    from bot.kb.store import KBStore
+
+    kb = KBStore(config.settings.db_url).load()
+    echo(f"[{config.name}] training Rasa's ResponseSelector on the KB ({config.epochs} epochs; reused when unchanged)")
+    archive = config.model or response_selector.train(kb, config.settings.project_dir / "data" / "dict", config.settings.data_dir, config.epochs)
+    return response_selector.ResponseSelectorEngine(archive, kb, config.settings.limits.max_message_chars)
 
 
 def _write_predictions(path: Path, outcomes: list[Outcome]) -> None:

@@ -154,3 +154,22 @@ def test_compare_two_configurations(tmp_path: Path, trained_model: Path, setting
     assert (tmp_path / "out" / "predictions_engine.jsonl").exists() and (tmp_path / "out" / "predictions_rasa_intent_only.jsonl").exists()
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "difference" in html and html.count("<section>") == 2
+
+
+def test_response_selector_baseline_is_a_real_rasa_model(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    """Rasa's ResponseSelector trained on the same KB (few epochs here: this checks the path, bench/ measures it)."""
+    from bot import response_selector
+    from bot.kb.sync import import_kb
+    from bot.kb.store import KBStore
+
+    import_kb(settings)
+    kb = KBStore(settings.db_url).load()
+    model = response_selector.train(kb, PROJECT / "data" / "dict", tmp_path, epochs=3)
+    assert response_selector.train(kb, PROJECT / "data" / "dict", tmp_path, epochs=3) == model, "reused when unchanged"
+    engine = response_selector.ResponseSelectorEngine(model, kb)
+    result = engine.suggest("包邮吗")
+    approved = {e.id for e in kb.approved()}
+    assert 1 <= len(result.suggestions) <= 3
+    assert all(reply.id in approved for reply in result.suggestions)
+    assert result.intent.name in {e.intent for e in kb.approved()}
+    assert "{" not in result.suggestions[0].text
