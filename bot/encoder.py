@@ -68,6 +68,10 @@ class Encoder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
     def embed(self, text: str) -> np.ndarray:
         """One text's vector; recent texts are cached (a message is often searched more than once)."""
         with self._lock:

@@ -123,7 +123,9 @@ def _engine(config: EvalConfig, model: Path | None, echo: Callable[[str], None])
     from bot.suggest import Engine
 
     if config.engine == "bot":
-        return Engine.from_settings(config.settings, model_path=config.model or model)
+        engine = Engine.from_settings(config.settings, model_path=config.model or model)
+        engine.encoder.clear_cache()  # each configuration pays for its own encoding: fair latencies
+        return engine
     from bot import response_selector
     from bot.kb.store import KBStore
 

@@ -50,11 +50,16 @@ def test_nlu_data_meets_the_brief() -> None:
             seen[key] = text
 
 
-@pytest.mark.parametrize("name", ["test_paraphrases_dev", "test_paraphrases_test"])
+@pytest.mark.parametrize("name", ["paraphrases_dev.yml", "paraphrases_test.yml", "chat_log.jsonl"])
 def test_held_out_paraphrases_are_not_training_data(name: str) -> None:
     """Evaluation texts may not be copies (up to particles) of NLU examples or KB questions."""
-    file = PROJECT / "tests" / "data" / f"{name.removeprefix('test_')}.yml"
-    items = YAML(typ="safe", pure=True).load(file.read_text(encoding="utf-8"))
+    file = PROJECT / "tests" / "data" / name
+    if file.suffix == ".jsonl":
+        import json
+
+        items = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        items = YAML(typ="safe", pure=True).load(file.read_text(encoding="utf-8"))
     training = {PARTICLES.sub("", t) for texts in _examples().values() for t in texts}
     for path in (PROJECT / "kb" / "entries").glob("*.yml"):
         for entry in YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")):
