@@ -259,3 +259,15 @@ def test_assets_are_local(server) -> None:  # type: ignore[no-untyped-def]
             html = response.read().decode()
         assert "http://" not in html and "https://" not in html
     assert shutil.which("fc-list") is None or "CJK" in subprocess.run(["fc-list"], capture_output=True, text=True).stdout
+
+
+def test_a_reloaded_console_shows_suggestions_for_existing_chats(pages) -> None:  # type: ignore[no-untyped-def]
+    open_agent, open_customer, _ = pages
+    customer = open_customer("buyer-reload")
+    _say(customer, "什么时候发货")
+    customer.wait_for_selector(".msg.customer")
+    agent = open_agent()  # opened after the message: nothing arrives over the socket
+    _open_chat(agent, "buyer-reload")
+    agent.wait_for_selector("#intent-name:text('delivery_time')")
+    assert agent.locator("#suggestions button").count() == 3
+    assert agent.locator("#chat .msg.customer").inner_text() == "什么时候发货"

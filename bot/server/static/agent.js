@@ -100,12 +100,11 @@ async function select(id) {
     const response = await fetch(`/api/conversations/${encodeURIComponent(id)}/messages`);
     if (response.ok) {
       const data = await response.json();
-      const known = new Set(c.messages.map((m) => m.id));
       c.messages = data.messages.concat(c.messages.filter((m) => !data.messages.some((d) => d.id === m.id)));
       c.messages.sort((a, b) => a.id - b.id);
       c.loaded = true;
       const lastCustomer = [...c.messages].reverse().find((m) => m.role === "customer");
-      if (lastCustomer && !c.suggestion && !known.has(lastCustomer.id)) {
+      if (lastCustomer && !c.suggestion) {  // after a reload: suggestions for the last buyer message
         const s = await fetch(`/api/suggest?q=${encodeURIComponent(lastCustomer.text)}&conversation_id=${encodeURIComponent(id)}`);
         if (s.ok) { c.suggestion = await s.json(); c.lastCustomerId = lastCustomer.id; }
       }
