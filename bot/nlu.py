@@ -54,7 +54,7 @@ def latest_model(models_dir: Path) -> Path:
     return models[-1]
 
 
-def _complete(coroutine: Coroutine[Any, Any, T]) -> T:
+def complete_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Finish a coroutine that never suspends, without an event loop.
 
     `Agent.parse_message` is async only for Rasa's HTTP interpreter; a local model parses
@@ -84,7 +84,7 @@ class IntentClassifier:
             raise ConfigError(f"Rasa model {model_path} could not be loaded")
 
     def parse(self, text: str) -> IntentParse:
-        result = _complete(self._agent.parse_message(text))
+        result = complete_sync(self._agent.parse_message(text))
         ranking = tuple(
             IntentScore(str(item["name"]), float(item["confidence"])) for item in result.get("intent_ranking") or ()
         )

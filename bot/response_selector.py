@@ -11,7 +11,7 @@ from bot.context import Turn
 from bot.kb import KBContent
 from bot.kb.template import fill
 from bot.suggest import Reply, Suggestion, check_message
-from bot.nlu import IntentScore, _complete, quiet_rasa
+from bot.nlu import IntentScore, complete_sync, quiet_rasa
 
 
 def _retrieval_key(entry_id: str) -> str:
@@ -88,7 +88,7 @@ class ResponseSelectorEngine:
 
     def suggest(self, message: str, context: Sequence[Turn] | None = None, k: int = 3) -> Suggestion:
         text = check_message(message, self._max_chars)
-        result: dict[str, Any] = _complete(self._agent.parse_message(text))
+        result: dict[str, Any] = complete_sync(self._agent.parse_message(text))
         ranking = tuple(IntentScore(str(i["name"]), float(i["confidence"])) for i in result.get("intent_ranking") or ())
         intent = ranking[0] if ranking else IntentScore("out_of_scope", 0.0)
         selector = (result.get("response_selector") or {}).get("default") or {}
