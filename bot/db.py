@@ -21,8 +21,9 @@ entries_table = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("tags", sa.Text, nullable=False),  # JSON list
     sa.Column("answer", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("version", sa.Integer, nullable=False, default=1),  # the latest revision (optimistic locking)
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False, default="import"),
 )
 
 questions_table = sa.Table(
@@ -31,6 +32,43 @@ questions_table = sa.Table(
     sa.Column("entry_id", sa.String(100), sa.ForeignKey("kb_entries.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),
     sa.Column("text", sa.Text, nullable=False),
+)
+
+# An edit of an approved entry waiting for approval; the approved version stays live meanwhile.
+pending_table = sa.Table(
+    "kb_pending",
+    metadata,
+    sa.Column("entry_id", sa.String(100), sa.ForeignKey("kb_entries.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("intent", sa.String(64), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON list
+    sa.Column("questions", sa.Text, nullable=False),  # JSON list
+    sa.Column("answer", sa.Text, nullable=False),
+)
+
+# Every version of every entry: who changed what, when; never updated or deleted.
+revisions_table = sa.Table(
+    "kb_revisions",
+    metadata,
+    sa.Column("entry_id", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("action", sa.String(16), nullable=False),  # create | edit | approve | retire | revert | discard | import
+    sa.Column("status", sa.String(16), nullable=False),  # the status of this version's content
+    sa.Column("intent", sa.String(64), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("questions", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+# One row per change of what agents are suggested (entry_id NULL: the whole KB); engines poll it.
+changes_table = sa.Table(
+    "kb_changes",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entry_id", sa.String(100), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
 shop_table = sa.Table(
@@ -74,12 +112,25 @@ feedback_table = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("conversation_id", sa.String(64), nullable=False, index=True),
     sa.Column("message_id", sa.Integer, nullable=True, index=True),  # the customer message suggested for
-    sa.Column("event", sa.String(16), nullable=False),  # shown | picked | edited | sent | ignored
+    sa.Column("event", sa.String(16), nullable=False),  # shown | abstained | picked | edited | sent | ignored
     sa.Column("entry_id", sa.String(100), nullable=True),
     sa.Column("rank", sa.Integer, nullable=True),
     sa.Column("score", sa.Float, nullable=True),
     sa.Column("final_text", sa.Text, nullable=True),
     sa.Column("edit_distance", sa.Integer, nullable=True),
+    sa.Column("intent", sa.String(64), nullable=True),  # the engine's intent for the message (shown, abstained)
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+
+# Customer messages an editor has dealt with on the "learning from traffic" page.
+traffic_reviewed_table = sa.Table(
+    "traffic_reviewed",
+    metadata,
+    sa.Column("message_id", sa.Integer, primary_key=True),
+    sa.Column("decision", sa.String(16), nullable=False),  # accepted | dismissed
+    sa.Column("entry_id", sa.String(100), nullable=True),
+    sa.Column("author", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
@@ -110,11 +161,28 @@ def _make_engine(url: str) -> Engine:
     return sa.create_engine(url, future=True, pool_pre_ping=True)
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a database made by an older version up to date: add the columns it lacks (nothing is dropped)."""
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    kind = column.type.compile(engine.dialect)
+                    default = column.default.arg if column.default is not None else None
+                    clause = f" NOT NULL DEFAULT '{default}'" if isinstance(default, str) else ""
+                    conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{clause}'))
+
+
 def connect(url: str) -> Engine:
     """An engine for the URL with every table created; a clear ConfigError if the database cannot be opened."""
     engine = _make_engine(url)
     try:
         metadata.create_all(engine)
+        _add_missing_columns(engine)
     except SQLAlchemyError as exc:
         safe = sa.engine.make_url(url).render_as_string(hide_password=True)
         raise ConfigError(f"cannot open database {safe}: {getattr(exc, 'orig', None) or exc}") from exc

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from bot.encoder import Encoder
 from bot.kb import Entry, KBContent
 from bot.kb.template import fill
-from bot.lexical import LexicalIndex
+from bot.lexical import LexicalIndex, tokenize
 from bot.segment import load_user_dicts
 from bot.settings import IndexSettings, Settings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 QUESTION, ANSWER = "question", "answer"
 
 
@@ -40,6 +41,51 @@ class Row:
     entry: int
     kind: str
     text: str
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    """Entries approved since the build: searched exhaustively (they are few), scored like the built rows."""
+
+    entries: tuple[Entry, ...]
+    rows: tuple[Row, ...]
+    vectors: np.ndarray
+    tokens: tuple[list[str], ...]
+
+    @classmethod
+    def empty(cls, dimension: int) -> "_Overlay":
+        return cls((), (), np.zeros((0, dimension), dtype=np.float32), ())
+
+    def replace(self, changed: set[str], live: Sequence[Entry], shop: dict[str, str], encoder: Encoder, reuse: "KBIndex") -> "_Overlay":
+        kept = [e for e in self.entries if e.id not in changed] + list(live)
+        rows = _rows(kept, shop)
+        old = {(self.entries[r.entry].id, r.kind, r.text): i for i, r in enumerate(self.rows)}
+        keys = [(kept[r.entry].id, r.kind, r.text) for r in rows]
+        vectors = np.zeros((len(rows), encoder.dimension), dtype=np.float32)
+        tokens: list[list[str] | None] = [None] * len(rows)
+        todo = []
+        for i, key in enumerate(keys):
+            if key in old:
+                vectors[i] = self.vectors[old[key]]
+                tokens[i] = self.tokens[old[key]]
+            else:
+                todo.append(i)
+        if todo:
+            vectors[todo] = _embed(encoder, [rows[i].text for i in todo], reuse)
+            for i in todo:
+                tokens[i] = tokenize(rows[i].text)
+        return _Overlay(tuple(kept), tuple(rows), vectors, tuple(t or [] for t in tokens))
+
+
+def _embed(encoder: Encoder, texts: Sequence[str], reuse: "KBIndex | None", progress: bool = False) -> np.ndarray:
+    """Vectors for texts, taking those another index already computed and encoding only the rest."""
+    if reuse is None or not texts:
+        return encoder.encode(list(texts), progress=progress)
+    found, vectors = reuse.vectors_for(texts)
+    missing = np.flatnonzero(~found)
+    if len(missing):
+        vectors[missing] = encoder.encode([texts[i] for i in missing], progress=progress)
+    return vectors
 
 
 def kb_fingerprint(content: KBContent, encoder_fingerprint: str, extra: str = "") -> str:
@@ -67,7 +113,12 @@ def _rows(entries: Sequence[Entry], shop: dict[str, str]) -> list[Row]:
 
 
 class KBIndex:
-    """Search approved entries by meaning (faiss) and by words (BM25); one row per question and answer."""
+    """Search approved entries by meaning (faiss) and by words (BM25); one row per question and answer.
+
+    A built index is immutable. Approved edits make a new KBIndex (`apply`) that shares the built part,
+    hides the entries that changed and searches their new versions in a small overlay, so an edit is
+    live in milliseconds; `compact` folds the overlay into a fresh build, reusing every vector it has.
+    """
 
     def __init__(
         self,
@@ -78,71 +129,142 @@ class KBIndex:
         encoder: Encoder,
         settings: IndexSettings,
         fingerprint: str,
+        shop: dict[str, str] | None = None,
     ) -> None:
-        self.entries = tuple(entries)
+        self.entries = tuple(entries)  # the built part, including entries the overlay hides
         self.rows = tuple(rows)
         self._row_entry = np.array([r.entry for r in rows], dtype=np.int64)
         self._is_question = np.array([r.kind == QUESTION for r in rows], dtype=bool)
+        self._position = {e.id: i for i, e in enumerate(self.entries)}
         self._dense = dense
         self._lexical = lexical
         self.encoder = encoder
         self.settings = settings
         self.fingerprint = fingerprint
+        self.shop = dict(shop or {})
+        self._hidden_entries = np.zeros(len(self.entries), dtype=bool)
+        self._hidden_rows = np.zeros(len(self.rows), dtype=bool)
+        self._overlay = _Overlay.empty(encoder.dimension)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.entries) - int(self._hidden_entries.sum()) + len(self._overlay.entries)
+
+    @property
+    def overlay_size(self) -> int:
+        """How many entries changed since the build (searched in the overlay)."""
+        return int(self._hidden_entries.sum()) + len(self._overlay.entries)
+
+    def live_entries(self) -> tuple[Entry, ...]:
+        """Every entry this index suggests, sorted by id."""
+        built = (e for e, hidden in zip(self.entries, self._hidden_entries) if not hidden)
+        return tuple(sorted((*built, *self._overlay.entries), key=lambda e: e.id))
 
     @classmethod
-    def build(cls, content: KBContent, encoder: Encoder, settings: IndexSettings, fingerprint: str, progress: bool = False) -> "KBIndex":
+    def build(
+        cls,
+        content: KBContent,
+        encoder: Encoder,
+        settings: IndexSettings,
+        fingerprint: str,
+        progress: bool = False,
+        reuse: "KBIndex | None" = None,
+    ) -> "KBIndex":
+        """Embed every row (taking vectors `reuse` already has) and index them in faiss and BM25."""
         import faiss
 
         entries = content.approved()
         rows = _rows(entries, content.shop)
-        vectors = encoder.encode([r.text for r in rows], progress=progress)
+        vectors = _embed(encoder, [r.text for r in rows], reuse, progress)
         dense = faiss.IndexFlatIP(encoder.dimension)
         if len(vectors):
             dense.add(vectors)
         lexical = LexicalIndex.build([r.text for r in rows])
-        return cls(entries, rows, dense, lexical, encoder, settings, fingerprint)
+        return cls(entries, rows, dense, lexical, encoder, settings, fingerprint, content.shop)
+
+    def apply(self, upserts: Sequence[Entry], removed: Iterable[str] = ()) -> "KBIndex":
+        """A new index with these entries' new versions live and the removed ones gone; this one is unchanged."""
+        changed = {e.id for e in upserts} | set(removed)
+        live = [e for e in upserts if e.approved]
+        new = copy.copy(self)
+        new._hidden_entries = self._hidden_entries.copy()
+        for entry_id in changed:
+            position = self._position.get(entry_id)
+            if position is not None:
+                new._hidden_entries[position] = True
+        new._hidden_rows = new._hidden_entries[self._row_entry] if len(self.rows) else self._hidden_rows
+        new._overlay = self._overlay.replace(changed, live, self.shop, self.encoder, reuse=self)
+        return new
+
+    def compact(self, content: KBContent, fingerprint: str) -> "KBIndex":
+        """A fresh build of this content with no overlay, re-embedding only texts this index lacks."""
+        return KBIndex.build(content, self.encoder, self.settings, fingerprint, reuse=self)
+
+    def vectors_for(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(found mask, vectors) for texts this index already embedded (rows of the build or the overlay)."""
+        if not hasattr(self, "_text_row"):
+            self._text_row = {r.text: i for i, r in enumerate(self.rows)}
+        found = np.zeros(len(texts), dtype=bool)
+        vectors = np.zeros((len(texts), self.encoder.dimension), dtype=np.float32)
+        built = [(i, self._text_row[t]) for i, t in enumerate(texts) if t in self._text_row]
+        if built:
+            ids = np.array([row for _, row in built], dtype=np.int64)
+            vectors[[i for i, _ in built]] = self._dense.reconstruct_batch(ids)
+            found[[i for i, _ in built]] = True
+        overlay_rows = {r.text: i for i, r in enumerate(self._overlay.rows)}
+        for i, text in enumerate(texts):
+            if not found[i] and text in overlay_rows:
+                vectors[i] = self._overlay.vectors[overlay_rows[text]]
+                found[i] = True
+        return found, vectors
 
     def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None) -> list[Hit]:
         """The k best entries for a query, best first; scores fuse cosine and normalised BM25."""
-        if not self.rows or k <= 0:
+        if k <= 0 or len(self) == 0:
             return []
         if query_vector is None:
             query_vector = self.encoder.embed(query)
+        entries, rows, dense, lexical = self._built_candidates(query, query_vector, k)
+        if self._overlay.entries:
+            o_dense = np.clip(self._overlay.vectors @ query_vector, -1.0, 1.0)
+            o_lexical = self._lexical.score_docs(query, self._overlay.tokens)
+            entries = entries + [self._overlay.entries[r.entry] for r in self._overlay.rows]
+            rows = rows + list(self._overlay.rows)
+            dense = np.concatenate([dense, o_dense])
+            lexical = np.concatenate([lexical, o_lexical])
+        is_question = np.array([r.kind == QUESTION for r in rows], dtype=bool)
+        row_weight = np.where(is_question, 1.0, self.settings.answer_weight)
+        fused = (self.settings.dense_weight * dense + self.settings.lexical_weight * lexical) * row_weight
+        hits: dict[str, Hit] = {}
+        for position in np.argsort(-fused, kind="stable"):
+            entry = entries[position]
+            if entry.id not in hits:
+                row = rows[position]
+                hits[entry.id] = Hit(entry, float(fused[position]), float(dense[position]), float(lexical[position]), row.text, row.kind)
+                if len(hits) == k:
+                    break
+        return list(hits.values())
+
+    def _built_candidates(self, query: str, query_vector: np.ndarray, k: int) -> tuple[list[Entry], list[Row], np.ndarray, np.ndarray]:
+        """The best rows of the built part by cosine and by BM25 (hidden entries skipped), with both scores."""
         n_rows = len(self.rows)
-        depth = min(n_rows, max(64, 8 * k))
+        if n_rows == 0:
+            return [], [], np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+        n_hidden = int(self._hidden_rows.sum())
+        depth = min(n_rows, max(64, 8 * k) + n_hidden)
         _, dense_ids = self._dense.search(query_vector.reshape(1, -1), depth)
         lexical_all = self._lexical.scores(query)
+        if n_hidden:
+            lexical_all = np.where(self._hidden_rows, -1.0, lexical_all)
         lexical_ids = np.argpartition(-lexical_all, depth - 1)[:depth] if depth < n_rows else np.arange(n_rows)
         candidates = np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], lexical_ids]))
+        if n_hidden:
+            candidates = candidates[~self._hidden_rows[candidates]]
         vectors = self._dense.reconstruct_batch(candidates.astype(np.int64))
         dense = np.clip(vectors @ query_vector, -1.0, 1.0)
         lexical = lexical_all[candidates]
-        row_weight = np.where(self._is_question[candidates], 1.0, self.settings.answer_weight)
-        fused = (self.settings.dense_weight * dense + self.settings.lexical_weight * lexical) * row_weight
-        best: dict[int, int] = {}
-        for position in np.argsort(-fused, kind="stable"):
-            entry = int(self._row_entry[candidates[position]])
-            if entry not in best:
-                best[entry] = int(position)
-                if len(best) == k:
-                    break
-        hits = []
-        for entry, position in best.items():
-            row = self.rows[int(candidates[position])]
-            hits.append(
-                Hit(
-                    entry=self.entries[entry],
-                    score=float(fused[position]),
-                    dense=float(dense[position]),
-                    lexical=float(lexical[position]),
-                    matched=row.text,
-                    matched_kind=row.kind,
-                )
-            )
-        return hits
+        rows = [self.rows[int(c)] for c in candidates]
+        entries = [self.entries[r.entry] for r in rows]
+        return entries, rows, dense, lexical
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -150,6 +272,8 @@ class KBIndex:
         """Write to a temporary directory, then rename it into place: never a half-written index."""
         import faiss
 
+        if self.overlay_size:
+            raise ValueError("compact the index before saving it")
         index_dir.mkdir(parents=True, exist_ok=True)
         final = index_dir / self.fingerprint
         tmp = index_dir / f".{self.fingerprint}.{time.time_ns()}.tmp"
@@ -160,6 +284,8 @@ class KBIndex:
             json.dumps(
                 {
                     "fingerprint": self.fingerprint,
+                    "encoder": self.encoder.fingerprint,
+                    "shop": self.shop,
                     "entries": [asdict(e) for e in self.entries],
                     "rows": [asdict(r) for r in self.rows],
                 },
@@ -185,7 +311,18 @@ class KBIndex:
         rows = [Row(**r) for r in meta["rows"]]
         dense = faiss.read_index(str(directory / "dense.faiss"))
         lexical = LexicalIndex.load(directory / "lexical")
-        return cls(entries, rows, dense, lexical, encoder, settings, meta["fingerprint"])
+        if meta.get("encoder") != encoder.fingerprint:
+            raise ValueError(f"{directory} was built with another encoder")
+        return cls(entries, rows, dense, lexical, encoder, settings, meta["fingerprint"], meta["shop"])
+
+
+def _try_load(directory: Path, encoder: Encoder, settings: IndexSettings) -> KBIndex | None:
+    if not (directory / "rows.json").exists():
+        return None
+    try:
+        return KBIndex.load(directory, encoder, settings)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+        return None
 
 
 def open_index(
@@ -195,16 +332,22 @@ def open_index(
     index_dir: Path,
     extra_fingerprint: str = "",
     progress: bool = False,
+    reuse: KBIndex | None = None,
 ) -> tuple[KBIndex, bool]:
-    """The index for this KB and encoder: loaded when one is on disk, else built and saved. Returns (index, built)."""
+    """The index for this KB and encoder: loaded when one is on disk, else built and saved. Returns (index, built).
+
+    A build takes the vectors of `reuse` or of the last index saved on disk, so only new texts are encoded.
+    """
     fingerprint = kb_fingerprint(content, encoder.fingerprint, extra_fingerprint)
     directory = index_dir / fingerprint
-    if (directory / "rows.json").exists():
-        try:
-            return KBIndex.load(directory, encoder, settings), False
-        except (OSError, ValueError, KeyError, RuntimeError):
-            shutil.rmtree(directory, ignore_errors=True)  # unreadable: rebuild below
-    index = KBIndex.build(content, encoder, settings, fingerprint, progress=progress)
+    loaded = _try_load(directory, encoder, settings)
+    if loaded is not None:
+        return loaded, False
+    shutil.rmtree(directory, ignore_errors=True)  # unreadable or half there: rebuild below
+    if reuse is None and index_dir.is_dir():
+        previous = sorted((d for d in index_dir.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: d.stat().st_mtime)
+        reuse = _try_load(previous[-1], encoder, settings) if previous else None
+    index = KBIndex.build(content, encoder, settings, fingerprint, progress=progress, reuse=reuse)
     index.save(index_dir)
     return index, True
 
@@ -218,7 +361,9 @@ def dictionary_fingerprint(dict_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def index_for(settings: Settings, content: KBContent, encoder: Encoder, progress: bool = False) -> tuple[KBIndex, bool]:
+def index_for(
+    settings: Settings, content: KBContent, encoder: Encoder, progress: bool = False, reuse: KBIndex | None = None
+) -> tuple[KBIndex, bool]:
     """The project's index for this KB, under settings.index_dir."""
     dict_dir = settings.project_dir / "data" / "dict"
     load_user_dicts(dict_dir)
@@ -229,4 +374,10 @@ def index_for(settings: Settings, content: KBContent, encoder: Encoder, progress
         settings.index_dir,
         extra_fingerprint=dictionary_fingerprint(dict_dir),
         progress=progress,
+        reuse=reuse,
     )
+
+
+def fingerprint_for(settings: Settings, content: KBContent, encoder: Encoder) -> str:
+    """The identity index_for gives this content (for saving a compacted index under the right name)."""
+    return kb_fingerprint(content, encoder.fingerprint, dictionary_fingerprint(settings.project_dir / "data" / "dict"))

@@ -1,11 +1,15 @@
-"""Readable text for a suggestion, as the CLI and the shell print it."""
+"""Readable text for suggestions and KB entries, as the CLI and the shell print them."""
 
 from __future__ import annotations
 
-from bot.suggest import Suggestion
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from bot.kb.store import EntryRecord, Revision
+    from bot.suggest import Suggestion
 
 
-def format_suggestion(result: Suggestion, ranking: int = 3) -> str:
+def format_suggestion(result: "Suggestion", ranking: int = 3) -> str:
     top = ", ".join(f"{s.name} {s.confidence:.2f}" for s in result.intent_ranking[:ranking])
     lines = [f"intent: {result.intent.name} ({result.intent.confidence:.2f})   [{top}]"]
     if result.abstained:
@@ -18,3 +22,22 @@ def format_suggestion(result: Suggestion, ranking: int = 3) -> str:
             detail += f"  matched: {reply.matched_question}"
         lines.append(f"    ({detail})")
     return "\n".join(lines)
+
+
+def format_record(record: "EntryRecord") -> str:
+    """An entry with its state and, if it has one, the pending edit beside the live version."""
+    from bot.kb.editor import entry_text
+
+    lines = [f"{record.entry.id}  [{record.state}]  version {record.version}, by {record.updated_by} at {record.updated_at:%Y-%m-%d %H:%M}"]
+    lines += [f"  {line}" for line in entry_text(record.entry)]
+    if record.pending is not None:
+        lines.append("  pending edit (live after approval):")
+        lines += [f"    {line}" for line in entry_text(record.pending)]
+    return "\n".join(lines)
+
+
+def format_history(revisions: Sequence["Revision"]) -> str:
+    return "\n".join(
+        f"v{r.version:<4} {r.action:8} {r.status:9} {r.author:16} {r.created_at:%Y-%m-%d %H:%M:%S}" + (f"  ({r.note})" if r.note else "")
+        for r in revisions
+    )

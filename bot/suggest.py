@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -11,7 +12,7 @@ import numpy as np
 from bot.context import Turn, resolve
 from bot.encoder import Encoder, load_encoder
 from bot.errors import MessageError
-from bot.index import Hit, KBIndex, index_for
+from bot.index import Hit, KBIndex, fingerprint_for, index_for
 from bot.intents import OUT_OF_SCOPE
 from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
@@ -22,6 +23,7 @@ from bot.settings import Settings
 
 CLARIFY_TAG = "clarify"
 RETRIEVAL_INTENT_DEPTH = 10
+COMPACT_AFTER = 200  # overlay entries before the index is rebuilt in the background
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,23 @@ def check_message(text: object, max_chars: int) -> str:
 
 
 class Engine:
-    """Loads the Rasa model, the KB and its index once; `suggest` is the one code path for CLI, HTTP and Rasa."""
+    """Loads the Rasa model, the KB and its index once; `suggest` is the one code path for CLI, HTTP and Rasa.
+
+    `sync` makes approved KB changes live without a restart: changed entries go into the index's overlay
+    and a new index object is swapped in (searches in flight finish on the old one); when the overlay
+    grows, a background thread compacts it into a fresh build and swaps that in the same way.
+    """
 
     def __init__(self, settings: Settings, classifier: IntentClassifier, store: KBStore, encoder: Encoder) -> None:
         self.settings = settings
         self.classifier = classifier
         self.store = store
         self.encoder = encoder
-        self.kb: KBContent = KBContent()
+        self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries
         self.index: KBIndex | None = None
+        self.seq = 0  # the last KB change applied
+        self._sync_lock = threading.RLock()
+        self._compacting: threading.Thread | None = None
         self.refresh()
 
     @classmethod
@@ -91,9 +101,56 @@ class Engine:
 
     def refresh(self, progress: bool = False) -> bool:
         """Reload the KB from the database; rebuild the index only if the KB or encoder changed."""
-        self.kb = self.store.load()
-        self.index, built = index_for(self.settings, self.kb, self.encoder, progress=progress)
+        with self._sync_lock:
+            seq = self.store.last_change()  # read first: a change made during the load is applied again later
+            kb = self.store.approved()
+            self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index)
+            self.kb, self.seq = kb, seq
         return built
+
+    def sync(self) -> bool:
+        """Apply KB changes made since the last sync (by this process or another); True if anything changed."""
+        with self._sync_lock:
+            seq, changed = self.store.changes_since(self.seq)
+            if seq == self.seq:
+                return False
+            if changed is None or self.index is None or self.kb.shop != self.store.shop():
+                self.refresh()
+                return True
+            self._apply(changed)
+            self.seq = seq
+        if self.index.overlay_size > COMPACT_AFTER:
+            self.compact_in_background()
+        return True
+
+    def _apply(self, changed: set[str]) -> None:
+        assert self.index is not None
+        current = self.store.entries(changed)
+        self.index = self.index.apply([e for e in current.values() if e.approved], changed)
+        self.kb = KBContent(shop=self.kb.shop, entries=self.index.live_entries())
+
+    def compact_in_background(self) -> threading.Thread:
+        """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""
+        with self._sync_lock:
+            if self._compacting is not None and self._compacting.is_alive():
+                return self._compacting
+            self._compacting = threading.Thread(target=self._compact, name="index-compaction", daemon=True)
+            self._compacting.start()
+            return self._compacting
+
+    def _compact(self) -> None:
+        with self._sync_lock:
+            index, kb, seq = self.index, self.kb, self.seq
+        assert index is not None
+        fresh = index.compact(kb, fingerprint_for(self.settings, kb, self.encoder))
+        fresh.save(self.settings.index_dir)
+        with self._sync_lock:
+            latest, changed = self.store.changes_since(seq)
+            if changed is None:
+                return  # a whole-KB change arrived meanwhile: the next sync reloads
+            self.index = fresh.apply(list(self.store.entries(changed).values()), changed) if changed else fresh
+            self.kb = KBContent(shop=kb.shop, entries=self.index.live_entries())
+            self.seq = latest
 
     # -- the pipeline ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from bot.kb import KBContent
 
 @pytest.fixture(scope="module")
 def content(engine) -> KBContent:  # type: ignore[no-untyped-def]
-    return engine.kb
+    return engine.store.load()
 
 
 def test_reused_when_nothing_changed(engine, content: KBContent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STATUSES = ("approved", "draft")
+STATUSES = ("approved", "draft", "retired")  # only approved entries are suggested
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class KBContent:
 
     shop: dict[str, str] = field(default_factory=dict)
     entries: tuple[Entry, ...] = ()
+    pending: tuple[Entry, ...] = ()  # edits of approved entries awaiting approval (status draft, same id)
 
     def approved(self) -> tuple[Entry, ...]:
         return tuple(e for e in self.entries if e.approved)
+
+    def pending_for(self, entry_id: str) -> Entry | None:
+        return next((p for p in self.pending if p.id == entry_id), None)

@@ -9,18 +9,12 @@ from typing import Any, Iterable
 
 from bot.errors import KBValidationError
 from bot.kb import STATUSES, Entry, KBContent
-from bot.kb.template import stray_braces, variables
+from bot.kb.validate import CONTENT_FIELDS, SHOP_FILE, check_content, check_id, clean_content
 
-SHOP_FILE = "shop.yml"
 ENTRIES_DIR = "entries"
 ENTRY_FIELDS = ("id", "intent", "status", "tags", "questions", "answer")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+DRAFT_FIELD = "draft"  # optional: a pending edit of an approved entry (intent, tags, questions, answer)
 MAX_FILE_BYTES = 5_000_000
-MAX_QUESTIONS = 50
-MAX_QUESTION_CHARS = 200
-MAX_ANSWER_CHARS = 2000
-MAX_TAGS = 20
-MAX_TAG_CHARS = 30
 SHOP_HEADER = (
     "# The shop profile: the facts that fill {variables} in the canned replies.\n"
     "# Every variable an answer uses must be defined here; `bot kb import` refuses the KB otherwise.\n"
@@ -116,63 +110,32 @@ def _read_shop(path: Path, problems: list[str]) -> dict[str, str]:
     return shop
 
 
-def _check_strings(value: Any, name: str, limit: int, count: int, where: str) -> list[str]:
-    if not isinstance(value, list) or not value:
-        return [f"{where}: '{name}' must be a non-empty list"]
-    if len(value) > count:
-        return [f"{where}: '{name}' has {len(value)} items; the limit is {count}"]
-    problems = []
-    for i, item in enumerate(value, 1):
-        if not isinstance(item, str) or not item.strip():
-            problems.append(f"{where}: {name} #{i} must be non-empty text")
-        elif len(item) > limit:
-            problems.append(f"{where}: {name} #{i} is {len(item)} characters; the limit is {limit}")
-    if len({str(v).strip() for v in value}) != len(value):
-        problems.append(f"{where}: '{name}' repeats an item")
-    return problems
-
-
-def _read_entry(node: Any, where: str, intents: Iterable[str], shop: dict[str, str]) -> tuple[Entry | None, list[str]]:
+def _read_entry(node: Any, where: str, intents: Iterable[str], shop: dict[str, str]) -> tuple[Entry | None, Entry | None, list[str]]:
+    """One entry (and its pending edit, if it has a `draft:`) or the problems, each prefixed with where."""
     if not isinstance(node, dict):
-        return None, [f"{where}: each entry must be a mapping with fields {', '.join(ENTRY_FIELDS)}"]
+        return None, None, [f"{where}: each entry must be a mapping with fields {', '.join(ENTRY_FIELDS)}"]
     problems = [f"{where}: missing field '{f}'" for f in ENTRY_FIELDS if f not in node]
-    problems += [f"{where}: unknown field '{f}'" for f in node if f not in ENTRY_FIELDS]
+    problems += [f"{where}: unknown field '{f}'" for f in node if f not in ENTRY_FIELDS + (DRAFT_FIELD,)]
     if problems:
-        return None, problems
-    entry_id, intent, status, answer = node["id"], node["intent"], node["status"], node["answer"]
-    if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
-        problems.append(f"{where}: id {entry_id!r} must be lower-case letters, digits, '_', '.', '-' (max 100)")
-    if intent not in intents:
-        problems.append(f"{where}: unknown intent {intent!r} (known: {', '.join(intents)})")
-    if status not in STATUSES:
-        problems.append(f"{where}: status {status!r} must be one of {', '.join(STATUSES)}")
-    problems += _check_strings(node["questions"], "questions", MAX_QUESTION_CHARS, MAX_QUESTIONS, where)
-    tags = node["tags"] if node["tags"] is not None else []
-    if tags:
-        problems += _check_strings(tags, "tags", MAX_TAG_CHARS, MAX_TAGS, where)
-    elif not isinstance(tags, list):
-        problems.append(f"{where}: 'tags' must be a list")
-    if not isinstance(answer, str) or not answer.strip():
-        problems.append(f"{where}: 'answer' must be non-empty text")
-    elif len(answer) > MAX_ANSWER_CHARS:
-        problems.append(f"{where}: answer is {len(answer)} characters; the limit is {MAX_ANSWER_CHARS}")
-    else:
-        unknown = [v for v in variables(answer) if v not in shop]
-        if unknown:
-            problems.append(f"{where}: answer uses variable(s) not in {SHOP_FILE}: {', '.join(unknown)}")
-        if stray_braces(answer):
-            problems.append(f"{where}: answer has a stray '{{' or '}}' (variables look like {{shop_name}})")
+        return None, None, problems
+    problems += [f"{where}: {m}" for m in check_id(node["id"])]
+    if node["status"] not in STATUSES:
+        problems.append(f"{where}: status {node['status']!r} must be one of {', '.join(STATUSES)}")
+    problems += [f"{where}: {m}" for messages in check_content(node, intents, shop).values() for m in messages]
+    draft_node = node.get(DRAFT_FIELD)
+    if draft_node is not None:
+        draft_where = f"{where}: {DRAFT_FIELD}"
+        if node["status"] != "approved":
+            problems.append(f"{draft_where}: only an approved entry can have a pending draft (this one is {node['status']})")
+        elif not isinstance(draft_node, dict) or set(draft_node) != set(CONTENT_FIELDS):
+            problems.append(f"{draft_where}: must be a mapping with exactly the fields {', '.join(CONTENT_FIELDS)}")
+        else:
+            problems += [f"{draft_where}: {m}" for messages in check_content(draft_node, intents, shop).values() for m in messages]
     if problems:
-        return None, problems
-    entry = Entry(
-        id=entry_id,
-        intent=intent,
-        status=status,
-        tags=tuple(str(t).strip() for t in tags),
-        questions=tuple(str(q).strip() for q in node["questions"]),
-        answer=str(answer).strip(),
-    )
-    return entry, []
+        return None, None, problems
+    entry = Entry(id=node["id"], status=node["status"], **clean_content(node))
+    draft = Entry(id=node["id"], status="draft", **clean_content(draft_node)) if draft_node is not None else None
+    return entry, draft, []
 
 
 def read_kb(kb_dir: Path | str, intents: Iterable[str]) -> KBContent:
@@ -187,6 +150,7 @@ def read_kb(kb_dir: Path | str, intents: Iterable[str]) -> KBContent:
     if not files:
         problems.append(f"{kb_dir / ENTRIES_DIR}: no *.yml entry files")
     entries: dict[str, Entry] = {}
+    pending: list[Entry] = []
     first_seen: dict[str, str] = {}
     question_owner: dict[str, str] = {}
     for path in files:
@@ -200,43 +164,70 @@ def read_kb(kb_dir: Path | str, intents: Iterable[str]) -> KBContent:
             entry_id = node.get("id") if isinstance(node, dict) else None
             label = f"entry {number}" + (f" (id {entry_id})" if entry_id else "")
             where = f"{path}:{_line(node) or '?'}: {label}"
-            entry, entry_problems = _read_entry(node, where, intents, shop)
+            entry, draft, entry_problems = _read_entry(node, where, intents, shop)
             problems += entry_problems
             if entry is None:
                 continue
             if entry.id in entries:
                 problems.append(f"{where}: duplicate id '{entry.id}' (first in {first_seen[entry.id]})")
                 continue
-            for question in entry.questions:
-                owner = question_owner.get(question)
-                if owner is not None:
-                    problems.append(f"{where}: question '{question}' is already a question of '{owner}'")
-                question_owner.setdefault(question, entry.id)
+            problems += [f"{where}: {m}" for m in claim_questions(entry, draft, question_owner)]
             entries[entry.id] = entry
+            if draft is not None:
+                pending.append(draft)
             first_seen[entry.id] = f"{path}:{_line(node) or '?'}"
     if problems:
         raise KBValidationError(problems)
-    return KBContent(shop=shop, entries=tuple(sorted(entries.values(), key=lambda e: e.id)))
+    return KBContent(
+        shop=shop,
+        entries=tuple(sorted(entries.values(), key=lambda e: e.id)),
+        pending=tuple(sorted(pending, key=lambda e: e.id)),
+    )
 
 
-def _entry_node(entry: Entry) -> dict[str, Any]:
+def claim_questions(entry: Entry, draft: Entry | None, owners: dict[str, str]) -> list[str]:
+    """Record which entry owns each question; a question may belong to one live or draft entry only."""
+    if entry.status == "retired":
+        return []
+    problems = []
+    for question in dict.fromkeys(entry.questions + (draft.questions if draft else ())):
+        owner = owners.get(question)
+        if owner is not None and owner != entry.id:
+            problems.append(f"question '{question}' is already a question of '{owner}'")
+        owners.setdefault(question, entry.id)
+    return problems
+
+
+def _answer_node(answer: str) -> Any:
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    answer: Any = LiteralScalarString(entry.answer) if "\n" in entry.answer else entry.answer
-    return {
+    return LiteralScalarString(answer) if "\n" in answer else answer
+
+
+def _entry_node(entry: Entry, draft: Entry | None = None) -> dict[str, Any]:
+    node: dict[str, Any] = {
         "id": entry.id,
         "intent": entry.intent,
         "status": entry.status,
         "tags": list(entry.tags),
         "questions": list(entry.questions),
-        "answer": answer,
+        "answer": _answer_node(entry.answer),
     }
+    if draft is not None:
+        node[DRAFT_FIELD] = {
+            "intent": draft.intent,
+            "tags": list(draft.tags),
+            "questions": list(draft.questions),
+            "answer": _answer_node(draft.answer),
+        }
+    return node
 
 
-def dump_entries(entries: Iterable[Entry]) -> str:
-    """The canonical YAML text of a list of entries (sorted by id)."""
+def dump_entries(entries: Iterable[Entry], pending: Iterable[Entry] = ()) -> str:
+    """The canonical YAML text of a list of entries (sorted by id), each with its pending draft if any."""
+    drafts = {d.id: d for d in pending}
     buffer = io.StringIO()
-    _yaml().dump([_entry_node(e) for e in sorted(entries, key=lambda e: e.id)], buffer)
+    _yaml().dump([_entry_node(e, drafts.get(e.id)) for e in sorted(entries, key=lambda e: e.id)], buffer)
     return buffer.getvalue()
 
 
@@ -261,7 +252,7 @@ def write_kb(content: KBContent, kb_dir: Path | str) -> list[Path]:
         by_intent.setdefault(entry.intent, []).append(entry)
     for intent, entries in sorted(by_intent.items()):
         path = entries_dir / f"{intent}.yml"
-        _write_atomic(path, dump_entries(entries))
+        _write_atomic(path, dump_entries(entries, content.pending))
         written.append(path)
     for stale in set(entries_dir.glob("*.yml")) - set(written):
         stale.unlink()

@@ -1,13 +1,118 @@
-"""The knowledge base at run time: one class owns the database (SQLite by default, or any SQLAlchemy URL)."""
+"""The knowledge base at run time: one class owns the database (SQLite by default, or any SQLAlchemy URL).
+
+Each entry row holds its current version: live when approved. An edit of an approved entry waits in
+kb_pending, so the approved version stays live until the edit is approved. Every version goes to
+kb_revisions, and every change to what agents are suggested goes to kb_changes, which engines poll.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from bot.db import connect, entries_table, meta_table, now, questions_table, shop_table
+from bot.db import changes_table, connect, entries_table, meta_table, now, pending_table, questions_table, revisions_table, shop_table
+from bot.errors import BotError
 from bot.kb import Entry, KBContent
+
+
+class EntryNotFound(BotError):
+    """No entry (or no such version of it) with that id."""
+
+
+class VersionConflict(BotError):
+    """Someone saved the entry since the version this change was based on; nothing was written."""
+
+    def __init__(self, entry_id: str, base_version: int, current: "EntryRecord") -> None:
+        self.entry_id = entry_id
+        self.base_version = base_version
+        self.current = current
+        super().__init__(
+            f"entry '{entry_id}' was changed by {current.updated_by} (now version {current.version}, "
+            f"your change was based on version {base_version}); nothing was saved"
+        )
+
+
+class InvalidTransition(BotError):
+    """An action that does not apply to the entry's state (e.g. approving an approved entry)."""
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """An entry as editors see it: its current row, its pending edit if any, and who changed it last."""
+
+    entry: Entry
+    pending: Entry | None
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+    @property
+    def head(self) -> Entry:
+        """What an editor works on: the pending edit if there is one, else the entry."""
+        return self.pending or self.entry
+
+    @property
+    def state(self) -> str:
+        return "approved, edit pending" if self.pending else self.entry.status
+
+    def to_dict(self) -> dict[str, Any]:
+        def content(e: Entry) -> dict[str, Any]:
+            return {"intent": e.intent, "tags": list(e.tags), "questions": list(e.questions), "answer": e.answer}
+
+        return {
+            "id": self.entry.id,
+            "status": self.entry.status,
+            "state": self.state,
+            "version": self.version,
+            "updated_at": self.updated_at.isoformat() + "Z",
+            "updated_by": self.updated_by,
+            **content(self.entry),
+            "pending": content(self.pending) if self.pending else None,
+        }
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One version of an entry, as it was saved."""
+
+    entry_id: str
+    version: int
+    action: str
+    status: str
+    entry: Entry
+    author: str
+    created_at: datetime
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "version": self.version,
+            "action": self.action,
+            "status": self.status,
+            "intent": self.entry.intent,
+            "tags": list(self.entry.tags),
+            "questions": list(self.entry.questions),
+            "answer": self.entry.answer,
+            "author": self.author,
+            "created_at": self.created_at.isoformat() + "Z",
+            "note": self.note,
+        }
+
+
+def _dumps(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _same_content(a: Entry | None, b: Entry | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.intent, a.tags, a.questions, a.answer, a.status) == (b.intent, b.tags, b.questions, b.answer, b.status)
 
 
 class KBStore:
@@ -21,95 +126,327 @@ class KBStore:
     def safe_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
+    # -- bookkeeping ----------------------------------------------------------------------------
+
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)).scalar_one_or_none()
 
-    def replace_all(self, content: KBContent, meta: dict[str, str] | None = None) -> None:
-        """Make the database hold exactly this KB (all or nothing), with bookkeeping values in kb_meta."""
-        updated_at = now()
+    def set_meta(self, meta: dict[str, str]) -> None:
         with self.engine.begin() as conn:
-            for key, value in (meta or {}).items():
-                conn.execute(meta_table.delete().where(meta_table.c.key == key))
-                conn.execute(meta_table.insert().values(key=key, value=value))
-            conn.execute(questions_table.delete())
-            conn.execute(entries_table.delete())
+            self._set_meta(conn, meta)
+
+    def revision_count(self) -> int:
+        """How many versions the history holds (grows with every save)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(revisions_table)).scalar_one())
+
+    @staticmethod
+    def _set_meta(conn: Connection, meta: dict[str, str]) -> None:
+        for key, value in meta.items():
+            conn.execute(meta_table.delete().where(meta_table.c.key == key))
+            conn.execute(meta_table.insert().values(key=key, value=value))
+
+    @staticmethod
+    def _log_change(conn: Connection, entry_id: str | None) -> None:
+        conn.execute(changes_table.insert().values(entry_id=entry_id, created_at=now()))
+
+    def last_change(self) -> int:
+        """The sequence number of the latest change to what agents are suggested (0: none yet)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(changes_table.c.seq))).scalar_one() or 0)
+
+    def changes_since(self, seq: int) -> tuple[int, set[str] | None]:
+        """(latest seq, ids of entries whose live version changed after seq); None means reload everything."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(changes_table.c.seq, changes_table.c.entry_id).where(changes_table.c.seq > seq).order_by(changes_table.c.seq)
+            ).all()
+        if not rows:
+            return seq, set()
+        ids = {r.entry_id for r in rows}
+        return int(rows[-1].seq), (None if None in ids else {i for i in ids if i is not None})
+
+    # -- whole-KB import ------------------------------------------------------------------------
+
+    def replace_all(self, content: KBContent, meta: dict[str, str] | None = None, author: str = "import") -> None:
+        """Make the database hold exactly this KB (all or nothing); entries missing from it are retired.
+
+        Changed entries get a new version in the history (action "import"); unchanged ones are untouched.
+        """
+        stamp = now()
+        with self.engine.begin() as conn:
+            self._set_meta(conn, meta or {})
             conn.execute(shop_table.delete())
             if content.shop:
                 conn.execute(
                     shop_table.insert(),
                     [{"key": k, "position": i, "value": v} for i, (k, v) in enumerate(content.shop.items())],
                 )
-            if content.entries:
-                conn.execute(
-                    entries_table.insert(),
-                    [
-                        {
-                            "id": e.id,
-                            "intent": e.intent,
-                            "status": e.status,
-                            "tags": json.dumps(list(e.tags), ensure_ascii=False),
-                            "answer": e.answer,
-                            "version": 1,
-                            "updated_at": updated_at,
-                        }
-                        for e in content.entries
-                    ],
-                )
-                conn.execute(
-                    questions_table.insert(),
-                    [
-                        {"entry_id": e.id, "position": i, "text": q}
-                        for e in content.entries
-                        for i, q in enumerate(e.questions)
-                    ],
-                )
+            current = {r.entry.id: r for r in self._records(conn)}
+            drafts = {d.id: d for d in content.pending}
+            incoming = {e.id: e for e in content.entries}
+            for entry in content.entries:
+                record = current.get(entry.id)
+                draft = drafts.get(entry.id)
+                if record is not None and _same_content(record.entry, entry) and _same_content(record.pending, draft):
+                    continue
+                version = record.version if record else 0
+                version = self._revise(conn, entry, version + 1, "import", author, stamp)
+                if draft is not None:
+                    version = self._revise(conn, draft, version + 1, "import", author, stamp)
+                self._write_row(conn, entry, version, author, stamp, insert=record is None)
+                self._write_pending(conn, entry.id, draft)
+            for entry_id, record in current.items():
+                if entry_id not in incoming and record.entry.status != "retired":
+                    retired = Entry(**{**record.entry.__dict__, "status": "retired"})
+                    version = self._revise(conn, retired, record.version + 1, "import", author, stamp, note="not in the imported KB")
+                    self._write_row(conn, retired, version, author, stamp, insert=False)
+                    self._write_pending(conn, entry_id, None)
+            self._log_change(conn, None)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _records(self, conn: Connection, where: Any = None) -> list[EntryRecord]:
+        query = sa.select(entries_table).order_by(entries_table.c.id)
+        q_query = sa.select(questions_table).order_by(questions_table.c.entry_id, questions_table.c.position)
+        p_query = sa.select(pending_table)
+        if where is not None:
+            query = query.where(where)
+            ids = sa.select(entries_table.c.id).where(where)
+            q_query = q_query.where(questions_table.c.entry_id.in_(ids))
+            p_query = p_query.where(pending_table.c.entry_id.in_(ids))
+        rows = conn.execute(query).all()
+        questions: dict[str, list[str]] = {}
+        for row in conn.execute(q_query).all():
+            questions.setdefault(row.entry_id, []).append(row.text)
+        pending = {
+            row.entry_id: Entry(row.entry_id, row.intent, "draft", tuple(json.loads(row.tags)), tuple(json.loads(row.questions)), row.answer)
+            for row in conn.execute(p_query).all()
+        }
+        return [
+            EntryRecord(
+                entry=Entry(row.id, row.intent, row.status, tuple(json.loads(row.tags)), tuple(questions.get(row.id, ())), row.answer),
+                pending=pending.get(row.id),
+                version=row.version,
+                updated_at=row.updated_at,
+                updated_by=row.updated_by,
+            )
+            for row in rows
+        ]
+
+    def _shop(self, conn: Connection) -> dict[str, str]:
+        return {r.key: r.value for r in conn.execute(sa.select(shop_table).order_by(shop_table.c.position)).all()}
 
     def load(self, status: str | None = None) -> KBContent:
-        """The whole KB (or only entries of one status), entries sorted by id."""
+        """The whole KB (or only entries of one status) with pending edits, entries sorted by id."""
         with self.engine.connect() as conn:
-            shop_rows = conn.execute(sa.select(shop_table).order_by(shop_table.c.position)).all()
-            query = sa.select(entries_table).order_by(entries_table.c.id)
-            if status is not None:
-                query = query.where(entries_table.c.status == status)
-            entry_rows = conn.execute(query).all()
-            question_rows = conn.execute(
-                sa.select(questions_table).order_by(questions_table.c.entry_id, questions_table.c.position)
-            ).all()
-        questions: dict[str, list[str]] = {}
-        for row in question_rows:
-            questions.setdefault(row.entry_id, []).append(row.text)
-        entries = tuple(
-            Entry(
-                id=row.id,
-                intent=row.intent,
-                status=row.status,
-                tags=tuple(json.loads(row.tags)),
-                questions=tuple(questions.get(row.id, ())),
-                answer=row.answer,
-            )
-            for row in entry_rows
+            where = entries_table.c.status == status if status is not None else None
+            records = self._records(conn, where)
+            shop = self._shop(conn)
+        return KBContent(
+            shop=shop,
+            entries=tuple(r.entry for r in records),
+            pending=tuple(r.pending for r in records if r.pending is not None),
         )
-        return KBContent(shop={row.key: row.value for row in shop_rows}, entries=entries)
 
     def approved(self) -> KBContent:
-        return self.load(status="approved")
+        """What agents are suggested: approved entries only (pending edits are not live)."""
+        content = self.load(status="approved")
+        return KBContent(shop=content.shop, entries=content.entries)
+
+    def shop(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return self._shop(conn)
 
     def get(self, entry_id: str) -> Entry | None:
+        record = self.record(entry_id)
+        return record.entry if record else None
+
+    def entries(self, entry_ids: Iterable[str]) -> dict[str, Entry]:
+        """The current rows of these entries (missing ids are left out)."""
+        ids = list(entry_ids)
+        if not ids:
+            return {}
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(entries_table).where(entries_table.c.id == entry_id)).first()
-            if row is None:
-                return None
-            questions = conn.execute(
-                sa.select(questions_table.c.text)
-                .where(questions_table.c.entry_id == entry_id)
-                .order_by(questions_table.c.position)
-            ).scalars().all()
-        return Entry(row.id, row.intent, row.status, tuple(json.loads(row.tags)), tuple(questions), row.answer)
+            return {r.entry.id: r.entry for r in self._records(conn, entries_table.c.id.in_(ids))}
+
+    def record(self, entry_id: str) -> EntryRecord | None:
+        with self.engine.connect() as conn:
+            found = self._records(conn, entries_table.c.id == entry_id)
+        return found[0] if found else None
+
+    def records(self) -> list[EntryRecord]:
+        with self.engine.connect() as conn:
+            return self._records(conn)
 
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(entries_table)).scalar_one())
+
+    def history(self, entry_id: str) -> list[Revision]:
+        """Every version of an entry, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(revisions_table).where(revisions_table.c.entry_id == entry_id).order_by(revisions_table.c.version)
+            ).all()
+        return [self._revision(row) for row in rows]
+
+    def revision(self, entry_id: str, version: int) -> Revision:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(revisions_table).where(revisions_table.c.entry_id == entry_id, revisions_table.c.version == version)
+            ).first()
+        if row is None:
+            raise EntryNotFound(f"entry '{entry_id}' has no version {version}")
+        return self._revision(row)
+
+    @staticmethod
+    def _revision(row: Any) -> Revision:
+        entry = Entry(row.entry_id, row.intent, row.status, tuple(json.loads(row.tags)), tuple(json.loads(row.questions)), row.answer)
+        return Revision(row.entry_id, row.version, row.action, row.status, entry, row.author, row.created_at, row.note)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def _revise(self, conn: Connection, entry: Entry, version: int, action: str, author: str, stamp: datetime, note: str | None = None) -> int:
+        conn.execute(
+            revisions_table.insert().values(
+                entry_id=entry.id, version=version, action=action, status=entry.status, intent=entry.intent,
+                tags=_dumps(entry.tags), questions=_dumps(entry.questions), answer=entry.answer,
+                author=author, created_at=stamp, note=note,
+            )
+        )
+        return version
+
+    def _write_row(self, conn: Connection, entry: Entry, version: int, author: str, stamp: datetime, insert: bool) -> None:
+        values = {
+            "intent": entry.intent, "status": entry.status, "tags": _dumps(entry.tags), "answer": entry.answer,
+            "version": version, "updated_at": stamp, "updated_by": author,
+        }
+        if insert:
+            conn.execute(entries_table.insert().values(id=entry.id, **values))
+        else:
+            conn.execute(entries_table.update().where(entries_table.c.id == entry.id).values(**values))
+        conn.execute(questions_table.delete().where(questions_table.c.entry_id == entry.id))
+        conn.execute(questions_table.insert(), [{"entry_id": entry.id, "position": i, "text": q} for i, q in enumerate(entry.questions)])
+
+    @staticmethod
+    def _write_pending(conn: Connection, entry_id: str, draft: Entry | None) -> None:
+        conn.execute(pending_table.delete().where(pending_table.c.entry_id == entry_id))
+        if draft is not None:
+            conn.execute(
+                pending_table.insert().values(
+                    entry_id=entry_id, intent=draft.intent, tags=_dumps(draft.tags), questions=_dumps(draft.questions), answer=draft.answer
+                )
+            )
+
+    def _locked(self, conn: Connection, entry_id: str, base_version: int) -> EntryRecord:
+        """The entry, claimed for this transaction at base_version, or VersionConflict / EntryNotFound."""
+        claimed = conn.execute(
+            entries_table.update()
+            .where(entries_table.c.id == entry_id, entries_table.c.version == base_version)
+            .values(version=entries_table.c.version)  # takes the row lock (PostgreSQL) / write lock (SQLite)
+        ).rowcount
+        found = self._records(conn, entries_table.c.id == entry_id)
+        if not found:
+            raise EntryNotFound(f"no entry '{entry_id}'")
+        if claimed != 1:
+            raise VersionConflict(entry_id, base_version, found[0])
+        return found[0]
+
+    def create(self, entry: Entry, author: str) -> EntryRecord:
+        """A new entry, saved as a draft (version 1)."""
+        stamp = now()
+        draft = Entry(**{**entry.__dict__, "status": "draft"})
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(entries_table.c.id).where(entries_table.c.id == entry.id)).first():
+                raise InvalidTransition(f"an entry with id '{entry.id}' already exists")
+            self._revise(conn, draft, 1, "create", author, stamp)
+            self._write_row(conn, draft, 1, author, stamp, insert=True)
+        record = self.record(entry.id)
+        assert record is not None
+        return record
+
+    def edit(self, entry_id: str, content: Entry, base_version: int, author: str, action: str = "edit", note: str | None = None) -> EntryRecord:
+        """Save new content as a draft: in place for a draft or retired entry, as a pending edit for an approved one."""
+        stamp = now()
+        with self.engine.begin() as conn:
+            record = self._locked(conn, entry_id, base_version)
+            draft = Entry(**{**content.__dict__, "id": entry_id, "status": "draft"})
+            version = self._revise(conn, draft, record.version + 1, action, author, stamp, note)
+            if record.entry.status == "approved":
+                self._write_pending(conn, entry_id, draft)
+                self._touch(conn, entry_id, version, author, stamp)
+            else:
+                self._write_row(conn, draft, version, author, stamp, insert=False)
+        return self._must(entry_id)
+
+    def approve(self, entry_id: str, base_version: int, author: str) -> EntryRecord:
+        """Make the entry's current draft (or pending edit) the live version."""
+        stamp = now()
+        with self.engine.begin() as conn:
+            record = self._locked(conn, entry_id, base_version)
+            if record.pending is None and record.entry.status == "approved":
+                raise InvalidTransition(f"entry '{entry_id}' is already approved and has no pending edit")
+            live = Entry(**{**record.head.__dict__, "status": "approved"})
+            version = self._revise(conn, live, record.version + 1, "approve", author, stamp)
+            self._write_row(conn, live, version, author, stamp, insert=False)
+            self._write_pending(conn, entry_id, None)
+            self._log_change(conn, entry_id)
+        return self._must(entry_id)
+
+    def retire(self, entry_id: str, base_version: int, author: str) -> EntryRecord:
+        """Stop suggesting the entry (kept with its history; an edit and approval bring it back)."""
+        stamp = now()
+        with self.engine.begin() as conn:
+            record = self._locked(conn, entry_id, base_version)
+            if record.entry.status == "retired":
+                raise InvalidTransition(f"entry '{entry_id}' is already retired")
+            retired = Entry(**{**record.entry.__dict__, "status": "retired"})
+            version = self._revise(conn, retired, record.version + 1, "retire", author, stamp)
+            self._write_row(conn, retired, version, author, stamp, insert=False)
+            self._write_pending(conn, entry_id, None)
+            self._log_change(conn, entry_id)
+        return self._must(entry_id)
+
+    def discard(self, entry_id: str, base_version: int, author: str) -> EntryRecord:
+        """Drop an approved entry's pending edit; the approved version stays as it is."""
+        stamp = now()
+        with self.engine.begin() as conn:
+            record = self._locked(conn, entry_id, base_version)
+            if record.pending is None:
+                raise InvalidTransition(f"entry '{entry_id}' has no pending edit to discard")
+            version = self._revise(conn, record.entry, record.version + 1, "discard", author, stamp)
+            self._write_pending(conn, entry_id, None)
+            self._touch(conn, entry_id, version, author, stamp)
+        return self._must(entry_id)
+
+    @staticmethod
+    def _touch(conn: Connection, entry_id: str, version: int, author: str, stamp: datetime) -> None:
+        conn.execute(entries_table.update().where(entries_table.c.id == entry_id).values(version=version, updated_at=stamp, updated_by=author))
+
+    def _must(self, entry_id: str) -> EntryRecord:
+        record = self.record(entry_id)
+        if record is None:
+            raise EntryNotFound(f"no entry '{entry_id}'")
+        return record
+
+    def question_owners(self, questions: Sequence[str]) -> dict[str, str]:
+        """Which live or draft entry (not retired) already has each of these questions."""
+        if not questions:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(questions_table.c.text, questions_table.c.entry_id)
+                .join(entries_table, entries_table.c.id == questions_table.c.entry_id)
+                .where(questions_table.c.text.in_(list(questions)), entries_table.c.status != "retired")
+            ).all()
+            owners = {r.text: r.entry_id for r in rows}
+            for row in conn.execute(sa.select(pending_table.c.entry_id, pending_table.c.questions)).all():
+                for question in json.loads(row.questions):
+                    if question in questions:
+                        owners.setdefault(question, row.entry_id)
+        return owners
 
     def close(self) -> None:
         self.engine.dispose()

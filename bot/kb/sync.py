@@ -1,4 +1,4 @@
-"""Move the knowledge base between the reviewable kb/ files and the run-time database."""
+"""Move the knowledge base between files (kb/ YAML, or one CSV) and the run-time database."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import BotError
 from bot.intents import load_intents
+from bot.kb import KBContent
+from bot.kb.csv_io import read_csv, write_csv
 from bot.kb.files import read_kb, write_kb
 from bot.kb.store import KBStore
 from bot.settings import Settings
 
-
-SOURCE_KEY = "imported_from"
+SOURCE_KEY = "imported_from"  # fingerprint of the kb/ files the database was last in step with
+REVISIONS_KEY = "revisions_at_import"  # how many versions the history held at that moment
 
 
 @dataclass(frozen=True)
@@ -23,31 +26,81 @@ class ImportReport:
     imported: bool = True
 
 
+class KBDiverged(BotError):
+    """kb/ changed on disk and editors changed the database since the last import: neither side may win silently."""
+
+
 def files_fingerprint(kb_dir: Path) -> str:
     """Changes when any YAML file under kb_dir changes."""
     digest = hashlib.sha256()
-    for path in sorted(kb_dir.rglob("*.yml")):
+    for path in sorted(Path(kb_dir).rglob("*.yml")):
         digest.update(str(path.relative_to(kb_dir)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:20]
 
 
-def import_kb(settings: Settings, path: Path | None = None, store: KBStore | None = None) -> ImportReport:
-    """Validate kb/ whole, then replace the database's KB in one transaction (nothing on any error)."""
-    kb_dir = Path(path or settings.kb_dir)
-    content = read_kb(kb_dir, load_intents(settings.project_dir))
-    (store or KBStore(settings.db_url)).replace_all(content, meta={SOURCE_KEY: files_fingerprint(kb_dir)})
+def is_csv(path: Path) -> bool:
+    return Path(path).suffix.lower() == ".csv"
+
+
+def read_source(settings: Settings, path: Path, store: KBStore) -> KBContent:
+    """A kb/-style directory or a CSV file, validated whole (a CSV keeps the database's shop profile)."""
+    intents = load_intents(settings.project_dir)
+    if is_csv(path):
+        return read_csv(path, intents, store.shop())
+    return read_kb(path, intents)
+
+
+def _mark_in_step(settings: Settings, store: KBStore) -> None:
+    """Record that the database and kb/ hold the same KB now."""
+    store.set_meta({SOURCE_KEY: files_fingerprint(settings.kb_dir), REVISIONS_KEY: str(store.revision_count())})
+
+
+def import_kb(settings: Settings, path: Path | None = None, store: KBStore | None = None, author: str = "import") -> ImportReport:
+    """Validate kb/ (or a directory or CSV file) whole, then replace the database's KB in one transaction.
+
+    Nothing is written on any error. Entries missing from the source are retired, and every change is
+    a new version in the history, so an import can be undone entry by entry.
+    """
+    store = store or KBStore(settings.db_url)
+    source = Path(path or settings.kb_dir)
+    content = read_source(settings, source, store)
+    store.replace_all(content, author=author)
+    if source.resolve() == settings.kb_dir.resolve():
+        _mark_in_step(settings, store)
     return ImportReport(len(content.entries), len(content.approved()), len(content.shop))
 
 
+def edited_since_import(store: KBStore) -> int:
+    """How many versions editors saved since the database was last in step with kb/."""
+    recorded = store.get_meta(REVISIONS_KEY)
+    return store.revision_count() - int(recorded) if recorded is not None else 0
+
+
 def import_kb_if_changed(settings: Settings, store: KBStore) -> ImportReport:
-    """Import kb/ when the database has no KB or kb/ changed since its last import; else keep the live KB."""
-    if store.count() and store.get_meta(SOURCE_KEY) == files_fingerprint(settings.kb_dir):
-        content = store.load()
-        return ImportReport(len(content.entries), len(content.approved()), len(content.shop), imported=False)
+    """Import kb/ when the database has no KB or kb/ changed since its last import; else keep the live KB.
+
+    If kb/ changed *and* editors changed the database since, refuse: the user decides which side wins.
+    """
+    if store.count():
+        if store.get_meta(SOURCE_KEY) == files_fingerprint(settings.kb_dir):
+            content = store.load()
+            return ImportReport(len(content.entries), len(content.approved()), len(content.shop), imported=False)
+        edits = edited_since_import(store)
+        if edits > 0:
+            raise KBDiverged(
+                f"{settings.kb_dir} changed since the last import, and editors saved {edits} version(s) in the database "
+                f"since then. Keep the editors' work with `bot kb export {settings.kb_dir}` (then review the diff), "
+                f"or replace the database's KB with `bot kb import` (its history keeps every version)."
+            )
     return import_kb(settings, store=store)
 
 
-def export_kb(settings: Settings, out_dir: Path, store: KBStore | None = None) -> list[Path]:
-    """Write the database's KB as kb/-style YAML (shop.yml + entries/<intent>.yml)."""
-    return write_kb((store or KBStore(settings.db_url)).load(), out_dir)
+def export_kb(settings: Settings, out: Path, store: KBStore | None = None) -> list[Path]:
+    """Write the database's KB as kb/-style YAML (shop.yml + entries/<intent>.yml), or as one CSV file."""
+    store = store or KBStore(settings.db_url)
+    content = store.load()
+    written = [write_csv(content, out)] if is_csv(out) else write_kb(content, out)
+    if not is_csv(out) and Path(out).resolve() == settings.kb_dir.resolve():
+        _mark_in_step(settings, store)
+    return written

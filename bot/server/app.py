@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
+import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -17,33 +19,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, edit_distance
 from bot.errors import MessageError
+from bot.intents import load_intents
+from bot.kb.editor import KBEditor
 from bot.kb.template import VARIABLE, fill
 from bot.rules import check_reply
+from bot.server.http import ApiError, api_error, json_body, optional_int, optional_str
+from bot.server.editor_api import EditorApi
 from bot.server.hub import Hub
 from bot.suggest import Engine, check_message
 
+logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
-MAX_BODY_BYTES = 64 * 1024
 CONTEXT_TURNS = 6
-
-
-class ApiError(HTTPException):
-    pass
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "request body is not UTF-8") from exc
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, f"request body is not JSON: {exc.msg} at position {exc.pos}") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "request body must be a JSON object")
-    return data
 
 
 def _conversation_id(request: Request) -> str:
@@ -51,24 +38,6 @@ def _conversation_id(request: Request) -> str:
     if not CONVERSATION_ID.match(conversation_id):
         raise ApiError(400, "conversation id must be 1-64 letters (any script), digits, '_', '.', ':' or '-'")
     return conversation_id
-
-
-def _optional_int(data: dict[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, f"'{key}' must be an integer")
-    return value
-
-
-def _optional_str(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, f"'{key}' must be a string")
-    return value
 
 
 class Console:
@@ -92,17 +61,20 @@ class Console:
 
     async def customer_message(self, request: Request) -> Response:
         conversation_id = _conversation_id(request)
-        data = await _json_body(request)
+        data = await json_body(request)
         try:
             text = check_message(data.get("text"), self.engine.settings.limits.max_message_chars)
         except MessageError as exc:
             raise ApiError(422, str(exc)) from exc
         message = await run_in_threadpool(self.store.add_message, conversation_id, "customer", text)
         suggestion = await run_in_threadpool(self._suggest, text, conversation_id, message.id)
+        base = {"conversation_id": conversation_id, "message_id": message.id, "intent": suggestion["intent"]["name"]}
         shown = [
-            {"conversation_id": conversation_id, "message_id": message.id, "event": "shown", "entry_id": s["id"], "rank": rank, "score": s["score"]}
+            {**base, "event": "shown", "entry_id": s["id"], "rank": rank, "score": s["score"]}
             for rank, s in enumerate(suggestion["suggestions"], 1)
         ]
+        if suggestion["abstained"]:  # kept for the editors' "learning from traffic" page
+            shown.append({**base, "event": "abstained"})
         await run_in_threadpool(self.store.add_feedback, shown)
         payload = {"conversation_id": conversation_id, "message": message.to_dict(), "suggestion": suggestion}
         await self.hub.to_agents({"type": "customer_message", **payload})
@@ -110,8 +82,8 @@ class Console:
 
     async def agent_reply(self, request: Request) -> Response:
         conversation_id = _conversation_id(request)
-        data = await _json_body(request)
-        text = _optional_str(data, "text")
+        data = await json_body(request)
+        text = optional_str(data, "text")
         if text is None or not text.strip():
             raise ApiError(422, "reply text is empty")
         if len(text) > 4000:
@@ -121,10 +93,10 @@ class Console:
             raise ApiError(422, f"reply still has unfilled variable(s): {', '.join('{' + v + '}' for v in leftover)}")
         if not self.store.exists(conversation_id):
             raise ApiError(404, f"no conversation '{conversation_id}'")
-        reply_to = _optional_int(data, "message_id")
-        entry_id = _optional_str(data, "entry_id")
-        rank = _optional_int(data, "rank")
-        suggested_text = _optional_str(data, "suggested_text")
+        reply_to = optional_int(data, "message_id")
+        entry_id = optional_str(data, "entry_id")
+        rank = optional_int(data, "rank")
+        suggested_text = optional_str(data, "suggested_text")
         message = await run_in_threadpool(self.store.add_message, conversation_id, "agent", text.strip())
         rows = self._reply_feedback(conversation_id, reply_to, entry_id, rank, suggested_text, message.text)
         await run_in_threadpool(self.store.add_feedback, rows)
@@ -148,20 +120,20 @@ class Console:
         return rows
 
     async def feedback(self, request: Request) -> Response:
-        data = await _json_body(request)
-        conversation_id = _optional_str(data, "conversation_id")
+        data = await json_body(request)
+        conversation_id = optional_str(data, "conversation_id")
         if not conversation_id or not CONVERSATION_ID.match(conversation_id):
             raise ApiError(400, "'conversation_id' is required")
         event = data.get("event")
         if event not in FEEDBACK_EVENTS:
             raise ApiError(400, f"'event' must be one of {', '.join(FEEDBACK_EVENTS)}")
-        final_text = _optional_str(data, "final_text")
+        final_text = optional_str(data, "final_text")
         row = {
             "conversation_id": conversation_id,
-            "message_id": _optional_int(data, "message_id"),
+            "message_id": optional_int(data, "message_id"),
             "event": event,
-            "entry_id": _optional_str(data, "entry_id"),
-            "rank": _optional_int(data, "rank"),
+            "entry_id": optional_str(data, "entry_id"),
+            "rank": optional_int(data, "rank"),
             "final_text": final_text,
         }
         await run_in_threadpool(self.store.add_feedback, [row])
@@ -190,8 +162,8 @@ class Console:
         return JSONResponse({"results": results})
 
     async def check(self, request: Request) -> Response:
-        data = await _json_body(request)
-        text = _optional_str(data, "text") or ""
+        data = await json_body(request)
+        text = optional_str(data, "text") or ""
         approved = [e.answer for e in self.engine.kb.approved()]
         warnings = [{"rule": w.rule, "message": w.message} for w in check_reply(text, approved)] if text.strip() else []
         leftover = VARIABLE.findall(text)
@@ -232,14 +204,32 @@ class Console:
             sockets.discard(websocket)
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+def _poll_kb(engine: Engine, interval: float) -> Callable[[Starlette], AsyncIterator[None]]:
+    """While the app runs, apply KB changes made elsewhere (the CLI, another server process) every `interval` s."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def poll() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await run_in_threadpool(engine.sync)
+                except Exception as exc:  # a database hiccup must not stop the console; try again next time
+                    logger.warning("KB sync failed: %s", exc)
+
+        task = asyncio.create_task(poll())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return lifespan
 
 
-def create_app(engine: Engine, store: ConversationStore) -> Starlette:
-    """The app factory: one console over one engine."""
+def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 0.5) -> Starlette:
+    """The app factory: the agent console and the editor pages over one engine."""
     console = Console(engine, store)
+    editor = EditorApi(engine, KBEditor(engine.store, load_intents(engine.settings.project_dir), lambda: engine.index))
 
     def page(name: str):  # type: ignore[no-untyped-def]
         async def serve(request: Request) -> Response:
@@ -250,10 +240,12 @@ def create_app(engine: Engine, store: ConversationStore) -> Starlette:
     async def home(request: Request) -> Response:
         return RedirectResponse("/agent")
 
+    entry = "/api/kb/entries/{entry_id}"
     routes = [
         Route("/", home),
         Route("/agent", page("agent.html")),
         Route("/customer", page("customer.html")),
+        Route("/editor", page("editor.html")),
         Route("/api/health", console.health),
         Route("/api/conversations", console.conversations),
         Route("/api/conversations/{conversation_id}/messages", console.messages, methods=["GET"]),
@@ -263,10 +255,29 @@ def create_app(engine: Engine, store: ConversationStore) -> Starlette:
         Route("/api/suggest", console.suggest),
         Route("/api/kb/search", console.kb_search),
         Route("/api/check", console.check, methods=["POST"]),
+        Route("/api/kb/meta", editor.meta),
+        Route("/api/kb/entries", editor.list_entries, methods=["GET"]),
+        Route("/api/kb/entries", editor.create_entry, methods=["POST"]),
+        Route(entry, editor.get_entry, methods=["GET"]),
+        Route(entry, editor.update_entry, methods=["PUT"]),
+        Route(entry + "/approve", editor.approve, methods=["POST"]),
+        Route(entry + "/retire", editor.retire, methods=["POST"]),
+        Route(entry + "/discard", editor.discard, methods=["POST"]),
+        Route(entry + "/revert", editor.revert, methods=["POST"]),
+        Route(entry + "/variants", editor.add_variants, methods=["POST"]),
+        Route(entry + "/diff", editor.diff, methods=["GET"]),
+        Route("/api/kb/review", editor.review, methods=["POST"]),
+        Route("/api/kb/similar", editor.similar),
+        Route("/api/kb/export.csv", editor.export_csv),
+        Route("/api/kb/import", editor.import_csv, methods=["POST"]),
+        Route("/api/kb/nlu", editor.write_nlu, methods=["POST"]),
+        Route("/api/traffic/clusters", editor.clusters),
+        Route("/api/traffic/accept", editor.accept, methods=["POST"]),
+        Route("/api/traffic/dismiss", editor.dismiss, methods=["POST"]),
         WebSocketRoute("/ws/agent", console.agent_socket),
         WebSocketRoute("/ws/customer/{conversation_id}", console.customer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _api_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: api_error}, lifespan=_poll_kb(engine, poll_interval))
     app.state.console = console
     return app

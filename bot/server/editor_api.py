@@ -1,0 +1,229 @@
+"""The knowledge editors' JSON API: entries, review, near-duplicates, history, import/export, traffic clusters.
+
+Handlers only parse requests and call the editor workflow (bot.kb.editor); after any change to what
+agents are suggested they call `engine.sync()`, so the change is live before the response returns.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot import traffic
+from bot.errors import KBValidationError
+from bot.kb.csv_io import dump_csv, parse_csv
+from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
+from bot.kb.nlu_export import write_kb_nlu
+from bot.kb.store import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
+from bot.server.http import ApiError, json_body, optional_int, optional_str, optional_str_list, read_body
+from bot.suggest import Engine
+
+AUTHOR = re.compile(r"^[\w.@ -]{1,64}\Z")
+MAX_IMPORT_BYTES = 5_000_000
+
+
+def _author(data: dict[str, Any]) -> str:
+    author = optional_str(data, "author") or "editor"
+    if not AUTHOR.match(author.strip()):
+        raise ApiError(400, "'author' must be 1-64 letters, digits, spaces or . @ _ -")
+    return author.strip()
+
+
+def _version(data: dict[str, Any], key: str = "base_version") -> int:
+    version = optional_int(data, key)
+    if version is None:
+        raise ApiError(400, f"'{key}' is required (the version you loaded, so a concurrent save is detected)")
+    return version
+
+
+def _content(data: dict[str, Any]) -> dict[str, Any]:
+    """The entry fields of a request, typed; their values are checked by the editor (errors by field)."""
+    return {
+        "intent": optional_str(data, "intent"),
+        "tags": optional_str_list(data, "tags") or [],
+        "questions": optional_str_list(data, "questions") or [],
+        "answer": optional_str(data, "answer") or "",
+    }
+
+
+class EditorApi:
+    """Editor handlers over one engine (for live updates and near-duplicate search) and one editor."""
+
+    def __init__(self, engine: Engine, editor: KBEditor) -> None:
+        self.engine = engine
+        self.editor = editor
+
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run an editor operation off the event loop; its errors become 4xx answers that say what to do."""
+        try:
+            return await run_in_threadpool(function, *args, **kwargs)
+        except FieldErrors as exc:
+            raise ApiError(422, str(exc), fields=exc.problems) from exc
+        except NearDuplicates as exc:
+            raise ApiError(409, str(exc), near_duplicates=exc.matches) from exc
+        except VersionConflict as exc:
+            raise ApiError(409, str(exc), conflict={"base_version": exc.base_version, "current": exc.current.to_dict()}) from exc
+        except EntryNotFound as exc:
+            raise ApiError(404, str(exc)) from exc
+        except InvalidTransition as exc:
+            raise ApiError(409, str(exc)) from exc
+        except KBValidationError as exc:
+            raise ApiError(422, str(exc), problems=exc.problems) from exc
+        except traffic.ReviewError as exc:
+            raise ApiError(400, str(exc)) from exc
+
+    async def _changed(self, record: EntryRecord, status: int = 200) -> Response:
+        await run_in_threadpool(self.engine.sync)
+        return JSONResponse({"entry": record.to_dict(), "live_entries": len(self.engine.index or ())}, status_code=status)
+
+    # -- entries --------------------------------------------------------------------------------
+
+    async def list_entries(self, request: Request) -> Response:
+        params = request.query_params
+        status = params.get("status") or None
+        if status not in (None, "approved", "draft", "retired", "pending"):
+            raise ApiError(400, "'status' must be approved, draft, retired or pending")
+        records = await self._call(
+            self.editor.list, intent=params.get("intent") or None, tag=params.get("tag") or None, status=status, search=params.get("q")
+        )
+        return JSONResponse({"entries": [r.to_dict() for r in records], "count": len(records)})
+
+    async def get_entry(self, request: Request) -> Response:
+        entry_id = request.path_params["entry_id"]
+        record = await self._call(self.editor.get, entry_id)
+        history = await self._call(self.editor.store.history, entry_id)
+        return JSONResponse({"entry": record.to_dict(), "history": [r.to_dict() for r in reversed(history)]})
+
+    async def create_entry(self, request: Request) -> Response:
+        data = await json_body(request)
+        content = {**_content(data), "id": optional_str(data, "id")}
+        record = await self._call(self.editor.create, content, _author(data), allow_similar=data.get("allow_similar") is True)
+        return JSONResponse({"entry": record.to_dict()}, status_code=201)
+
+    async def update_entry(self, request: Request) -> Response:
+        data = await json_body(request)
+        entry_id = request.path_params["entry_id"]
+        record = await self._call(self.editor.edit, entry_id, _content(data), _version(data), _author(data))
+        return JSONResponse({"entry": record.to_dict()})
+
+    async def approve(self, request: Request) -> Response:
+        data = await json_body(request)
+        record = await self._call(self.editor.approve, request.path_params["entry_id"], _version(data), _author(data))
+        return await self._changed(record)
+
+    async def retire(self, request: Request) -> Response:
+        data = await json_body(request)
+        record = await self._call(self.editor.retire, request.path_params["entry_id"], _version(data), _author(data))
+        return await self._changed(record)
+
+    async def discard(self, request: Request) -> Response:
+        data = await json_body(request)
+        record = await self._call(self.editor.discard, request.path_params["entry_id"], _version(data), _author(data))
+        return JSONResponse({"entry": record.to_dict()})
+
+    async def revert(self, request: Request) -> Response:
+        data = await json_body(request)
+        to_version = _version(data, "to_version")
+        record = await self._call(self.editor.revert, request.path_params["entry_id"], to_version, _version(data), _author(data))
+        return JSONResponse({"entry": record.to_dict()})
+
+    async def add_variants(self, request: Request) -> Response:
+        data = await json_body(request)
+        questions = optional_str_list(data, "questions")
+        if not questions:
+            raise ApiError(400, "'questions' must be a non-empty list of strings")
+        approve = data.get("approve") is True
+        record = await self._call(
+            self.editor.add_variants, request.path_params["entry_id"], questions, _version(data), _author(data), approve=approve
+        )
+        return await self._changed(record) if approve else JSONResponse({"entry": record.to_dict()})
+
+    async def diff(self, request: Request) -> Response:
+        entry_id = request.path_params["entry_id"]
+        try:
+            version = int(request.query_params.get("version", ""))
+            against = int(request.query_params["against"]) if request.query_params.get("against") else None
+        except ValueError as exc:
+            raise ApiError(400, "'version' (and 'against', if given) must be version numbers") from exc
+        return JSONResponse(await self._call(self.editor.diff, entry_id, version, against))
+
+    # -- checking -------------------------------------------------------------------------------
+
+    async def review(self, request: Request) -> Response:
+        data = await json_body(request)
+        entry_id = optional_str(data, "entry_id")
+        content = _content(data)
+        review = await self._call(self.editor.review, content, entry_id)
+        similar = await self._call(self.editor.similar, content["questions"], entry_id) if content["questions"] else []
+        return JSONResponse({**review.to_dict(), "near_duplicates": similar})
+
+    async def similar(self, request: Request) -> Response:
+        query = (request.query_params.get("q") or "").strip()
+        if len(query) > 200:
+            raise ApiError(422, "question is longer than 200 characters")
+        matches = await self._call(self.editor.similar, [query], request.query_params.get("exclude")) if query else []
+        return JSONResponse({"near_duplicates": matches})
+
+    async def meta(self, request: Request) -> Response:
+        return JSONResponse({"intents": list(self.editor.intents), "shop": await run_in_threadpool(self.editor.store.shop)})
+
+    # -- files ----------------------------------------------------------------------------------
+
+    async def export_csv(self, request: Request) -> Response:
+        content = await run_in_threadpool(self.editor.store.load)
+        return Response(
+            dump_csv(content).encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="kb.csv"'},
+        )
+
+    async def import_csv(self, request: Request) -> Response:
+        body = await read_body(request, MAX_IMPORT_BYTES)
+        author = request.query_params.get("author") or "editor"
+        if not AUTHOR.match(author):
+            raise ApiError(400, "'author' must be 1-64 letters, digits, spaces or . @ _ -")
+        store = self.editor.store
+
+        def run() -> int:
+            content = parse_csv(body, self.editor.intents, store.shop(), "upload.csv")
+            store.replace_all(content, author=author)
+            return len(content.entries)
+
+        count = await self._call(run)
+        await run_in_threadpool(self.engine.sync)
+        return JSONResponse({"imported": count, "live_entries": len(self.engine.index or ())})
+
+    async def write_nlu(self, request: Request) -> Response:
+        settings = self.engine.settings
+
+        def run() -> dict[str, Any]:
+            path = write_kb_nlu(self.editor.store.approved(), settings.project_dir / "data" / "nlu")
+            examples = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("    - "))
+            return {"path": str(path), "examples": examples}
+
+        return JSONResponse(await run_in_threadpool(run))
+
+    # -- learning from traffic ------------------------------------------------------------------
+
+    async def clusters(self, request: Request) -> Response:
+        found = await run_in_threadpool(traffic.clusters, self.editor.store.engine, self.engine.encoder, self.engine.index, self.editor)
+        return JSONResponse({"clusters": [c.to_dict() for c in found]})
+
+    async def accept(self, request: Request) -> Response:
+        data = await json_body(request)
+        record = await self._call(
+            traffic.accept, self.editor.store.engine, self.editor, data.get("message_ids") or [], optional_str(data, "action") or "",
+            _author(data), entry_id=optional_str(data, "entry_id"), questions=optional_str_list(data, "questions") or [],
+            intent=optional_str(data, "intent"), answer=optional_str(data, "answer"),
+        )
+        return await self._changed(record, status=201)
+
+    async def dismiss(self, request: Request) -> Response:
+        data = await json_body(request)
+        ids = data.get("message_ids") or []
+        await self._call(traffic.dismiss, self.editor.store.engine, ids, _author(data))
+        return JSONResponse({"dismissed": len(ids)})

@@ -1,0 +1,201 @@
+"""Learning from traffic: buyer messages the KB served badly, clustered, each cluster with a proposed KB change.
+
+A message counts when the engine abstained on it, when the agent ignored every suggestion and wrote
+their own reply, or when the agent rewrote the suggestion heavily. Similar messages are grouped
+(average-linkage clustering on the encoder's vectors); each group gets one proposal: add the messages
+as question variants of the entry they are closest to, or start a new entry from them with the
+agents' own reply as the draft answer. The editor accepts or dismisses a group in one click.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+
+from bot.db import feedback_table, messages_table, now, traffic_reviewed_table
+from bot.encoder import Encoder
+from bot.errors import BotError
+from bot.index import KBIndex
+from bot.kb.editor import KBEditor
+from bot.kb.store import EntryRecord
+
+REWRITE_RATIO = 0.5  # an edit distance above this share of the reply's length is a heavy rewrite
+CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages join one group
+VARIANT_MIN_SCORE = 0.7  # a group whose closest entry scores this much becomes "add as variants"
+MAX_MESSAGES = 2000
+MAX_QUESTIONS = 10
+
+
+@dataclass(frozen=True)
+class Missed:
+    """One buyer message the suggestions did not serve, and what the agent sent instead."""
+
+    message_id: int
+    text: str
+    reason: str  # abstained | rejected | rewritten
+    intent: str | None = None
+    agent_reply: str | None = None
+
+
+@dataclass
+class Cluster:
+    """Similar missed messages and the KB change proposed for them."""
+
+    key: str
+    messages: list[Missed]
+    action: str  # variant | new_entry
+    entry_id: str | None = None
+    entry_question: str | None = None
+    score: float | None = None
+    questions: list[str] = field(default_factory=list)
+    intent: str | None = None
+    answer: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "size": len(self.messages), "reasons": dict(Counter(m.reason for m in self.messages))}
+
+
+def missed_messages(engine: sa.engine.Engine, limit: int = MAX_MESSAGES) -> list[Missed]:
+    """Recent buyer messages that were abstained on, rejected or heavily rewritten, not yet reviewed."""
+    with engine.connect() as conn:
+        reviewed = sa.select(traffic_reviewed_table.c.message_id)
+        rows = conn.execute(
+            sa.select(feedback_table, messages_table.c.text.label("message_text"))
+            .join(messages_table, messages_table.c.id == feedback_table.c.message_id)
+            .where(
+                feedback_table.c.event.in_(("abstained", "shown", "sent", "edited")),
+                messages_table.c.role == "customer",
+                feedback_table.c.message_id.not_in(reviewed),
+            )
+            .order_by(feedback_table.c.message_id.desc(), feedback_table.c.id)
+        ).all()
+    by_message: dict[int, list[Any]] = {}
+    for row in rows:
+        by_message.setdefault(row.message_id, []).append(row)
+    missed = []
+    for message_id, events in list(by_message.items())[:limit]:
+        kinds = {e.event for e in events}
+        sent = next((e for e in events if e.event == "sent"), None)
+        intent = next((e.intent for e in events if e.intent), None)
+        reply = sent.final_text if sent is not None else None
+        text = events[0].message_text
+        if "abstained" in kinds:
+            missed.append(Missed(message_id, text, "abstained", intent, reply))
+        elif "shown" in kinds and sent is not None and sent.entry_id is None:
+            missed.append(Missed(message_id, text, "rejected", intent, reply))
+        elif any(e.event == "edited" and (e.edit_distance or 0) > REWRITE_RATIO * max(len(e.final_text or ""), 1) for e in events):
+            missed.append(Missed(message_id, text, "rewritten", intent, reply))
+    return missed
+
+
+def _groups(vectors: np.ndarray) -> list[list[int]]:
+    if len(vectors) < 2:
+        return [list(range(len(vectors)))] if len(vectors) else []
+    from sklearn.cluster import AgglomerativeClustering
+
+    labels = AgglomerativeClustering(
+        n_clusters=None, affinity="cosine", linkage="average", distance_threshold=CLUSTER_DISTANCE
+    ).fit_predict(vectors)
+    groups: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(int(label), []).append(i)
+    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+
+
+def cluster_key(message_ids: Sequence[int]) -> str:
+    return hashlib.sha256(",".join(map(str, sorted(message_ids))).encode()).hexdigest()[:12]
+
+
+def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> Cluster:
+    texts = list(dict.fromkeys(m.text.strip() for m in members))
+    taken = editor.store.question_owners(texts)
+    fresh = [t for t in texts if t not in taken][:MAX_QUESTIONS]
+    key = cluster_key([m.message_id for m in members])
+    if index is not None and fresh:
+        totals: dict[str, list[float]] = {}
+        best_question: dict[str, str] = {}
+        for text in fresh:
+            for hit in index.search(text, 3):
+                totals.setdefault(hit.entry.id, []).append(hit.score)
+                best_question.setdefault(hit.entry.id, hit.matched)
+        if totals:
+            entry_id, scores = max(totals.items(), key=lambda kv: sum(kv[1]) / len(fresh))
+            mean = sum(scores) / len(fresh)
+            if mean >= VARIANT_MIN_SCORE:
+                return Cluster(key, members, "variant", entry_id, best_question[entry_id], round(mean, 4), fresh)
+    intents = Counter(m.intent for m in members if m.intent)
+    if not intents and index is not None:
+        intents = Counter(h.entry.intent for t in texts[:3] for h in index.search(t, 1))
+    replies = Counter(m.agent_reply.strip() for m in members if m.agent_reply and m.agent_reply.strip())
+    return Cluster(
+        key, members, "new_entry", questions=fresh or texts[:MAX_QUESTIONS],
+        intent=intents.most_common(1)[0][0] if intents else None,
+        answer=replies.most_common(1)[0][0] if replies else None,
+    )
+
+
+def clusters(engine: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor) -> list[Cluster]:
+    """The groups of missed messages, biggest first, each with its proposal."""
+    missed = missed_messages(engine)
+    if not missed:
+        return []
+    vectors = encoder.encode([m.text for m in missed])
+    return [_propose([missed[i] for i in group], index, editor) for group in _groups(vectors)]
+
+
+class ReviewError(BotError):
+    """A traffic decision that cannot be applied (unknown or already reviewed messages)."""
+
+
+def _check(conn: sa.engine.Connection, message_ids: Sequence[int]) -> None:
+    if not message_ids or not all(isinstance(m, int) and not isinstance(m, bool) for m in message_ids):
+        raise ReviewError("'message_ids' must be a non-empty list of message ids")
+    known = set(conn.execute(sa.select(messages_table.c.id).where(messages_table.c.id.in_(list(message_ids)))).scalars())
+    unknown = sorted(set(message_ids) - known)
+    if unknown:
+        raise ReviewError(f"unknown message id(s): {', '.join(map(str, unknown))}")
+    done = set(conn.execute(sa.select(traffic_reviewed_table.c.message_id).where(traffic_reviewed_table.c.message_id.in_(list(message_ids)))).scalars())
+    if done:
+        raise ReviewError(f"message(s) already reviewed: {', '.join(map(str, sorted(done)))}")
+
+
+def _mark(engine: sa.engine.Engine, message_ids: Sequence[int], decision: str, entry_id: str | None, author: str) -> None:
+    stamp = now()
+    with engine.begin() as conn:
+        _check(conn, message_ids)
+        conn.execute(
+            traffic_reviewed_table.insert(),
+            [{"message_id": m, "decision": decision, "entry_id": entry_id, "author": author, "created_at": stamp} for m in message_ids],
+        )
+
+
+def dismiss(engine: sa.engine.Engine, message_ids: Sequence[int], author: str) -> None:
+    _mark(engine, message_ids, "dismissed", None, author)
+
+
+def accept(
+    engine: sa.engine.Engine, editor: KBEditor, message_ids: Sequence[int], action: str, author: str,
+    entry_id: str | None = None, questions: Sequence[str] = (), intent: str | None = None, answer: str | None = None,
+) -> EntryRecord:
+    """Apply a proposal: add the questions as approved variants of entry_id, or create a draft entry from them."""
+    with engine.connect() as conn:
+        _check(conn, message_ids)  # before changing the KB
+    if action == "variant":
+        if not entry_id:
+            raise ReviewError("'entry_id' is required to add variants")
+        record = editor.get(entry_id)
+        result = editor.add_variants(entry_id, questions, record.version, author, approve=True)
+    elif action == "new_entry" and entry_id:  # the editor already created it from the prefilled form
+        result = editor.get(entry_id)
+    elif action == "new_entry":
+        data = {"intent": intent, "questions": list(questions), "answer": answer or "", "tags": ["来自对话"]}
+        result = editor.create(data, author, allow_similar=True)
+    else:
+        raise ReviewError("'action' must be 'variant' or 'new_entry'")
+    _mark(engine, message_ids, "accepted", result.entry.id, author)
+    return result
