@@ -22,19 +22,19 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.contextmanager
-def running_server(model: Path | None = None) -> Iterator[str]:
-    """A fresh data dir with the seed KB, `bot serve` on a free port; yields its base URL."""
+def running_server(model: Path | None = None, kb: Path | None = None, ready_timeout: float = 240) -> Iterator[str]:
+    """A fresh data dir with the seed KB (or `kb`: a directory or CSV), `bot serve` on a free port; yields its base URL."""
     with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
         probe.close()
         env = {**os.environ, "BOT_DATA_DIR": tmp, "HF_HUB_OFFLINE": "1"}
-        subprocess.run([str(BIN / "bot"), "kb", "import"], cwd=PROJECT, env=env, check=True, capture_output=True)
+        subprocess.run([str(BIN / "bot"), "kb", "import"] + ([str(kb)] if kb else []), cwd=PROJECT, env=env, check=True, capture_output=True)
         command = [str(BIN / "bot"), "serve", "--port", str(port)] + (["--model", str(model)] if model else [])
         process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 240
+            deadline = time.monotonic() + ready_timeout
             while True:
                 try:
                     urllib.request.urlopen(base + "/api/health", timeout=2)

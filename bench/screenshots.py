@@ -1,4 +1,4 @@
-"""Save screenshots of the agent console and the customer demo page to docs/ (the README shows them).
+"""Save screenshots of the agent console, the customer demo page and the editor to docs/ (the README shows them).
 
     .venv/bin/python bench/screenshots.py
 """
@@ -39,7 +39,16 @@ def main() -> None:
         agent.keyboard.press("Enter")
         customers["buyer-1"].wait_for_selector(".msg.agent")
         customers["buyer-1"].screenshot(path=str(out / "customer.png"))
-        print(f"wrote {out / 'console.png'} and {out / 'customer.png'}")
+        editor = context.new_page()
+        editor.goto(base + "/editor#/new")
+        editor.wait_for_selector("#e-intent option", state="attached")
+        editor.select_option("#e-intent", "shipping_fee")
+        editor.fill("#e-questions", "包邮不")
+        editor.fill("#e-answer", "亲,全场满{free_shipping_threshold}元包邮哦,一定给您最低价")
+        editor.wait_for_selector("#similar-list li")
+        editor.wait_for_timeout(400)
+        editor.screenshot(path=str(out / "editor.png"))
+        print(f"wrote {out / 'console.png'}, {out / 'customer.png'} and {out / 'editor.png'}")
 
 
 if __name__ == "__main__":

@@ -91,3 +91,11 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str]]:
+    """`bot serve` as a subprocess against its own SQLite file, with the session's model (one per session)."""
+    from live_server import run_server
+
+    yield from run_server(session_dir, trained_model)

@@ -71,6 +71,7 @@ def parse_csv(data: bytes, intents: Iterable[str], shop: dict[str, str], name: s
     owners: dict[str, str] = {}
     last_id: str | None = None
     line = reader.line_num + 1
+    row_number = 1  # as a spreadsheet numbers rows (the header is row 1); `line` counts lines of text
     while True:
         try:
             row = next(reader)
@@ -79,7 +80,8 @@ def parse_csv(data: bytes, intents: Iterable[str], shop: dict[str, str], name: s
         except csv.Error as exc:
             problems.append(f"{name}:{line}: not valid CSV: {exc}")
             break
-        where = f"{name}:{line}: entry {row[0] if row else '?'}"
+        row_number += 1
+        where = f"{name}:{line}: row {row_number}: entry {row[0] if row else '?'}"
         line = reader.line_num + 1
         if not any(cell.strip() for cell in row):
             continue

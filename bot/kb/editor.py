@@ -116,7 +116,9 @@ class KBEditor:
         warnings: list[dict[str, str]] = []
         answer = data.get("answer")
         if isinstance(answer, str) and answer.strip():
-            approved = [e.answer for e in self.store.approved().entries if e.id != entry_id]
+            index = self._index()  # the live entries in memory; the database only when there is no index
+            live = index.live_entries() if index is not None else self.store.approved().entries
+            approved = [e.answer for e in live if e.id != entry_id]
             warnings = [{"field": "answer", "rule": w.rule, "message": w.message} for w in check_reply(answer, approved)]
         return Review(errors, warnings)
 

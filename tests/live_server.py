@@ -1,0 +1,61 @@
+"""A real `bot serve` on loopback for the browser and API tests, and a tiny JSON client for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def api(base: str, path: str, body: Any = None, raw: bytes | None = None, method: str | None = None) -> tuple[int, dict[str, Any]]:
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str]]:
+    """`bot serve` as a subprocess against its own SQLite file, with the session's model."""
+    data_dir = session_dir / "server"
+    env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    bot = str(Path(sys.executable).parent / "bot")
+    subprocess.run([bot, "kb", "import"], cwd=PROJECT, env=env, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    log = open(session_dir / "server.log", "w")
+    process = subprocess.Popen([bot, "serve", "--port", str(port), "--model", str(trained_model)], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bot serve exited: {(session_dir / 'server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("bot serve did not become ready in 240 s")
+    yield {"base": base, "db": f"sqlite:///{data_dir / 'bot.sqlite3'}"}
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()

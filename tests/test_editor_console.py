@@ -1,0 +1,172 @@
+"""The editor pages end to end: a real `bot serve`, its SQLite file and headless Chromium; changes go live unrestarted."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from live_server import api
+
+from bot.kb.store import KBStore
+
+
+@pytest.fixture()
+def editor_page(browser, server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+
+    def open_page(name: str = "alice", hash_: str = "#/"):  # type: ignore[no-untyped-def]
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.add_init_script(f"localStorage.setItem('kb-author', '{name}')")
+        page.goto(f"{server['base']}/editor{hash_}")
+        page.wait_for_selector("#e-intent option", state="attached")
+        return page
+
+    yield open_page
+    context.close()
+    assert errors == []
+
+
+def _suggested(base: str, text: str) -> list[str]:
+    status, body = api(base, "/api/suggest?q=" + urllib.request.quote(text))
+    assert status == 200, body
+    return [s["id"] for s in body["suggestions"]]
+
+
+def test_editor_adds_huabei_entry_approves_it_and_agents_get_it_without_restart(editor_page, server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    assert not any(i.startswith("price.huabei") for i in _suggested(base, "可以用花呗吗"))
+    page = editor_page("alice", "#/new")
+    page.fill("#e-id", "price.huabei_installments")
+    page.select_option("#e-intent", "price")
+    page.fill("#e-questions", "支持花呗分期吗\n花呗可以分几期")
+    page.fill("#e-answer", "亲,支持花呗分期哦~在付款页选择花呗分期就可以啦,具体期数以付款页显示为准~")
+    page.fill("#e-tags", "支付, 花呗")
+    page.keyboard.press("Control+s")
+    page.wait_for_selector("#entry-title:text('price.huabei_installments')")
+    assert page.locator("#entry-state .state").inner_text() == "草稿"
+    assert "price.huabei_installments" not in _suggested(base, "可以用花呗吗")  # a draft is never suggested
+    page.click("#approve")
+    approved_at = time.monotonic()
+    page.wait_for_selector("#entry-state .state.approved")
+    while "price.huabei_installments" not in _suggested(base, "可以用花呗吗"):
+        assert time.monotonic() - approved_at < 1.0, "approved entry not suggested within a second"
+        time.sleep(0.05)
+    history = page.locator("#history li")
+    assert history.count() == 2 and "审核通过" in history.first.inner_text()
+
+
+def test_near_duplicate_warning_for_baoyou_bu(editor_page, server) -> None:  # type: ignore[no-untyped-def]
+    page = editor_page("alice", "#/new")
+    page.select_option("#e-intent", "shipping_fee")
+    page.fill("#e-questions", "包邮不")
+    page.wait_for_selector("#similar:not([hidden]) #similar-list li")
+    matches = page.locator("#similar-list li a").all_inner_texts()
+    assert "shipping_fee.free_threshold" in matches
+    page.fill("#e-answer", "亲,满{free_shipping_threshold}元包邮哦")
+    page.click("#save")  # the server refuses too, until the editor confirms
+    page.wait_for_selector("#create-anyway:not([hidden])")
+    assert "相近" in page.locator("#notice").inner_text()
+    page.locator("#similar-list li", has_text="shipping_fee.free_threshold").locator("button.add-variant").click()
+    page.wait_for_selector("#entry-title:text('shipping_fee.free_threshold')")
+    record = KBStore(server["db"]).record("shipping_fee.free_threshold")
+    assert record is not None and record.pending is not None and "包邮不" in record.pending.questions
+
+
+def test_two_editors_conflict_shows_both_versions(editor_page, server) -> None:  # type: ignore[no-untyped-def]
+    alice = editor_page("alice", "#/entry/authenticity.quality_inspection")
+    bob = editor_page("bob", "#/entry/authenticity.quality_inspection")
+    for page in (alice, bob):
+        page.wait_for_selector("#entry-title:text('authenticity.quality_inspection')")
+    alice.fill("#e-answer", "亲,每件宝贝出库前都经过质检哦(甲)")
+    alice.click("#save")
+    alice.wait_for_selector("#notice:text('已保存为草稿')")
+    bob.fill("#e-answer", "亲,我们有专门的质检团队哦(乙)")
+    bob.click("#save")
+    bob.wait_for_selector("#conflict:not([hidden])")
+    assert "(乙)" in bob.locator("#conflict-yours").inner_text()
+    assert "(甲)" in bob.locator("#conflict-theirs").inner_text()
+    record = KBStore(server["db"]).record("authenticity.quality_inspection")
+    assert record is not None and record.head.answer.endswith("(甲)")  # nothing overwritten
+    bob.click("#keep-mine")
+    bob.wait_for_selector("#notice:text('已保存为草稿')")
+    record = KBStore(server["db"]).record("authenticity.quality_inspection")
+    assert record is not None and record.head.answer.endswith("(乙)") and record.updated_by == "bob"
+
+
+def test_revert_from_history(editor_page, server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    entry_id = "thanks_goodbye.closing" if KBStore(server["db"]).record("thanks_goodbye.closing") else KBStore(server["db"]).load(status="approved").entries[-1].id
+    original = KBStore(server["db"]).record(entry_id)
+    assert original is not None
+    data = {"intent": original.entry.intent, "tags": list(original.entry.tags), "questions": list(original.entry.questions), "author": "api"}
+    status, body = api(base, f"/api/kb/entries/{entry_id}", {**data, "answer": "改坏了的答案", "base_version": original.version}, method="PUT")
+    assert status == 200, body
+    status, body = api(base, f"/api/kb/entries/{entry_id}/approve", {"base_version": body["entry"]["version"], "author": "api"})
+    assert status == 200 and body["entry"]["answer"] == "改坏了的答案"
+    page = editor_page("carol", f"#/entry/{entry_id}")
+    page.wait_for_selector(f"#history li[data-version='{original.version}']")
+    page.locator("#history li[data-version]").first.locator("button.show-diff").click()
+    page.wait_for_selector("#diff .add")
+    assert "改坏了的答案" in page.locator("#diff").inner_text()
+    page.locator(f"#history li[data-version='{original.version}'] button.revert").click()
+    page.wait_for_selector("#notice:text('已恢复')")
+    page.click("#approve")
+    page.wait_for_selector("#notice:text('已审核通过')")
+    record = KBStore(server["db"]).record(entry_id)
+    assert record is not None and record.entry.answer == original.entry.answer and record.pending is None
+    assert [r.action for r in KBStore(server["db"]).history(entry_id)][-2:] == ["revert", "approve"]
+
+
+def test_csv_export_import_round_trip_and_malformed_import_over_http(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    with urllib.request.urlopen(base + "/api/kb/export.csv") as response:
+        first = response.read()
+    status, body = api(base, "/api/kb/import?author=sheet", raw=first)
+    assert status == 200, body
+    with urllib.request.urlopen(base + "/api/kb/export.csv") as response:
+        assert response.read() == first
+    broken = first.decode("utf-8-sig").replace(",approved,", ",published,", 1).encode("utf-8-sig")
+    status, body = api(base, "/api/kb/import", raw=broken)
+    assert status == 422 and "row 2" in body["problems"][0] and "published" in body["problems"][0]
+    with urllib.request.urlopen(base + "/api/kb/export.csv") as response:
+        assert response.read() == first
+
+
+def test_editor_api_errors_change_nothing(server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    before = KBStore(server["db"]).revision_count()
+    assert api(base, "/api/kb/entries/no.such", method="GET")[0] == 404
+    status, body = api(base, "/api/kb/entries", {"intent": "nope", "questions": ["x"], "answer": "y"})
+    assert status == 422 and "unknown intent" in body["fields"]["intent"][0]
+    status, body = api(base, "/api/kb/entries/price.price_protection", {"intent": "price", "questions": ["a"], "answer": "b"}, method="PUT")
+    assert status == 400 and "base_version" in body["error"]
+    status, body = api(base, "/api/kb/entries/price.price_protection/approve", {"base_version": 1})
+    assert status == 409
+    assert api(base, "/api/kb/entries", raw=b"\xff")[0] == 400
+    assert api(base, "/api/traffic/accept", {"message_ids": [10**9], "action": "variant", "entry_id": "x"})[0] == 400
+    assert KBStore(server["db"]).revision_count() == before
+
+
+def test_learning_from_traffic_groups_misses_and_accepts_in_one_click(editor_page, server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    misses = ["你们家东西能用医保卡买吗", "可以刷医保卡吗", "医保卡能付款吗"]
+    for n, text in enumerate(misses):
+        status, posted = api(base, f"/api/conversations/traffic-{n}/messages", {"text": text})
+        assert status == 201
+        status, _ = api(base, f"/api/conversations/traffic-{n}/replies", {"text": "亲,暂时还不支持医保卡支付哦,可以用支付宝或花呗付款~", "message_id": posted["message"]["id"]})
+        assert status == 201
+    page = editor_page("dora", "#/traffic")
+    page.wait_for_selector(".cluster")
+    card = page.locator(".cluster", has_text="医保卡").first
+    assert card.locator("li").count() >= 3 - 1  # similar messages grouped
+    assert "新建条目" in card.locator(".proposal").inner_text()
+    card.locator("button.accept").click()
+    page.wait_for_selector("#notice:text('已新建草稿')")
+    created = [r for r in KBStore(server["db"]).records() if any("医保卡" in q for q in r.head.questions)]
+    assert len(created) == 1 and created[0].entry.status == "draft" and "医保卡" in created[0].head.answer
+    status, body = api(base, "/api/traffic/clusters")
+    assert all(not any("医保卡" in m["text"] for m in c["messages"]) for c in body["clusters"])

@@ -1,0 +1,307 @@
+"""The editors' workflow on a real SQLite file and a real engine: drafts, approval, live index, history, conflicts."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.errors import KBValidationError
+from bot.index import KBIndex
+from bot.intents import load_intents
+from bot.kb import Entry
+from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
+from bot.kb.store import InvalidTransition, KBStore, VersionConflict
+from bot.kb.sync import KBDiverged, export_kb, import_kb, import_kb_if_changed
+from bot.lexical import tokenize
+from bot.settings import load_settings
+from bot.suggest import Engine
+
+PROJECT = Path(__file__).resolve().parents[1]
+HUABEI = {"intent": "price", "tags": ["支付"], "questions": ["支持花呗分期吗", "花呗能分期付款吗"], "answer": "亲,支持花呗分期哦,下单时在付款页选择花呗分期就可以啦~"}
+
+
+@pytest.fixture()
+def live(engine, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh engine on its own SQLite copy of the seed KB (sharing the session's model and encoder)."""
+    settings = load_settings(PROJECT, data_dir=tmp_path / "var")
+    import_kb(settings)
+    fresh = Engine(settings, engine.classifier, KBStore(settings.db_url), engine.encoder)
+    return fresh, KBEditor(fresh.store, load_intents(PROJECT), lambda: fresh.index)
+
+
+def _ids(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return [s.id for s in result.suggestions]
+
+
+def test_new_entry_is_a_draft_until_approved_then_live_without_restart(live) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    record = editor.create(HUABEI, "alice")
+    assert record.entry.status == "draft" and record.version == 1
+    engine.sync()
+    assert record.entry.id not in _ids(engine.suggest("可以用花呗吗"))
+    approved = editor.approve(record.entry.id, record.version, "alice")
+    assert approved.entry.status == "approved"
+    assert engine.sync()
+    result = engine.suggest("可以用花呗吗")
+    assert record.entry.id in _ids(result)
+    assert engine.index is not None and engine.index.overlay_size == 1
+    assert engine.kb.approved()[-1].id != "" and record.entry.id in {e.id for e in engine.kb.approved()}
+
+
+def test_edit_of_approved_entry_stays_pending_and_old_version_stays_live(live) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    entry_id = "shipping_fee.free_threshold"
+    record = editor.get(entry_id)
+    old_answer = record.entry.answer
+    edited = editor.edit(entry_id, {**_data(record.entry), "answer": "亲,全场满{free_shipping_threshold}元包邮,今天下单更划算哦~"}, record.version, "bob")
+    assert edited.state == "approved, edit pending" and edited.entry.answer == old_answer
+    engine.sync()
+    top = engine.suggest("包邮吗").suggestions[0]
+    assert top.id == entry_id and "今天下单更划算" not in top.text
+    editor.approve(entry_id, edited.version, "bob")
+    engine.sync()
+    top = engine.suggest("包邮吗").suggestions[0]
+    assert top.id == entry_id and "今天下单更划算" in top.text
+    retired = editor.retire(entry_id, editor.get(entry_id).version, "bob")
+    assert retired.entry.status == "retired"
+    engine.sync()
+    assert entry_id not in _ids(engine.suggest("包邮吗", k=10))
+
+
+def _data(entry: Entry) -> dict[str, Any]:
+    return {"intent": entry.intent, "tags": list(entry.tags), "questions": list(entry.questions), "answer": entry.answer}
+
+
+def test_second_save_on_the_same_version_is_a_conflict_and_writes_nothing(live) -> None:  # type: ignore[no-untyped-def]
+    _, editor = live
+    entry_id = "authenticity.genuine_guarantee"
+    base = editor.get(entry_id)
+    first = editor.edit(entry_id, {**_data(base.entry), "answer": base.entry.answer + "(甲)"}, base.version, "alice")
+    history = editor.store.history(entry_id)
+    with pytest.raises(VersionConflict) as conflict:
+        editor.edit(entry_id, {**_data(base.entry), "answer": base.entry.answer + "(乙)"}, base.version, "bob")
+    assert conflict.value.current.version == first.version
+    assert conflict.value.current.head.answer.endswith("(甲)")
+    assert editor.store.history(entry_id) == history
+    assert editor.get(entry_id).head.answer.endswith("(甲)")
+
+
+def test_concurrent_saves_exactly_one_wins(live) -> None:  # type: ignore[no-untyped-def]
+    _, editor = live
+    entry_id = "delivery_time.arrival_estimate"
+    base = editor.get(entry_id)
+    outcomes: list[str] = []
+
+    def save(n: int) -> None:
+        try:
+            editor.edit(entry_id, {**_data(base.entry), "answer": f"{base.entry.answer}#{n}"}, base.version, f"editor{n}")
+            outcomes.append("saved")
+        except VersionConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 5 + ["saved"]
+    assert editor.get(entry_id).version == base.version + 1
+
+
+def test_revert_brings_back_an_old_version_through_approval(live) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    entry_id = "authenticity.genuine_guarantee"
+    original = editor.get(entry_id)
+    edited = editor.edit(entry_id, {**_data(original.entry), "answer": "亲,我们家都是正品哦,请放心购买~"}, original.version, "alice")
+    approved = editor.approve(entry_id, edited.version, "alice")
+    engine.sync()
+    assert engine.suggest("是正品吗").suggestions[0].text == "亲,我们家都是正品哦,请放心购买~" or entry_id in _ids(engine.suggest("是正品吗"))
+    diff = editor.diff(entry_id, approved.version - 1)
+    assert any(line.startswith("+  亲,我们家都是正品哦") for line in diff["diff"])
+    reverted = editor.revert(entry_id, original.version, approved.version, "carol")
+    assert reverted.pending is not None and reverted.pending.answer == original.entry.answer
+    final = editor.approve(entry_id, reverted.version, "carol")
+    assert final.entry.answer == original.entry.answer
+    actions = [(r.action, r.author) for r in editor.store.history(entry_id)]
+    assert actions[-4:] == [("edit", "alice"), ("approve", "alice"), ("revert", "carol"), ("approve", "carol")]
+    engine.sync()
+    top = [s for s in engine.suggest("是正品吗", k=10).suggestions if s.id == entry_id]
+    assert top and "请放心购买~" != top[0].text
+
+
+def test_review_reports_problems_by_field_and_rule_warnings(live) -> None:  # type: ignore[no-untyped-def]
+    _, editor = live
+    review = editor.review({"intent": "payment", "questions": ["买两件包邮吗", ""], "answer": "保证明天到 {coupon_code}", "tags": []})
+    assert "unknown intent" in review.errors["intent"][0]
+    assert review.errors["questions"] == ["questions #2 must be non-empty text"]
+    assert "coupon_code" in review.errors["answer"][0]
+    assert {w["rule"] for w in review.warnings} == {"promise"}
+    owned = editor.review({"intent": "price", "questions": ["买两件包邮吗"], "answer": "亲~"})
+    assert owned.errors == {"questions": ["'买两件包邮吗' is already a question of 'shipping_fee.buy_two_free'"]}
+    with pytest.raises(FieldErrors) as refused:
+        editor.create({"intent": "price", "questions": [], "answer": ""}, "alice")
+    assert set(refused.value.problems) == {"questions", "answer"}
+    with pytest.raises(FieldErrors):
+        editor.create({**HUABEI, "id": "Bad ID!"}, "alice")
+
+
+def test_near_duplicate_is_refused_until_confirmed_and_can_become_a_variant(live) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    with pytest.raises(NearDuplicates) as near:
+        editor.create({"intent": "shipping_fee", "questions": ["包邮不"], "answer": "亲,满{free_shipping_threshold}元包邮哦"}, "alice")
+    ids = [m["id"] for m in near.value.matches]
+    assert "shipping_fee.free_threshold" in ids and all(i.startswith("shipping_fee.") for i in ids)
+    target = editor.get("shipping_fee.free_threshold")
+    record = editor.add_variants(target.entry.id, ["包邮不"], target.version, "alice", approve=True)
+    assert "包邮不" in record.entry.questions and record.pending is None
+    engine.sync()
+    assert engine.suggest("包邮不").suggestions[0].matched_question == "包邮不"
+    with pytest.raises(InvalidTransition):
+        editor.add_variants(target.entry.id, ["包邮不"], record.version, "alice")
+    assert editor.similar(["今天天气真好，适合出去玩"], min_score=0.95) == []
+
+
+def test_csv_round_trip_is_byte_stable_and_a_bad_file_changes_nothing(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    record = editor.get("price.price_protection")
+    editor.edit(record.entry.id, {**_data(record.entry), "answer": record.entry.answer + "\n第二行: 带逗号, 和 \"引号\""}, record.version, "alice")
+    retired = editor.get("greet.welcome")
+    editor.retire(retired.entry.id, retired.version, "alice")
+    settings = engine.settings
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    export_kb(settings, first)
+    before = editor.store.revision_count()
+    import_kb(settings, first)
+    assert editor.store.revision_count() == before  # nothing changed, nothing new in the history
+    export_kb(settings, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes().startswith("\ufeffid,intent,status".encode("utf-8"))
+    text = first.read_bytes().decode("utf-8-sig")
+    lines = text.split("\r\n")
+    bad_intent = text.replace(",price,approved,", ",payment,approved,", 1)
+    bad_line = next(i for i, line in enumerate(lines, 1) if ",price,approved," in line)
+    for name, data, expected in [
+        ("intent.csv", bad_intent.encode("utf-8"), f"row {bad_line}: entry price."),
+        ("header.csv", text.replace("questions", "question", 1).encode(), "header.csv:1: the header"),
+        ("binary.csv", b"\xff\xfe\x00\x01", "binary.csv: not UTF-8"),
+        ("quote.csv", (text + 'x.y,price,approved,,"unterminated\n').encode(), "quote.csv"),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(KBValidationError) as refused:
+            import_kb(settings, path)
+        assert refused.value.problems[0].startswith(str(tmp_path / expected)) or expected in refused.value.problems[0], refused.value.problems
+    export_kb(settings, tmp_path / "after.csv")
+    assert (tmp_path / "after.csv").read_bytes() == first.read_bytes()
+
+
+def test_yaml_export_keeps_pending_edits_and_retired_entries(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    record = editor.get("shipping_fee.buy_two_free")
+    editor.edit(record.entry.id, {**_data(record.entry), "questions": list(record.entry.questions) + ["三件包邮吗"]}, record.version, "alice")
+    export_kb(engine.settings, tmp_path / "kb")
+    text = (tmp_path / "kb" / "entries" / "shipping_fee.yml").read_text(encoding="utf-8")
+    assert "  draft:\n" in text and "三件包邮吗" in text
+    other = load_settings(PROJECT, data_dir=tmp_path / "other")
+    import_kb(other, tmp_path / "kb")
+    copy = KBStore(other.db_url).record("shipping_fee.buy_two_free")
+    assert copy is not None and copy.entry.status == "approved" and copy.pending is not None and "三件包邮吗" in copy.pending.questions
+    export_kb(other, tmp_path / "kb2")
+    for path in (tmp_path / "kb").rglob("*.yml"):
+        assert path.read_bytes() == (tmp_path / "kb2" / path.relative_to(tmp_path / "kb")).read_bytes()
+
+
+def test_import_retires_missing_entries_and_train_refuses_to_overwrite_edits(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    settings = engine.settings
+    fake_kb = tmp_path / "kbsrc"
+    export_kb(settings, fake_kb)
+    (fake_kb / "entries" / "greet.yml").unlink()
+    import_kb(settings, fake_kb, author="loader")
+    greet = editor.list(intent="greet")
+    assert greet and all(r.entry.status == "retired" for r in greet)
+    assert editor.store.history(greet[0].entry.id)[-1].note == "not in the imported KB"
+    project = load_settings(tmp_path / "project", data_dir=tmp_path / "pvar")
+    project_kb = tmp_path / "project" / "kb"
+    export_kb(settings, project_kb)
+    for name in ("domain.yml",):
+        (tmp_path / "project" / name).write_bytes((PROJECT / name).read_bytes())
+    assert import_kb_if_changed(project, KBStore(project.db_url)).imported
+    assert not import_kb_if_changed(project, KBStore(project.db_url)).imported
+    store = KBStore(project.db_url)
+    entry = store.record("price.price_protection")
+    assert entry is not None
+    store.edit(entry.entry.id, entry.entry, entry.version, "web-editor")
+    (project_kb / "shop.yml").write_text((project_kb / "shop.yml").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    with pytest.raises(KBDiverged, match="editors saved 1 version"):
+        import_kb_if_changed(project, store)
+    export_kb(project, project_kb)  # keep the editors' work: kb/ and the database are in step again
+    assert not import_kb_if_changed(project, store).imported
+
+
+def test_overlay_scores_match_a_fresh_build(live) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    index = engine.index
+    assert isinstance(index, KBIndex)
+    texts = [r.text for r in index.rows[:50]]
+    lexical = index._lexical
+    for query in ["包邮吗", "是正品吗", "什么时候发货"]:
+        np.testing.assert_allclose(lexical.score_docs(query, [tokenize(t) for t in texts]), lexical.scores(query)[:50], atol=1e-4)
+    created = editor.create(HUABEI, "alice")
+    editor.approve(created.entry.id, created.version, "alice")
+    engine.sync()
+    overlaid = engine.index
+    fresh = overlaid.compact(engine.kb, "test")
+    for query in ["可以用花呗吗", "包邮吗", "运费险怎么买"]:
+        a = [(h.entry.id, round(h.score, 3)) for h in overlaid.search(query, 5)]
+        b = [(h.entry.id, round(h.score, 3)) for h in fresh.search(query, 5)]
+        assert [i for i, _ in a[:3]] == [i for i, _ in b[:3]], (query, a, b)
+    assert len(fresh) == len(overlaid) and fresh.overlay_size == 0
+
+
+def test_background_compaction_swaps_in_a_fresh_index(live) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live
+    created = editor.create(HUABEI, "alice")
+    editor.approve(created.entry.id, created.version, "alice")
+    engine.sync()
+    assert engine.index.overlay_size == 1
+    engine.compact_in_background().join(timeout=300)
+    assert engine.index.overlay_size == 0
+    assert created.entry.id in _ids(engine.suggest("可以用花呗吗"))
+    assert (engine.settings.index_dir / engine.index.fingerprint / "rows.json").exists()
+
+
+def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_live(live) -> None:  # type: ignore[no-untyped-def]
+    from bot import traffic
+    from bot.conversations import ConversationStore
+
+    engine, editor = live
+    conversations = ConversationStore(engine.settings.db_url)
+    texts = ["到底包不包邮呀", "这个包不包邮啊", "包不包邮呢亲"]
+    for n, text in enumerate(texts):
+        message = conversations.add_message(f"t{n}", "customer", text)
+        base = {"conversation_id": f"t{n}", "message_id": message.id, "intent": "shipping_fee"}
+        conversations.add_feedback([
+            {**base, "event": "shown", "entry_id": "shipping_fee.free_threshold", "rank": 1},
+            {**base, "event": "picked", "entry_id": "shipping_fee.free_threshold", "rank": 1},
+            {**base, "event": "edited", "entry_id": "shipping_fee.free_threshold", "rank": 1, "final_text": "亲,满99包邮的,今天拍下今天发", "edit_distance": 30},
+            {**base, "event": "sent", "entry_id": "shipping_fee.free_threshold", "rank": 1, "final_text": "亲,满99包邮的,今天拍下今天发"},
+        ])
+    light = conversations.add_message("t9", "customer", "是正品吗")
+    conversations.add_feedback([{"conversation_id": "t9", "message_id": light.id, "event": "edited", "entry_id": "authenticity.genuine_guarantee", "final_text": "亲,是正品哦~", "edit_distance": 1}])
+    found = traffic.clusters(editor.store.engine, engine.encoder, engine.index, editor)
+    assert all(m.text != "是正品吗" for c in found for m in c.messages)  # a light edit is not a miss
+    group = next(c for c in found if texts[0] in [m.text for m in c.messages])
+    assert len(group.messages) == 3 and {m.reason for m in group.messages} == {"rewritten"}
+    assert group.action == "variant" and group.entry_id and group.entry_id.startswith("shipping_fee.")
+    record = traffic.accept(editor.store.engine, editor, [m.message_id for m in group.messages], "variant", "eve", entry_id=group.entry_id, questions=group.questions)
+    assert set(texts) <= set(record.entry.questions) and record.entry.status == "approved"
+    engine.sync()
+    assert engine.suggest("这个包不包邮啊").suggestions[0].matched_question == "这个包不包邮啊"
+    assert traffic.clusters(editor.store.engine, engine.encoder, engine.index, editor) == []
+    with pytest.raises(traffic.ReviewError, match="already reviewed"):
+        traffic.dismiss(editor.store.engine, [group.messages[0].message_id], "eve")
