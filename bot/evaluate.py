@@ -43,17 +43,26 @@ def labelled(items: Iterable[Mapping[str, Any]]) -> list[LogItem]:
     return [LogItem(str(i["text"]), str(i["intent"]), tuple(i.get("replies") or ())) for i in items]
 
 
-def _contexts(items: Sequence[LogItem]) -> list[list[str]]:
-    """For each item, the earlier turns of its conversation (by turn, else by file order)."""
+def _contexts(items: Sequence[LogItem]) -> list[list[dict[str, str]]]:
+    """For each item, the earlier turns of its conversation (by turn, else by file order).
+
+    Each earlier buyer message comes with the agent's reply as the log records it (the KB entry sent),
+    as the console knows it live; the gold intents of earlier messages are never given.
+    """
     by_conversation: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for position, item in enumerate(items):
         if item.conversation_id is not None:
             by_conversation[item.conversation_id].append((item.turn if item.turn is not None else position, position))
-    contexts: list[list[str]] = [[] for _ in items]
+    contexts: list[list[dict[str, str]]] = [[] for _ in items]
     for turns in by_conversation.values():
         turns.sort()
         for i, (_, position) in enumerate(turns):
-            contexts[position] = [items[p].text for _, p in turns[:i]]
+            context: list[dict[str, str]] = []
+            for _, earlier in turns[:i]:
+                context.append({"role": "customer", "text": items[earlier].text})
+                if items[earlier].reply_ids:
+                    context.append({"role": "agent", "text": "", "entry_id": items[earlier].reply_ids[0]})
+            contexts[position] = context
     return contexts
 
 

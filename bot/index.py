@@ -145,6 +145,7 @@ class KBIndex:
         self._hidden_entries = np.zeros(len(self.entries), dtype=bool)
         self._hidden_rows = np.zeros(len(self.rows), dtype=bool)
         self._overlay = _Overlay.empty(encoder.dimension)
+        self._intent_rows: dict[str, np.ndarray] | None = None  # built rows by intent, for search_intent
 
     def __len__(self) -> int:
         return len(self.entries) - int(self._hidden_entries.sum()) + len(self._overlay.entries)
@@ -231,6 +232,44 @@ class KBIndex:
             rows = rows + list(self._overlay.rows)
             dense = np.concatenate([dense, o_dense])
             lexical = np.concatenate([lexical, o_lexical])
+        return self._best(entries, rows, dense, lexical, k)
+
+    def search_intent(self, query: str, intent: str, k: int = 3, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The k best entries of one intent, scored like `search`: every row of that intent, not just the nearest.
+
+        The engine asks for these when the dialogue model says which reply comes next ("好的" after an
+        answer: the closing script) and the message's own words did not retrieve it.
+        """
+        if k <= 0 or len(self) == 0:
+            return []
+        if query_vector is None:
+            query_vector = self.encoder.embed(query)
+        built = self._rows_of_intent(intent)
+        built = built[~self._hidden_rows[built]] if len(built) else built
+        dense = np.clip(self._dense.reconstruct_batch(built) @ query_vector, -1.0, 1.0) if len(built) else np.zeros(0, np.float32)
+        lexical = self._lexical.scores(query)[built] if len(built) else np.zeros(0, np.float32)
+        rows = [self.rows[int(i)] for i in built]
+        entries = [self.entries[r.entry] for r in rows]
+        overlay = [i for i, r in enumerate(self._overlay.rows) if self._overlay.entries[r.entry].intent == intent]
+        if overlay:
+            o_rows = [self._overlay.rows[i] for i in overlay]
+            entries += [self._overlay.entries[r.entry] for r in o_rows]
+            rows += o_rows
+            dense = np.concatenate([dense, np.clip(self._overlay.vectors[overlay] @ query_vector, -1.0, 1.0)])
+            lexical = np.concatenate([lexical, self._lexical.score_docs(query, [self._overlay.tokens[i] for i in overlay])])
+        return self._best(entries, rows, dense, lexical, k)
+
+    def _rows_of_intent(self, intent: str) -> np.ndarray:
+        """Row numbers of the built part whose entry has this intent (computed once per build)."""
+        if self._intent_rows is None:
+            by_intent: dict[str, list[int]] = {}
+            for i, row in enumerate(self.rows):
+                by_intent.setdefault(self.entries[row.entry].intent, []).append(i)
+            self._intent_rows = {name: np.array(ids, dtype=np.int64) for name, ids in by_intent.items()}
+        return self._intent_rows.get(intent, np.zeros(0, dtype=np.int64))
+
+    def _best(self, entries: list[Entry], rows: list[Row], dense: np.ndarray, lexical: np.ndarray, k: int) -> list[Hit]:
+        """Fuse the two scores per row and keep each entry's best row, best entries first."""
         is_question = np.array([r.kind == QUESTION for r in rows], dtype=bool)
         row_weight = np.where(is_question, 1.0, self.settings.answer_weight)
         fused = (self.settings.dense_weight * dense + self.settings.lexical_weight * lexical) * row_weight

@@ -83,6 +83,11 @@ class IntentClassifier:
         if not self._agent.is_ready():
             raise ConfigError(f"Rasa model {model_path} could not be loaded")
 
+    @property
+    def agent(self) -> Any:
+        """The loaded Rasa agent (its policies predict the next reply: bot.dialogue)."""
+        return self._agent
+
     def parse(self, text: str) -> IntentParse:
         result = complete_sync(self._agent.parse_message(text))
         ranking = tuple(

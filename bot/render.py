@@ -12,6 +12,13 @@ if TYPE_CHECKING:
 def format_suggestion(result: "Suggestion", ranking: int = 3) -> str:
     top = ", ".join(f"{s.name} {s.confidence:.2f}" for s in result.intent_ranking[:ranking])
     lines = [f"intent: {result.intent.name} ({result.intent.confidence:.2f})   [{top}]"]
+    if result.context is not None:
+        reading = f"context: this message alone is {result.context.message_intent}"
+        if result.context.topic:
+            reading += f", a follow-up of «{result.context.topic}»"
+        if result.context.next_reply:
+            reading += f"; next reply by the dialogue model: {result.context.next_reply.name} ({result.context.policy})"
+        lines.append(reading)
     if result.abstained:
         lines.append(f"abstained: {result.reason}")
     for number, reply in enumerate(result.suggestions, 1):

@@ -43,6 +43,11 @@ def is_word_char(char: str) -> bool:
     return unicodedata.category(char)[0] in ("L", "N")
 
 
+def has_chinese(text: str) -> bool:
+    """True if the text holds at least one CJK ideograph."""
+    return any("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
+
+
 def content_chars(text: str) -> int:
     """How many letters or digits (any script) a text holds; emoji and punctuation count zero."""
     return sum(1 for c in text if is_word_char(c))

@@ -27,6 +27,7 @@ class SuggestSettings:
     min_score: float = 0.61
     retrieval_intent_weight: float = 0.8
     retrieval_intent_temperature: float = 0.03
+    context_weight: float = 0.3  # share of the dialogue model's next-reply prediction for a message with its own topic
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
-"""The suggestion engine: message -> intent (Rasa) -> retrieval (faiss + BM25) -> ranking -> filled replies."""
+"""The suggestion engine: message (+ context) -> intent (Rasa NLU + dialogue) -> retrieval (faiss + BM25) -> ranking -> filled replies."""
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from bot.context import Turn, resolve
+from bot.context import PastTurn, Turn, is_bare_follow_up, past_turns
+from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, load_encoder
 from bot.errors import MessageError
 from bot.index import Hit, KBIndex, fingerprint_for, index_for
@@ -18,12 +20,14 @@ from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
 from bot.kb.template import fill
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model
-from bot.segment import content_chars, load_user_dicts
+from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
 
 CLARIFY_TAG = "clarify"
 RETRIEVAL_INTENT_DEPTH = 10
 COMPACT_AFTER = 200  # overlay entries before the index is rebuilt in the background
+CONTEXTUAL_MIN_CONFIDENCE = 0.5  # NLU must be this sure that a message is a bare "好的" / "这个呢"
+OWN_INTENT_CACHE = 4096  # earlier messages whose own intent is remembered (a conversation re-reads them)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,16 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class ContextReading:
+    """How the conversation so far shaped a suggestion (absent for a message with no context)."""
+
+    message_intent: str  # the message on its own: a topic, or a contextual "affirm" / "follow_up"
+    next_reply: IntentScore | None  # the dialogue model's most likely next reply (None: no dialogue model)
+    policy: str | None  # the Rasa policy that made that prediction
+    topic: str | None  # for a follow-up: the earlier message whose topic it takes
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """What the agent sees beside the chat for one buyer message."""
 
@@ -47,6 +61,7 @@ class Suggestion:
     suggestions: tuple[Reply, ...]
     abstained: bool
     reason: str | None = None
+    context: ContextReading | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,7 +70,22 @@ class Suggestion:
             "suggestions": [asdict(r) for r in self.suggestions],
             "abstained": self.abstained,
             "reason": self.reason,
+            "context": asdict(self.context) if self.context else None,
         }
+
+
+class _LRU(OrderedDict):  # type: ignore[type-arg]
+    """A bounded str -> str memo (the engine's reading of messages it has seen)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: str, value: str) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
 def check_message(text: object, max_chars: int) -> str:
@@ -80,11 +110,20 @@ class Engine:
     grows, a background thread compacts it into a fresh build and swaps that in the same way.
     """
 
-    def __init__(self, settings: Settings, classifier: IntentClassifier, store: KBStore, encoder: Encoder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        classifier: IntentClassifier,
+        store: KBStore,
+        encoder: Encoder,
+        dialogue: DialoguePredictor | None = None,
+    ) -> None:
         self.settings = settings
         self.classifier = classifier
         self.store = store
         self.encoder = encoder
+        self.dialogue = dialogue  # None: the model has no stories; context then only finds a follow-up's topic
+        self._own_intents = _LRU(OWN_INTENT_CACHE)
         self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries
         self.index: KBIndex | None = None
         self.seq = 0  # the last KB change applied
@@ -97,7 +136,8 @@ class Engine:
         load_user_dicts(settings.project_dir / "data" / "dict")
         store = KBStore(settings.db_url)
         classifier = IntentClassifier(model_path or latest_model(settings.models_dir))
-        return cls(settings, classifier, store, load_encoder(settings.encoder))
+        dialogue = DialoguePredictor.from_agent(classifier.agent)
+        return cls(settings, classifier, store, load_encoder(settings.encoder), dialogue)
 
     def refresh(self, progress: bool = False) -> bool:
         """Reload the KB from the database; rebuild the index only if the KB or encoder changed."""
@@ -106,6 +146,7 @@ class Engine:
             kb = self.store.approved()
             self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index)
             self.kb, self.seq = kb, seq
+            self._own_intents.clear()
         return built
 
     def sync(self) -> bool:
@@ -128,6 +169,7 @@ class Engine:
         current = self.store.entries(changed)
         self.index = self.index.apply([e for e in current.values() if e.approved], changed)
         self.kb = KBContent(shop=self.kb.shop, entries=self.index.live_entries())
+        self._own_intents.clear()
 
     def compact_in_background(self) -> threading.Thread:
         """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""
@@ -155,21 +197,122 @@ class Engine:
     # -- the pipeline ----------------------------------------------------------------------
 
     def suggest(self, message: str, context: Sequence[Turn] | None = None, k: int | None = None) -> Suggestion:
+        """Suggest replies for the buyer's message, read in the context of the conversation so far."""
         k = self.settings.suggest.k if k is None else k
         text = check_message(message, self.settings.limits.max_message_chars)
         if content_chars(text) == 0:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), "no words to match (only emoji or punctuation)")
-        classify_text, retrieve_text = resolve(text, context)
         assert self.index is not None
-        hits = self.index.search(retrieve_text, max(10, 4 * k))
-        parse = self._intent(self.classifier.parse(classify_text), hits)
+        index = self.index  # one index for the whole call, even if an edit swaps in a new one meanwhile
+        past = past_turns(context)
+        nlu = self.classifier.parse(text)
+        if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text):
+            # The encoder is a Chinese model: for Latin-only noise ("epfJBd0Kh8oO") its nearest rows mean nothing.
+            return self._abstain(nlu.intent, nlu.ranking, "no Chinese words, and the intent model reads it as out of scope")
+        history = self._history(past, index) if past else []
+        follow_up = bool(past) and self._is_follow_up(text, nlu)
+        topic = self._topic(past, history) if follow_up else None
+        retrieve_text = f"{topic} {text}" if topic else text
+        hits = index.search(retrieve_text, max(10, 4 * k))
+        own = self._intent(nlu, hits)
+        message_intent = FOLLOW_UP if follow_up else self._message_intent(nlu, own)
+        if not follow_up:
+            self._own_intents.put(text, message_intent)
+        next_reply = self.dialogue.predict(tuple(history), message_intent) if self.dialogue and history else None
+        parse = self._in_context(own, nlu, message_intent, next_reply)
+        if next_reply is not None and next_reply.top is not None:
+            hits = self._with_intent(hits, index, retrieve_text, next_reply.top.name, k)
         replies = self._rank(hits, parse, k)
+        reading = None
+        if past:
+            top = next_reply.top if next_reply else None
+            reading = ContextReading(message_intent, top, next_reply.policy if next_reply else None, topic)
         if not replies or replies[0].score < self.settings.suggest.min_score:
             best = f"{replies[0].score:.2f}" if replies else "none"
             return self._abstain(
-                parse.intent, parse.ranking, f"no confident match (best score {best} < {self.settings.suggest.min_score})"
+                parse.intent,
+                parse.ranking,
+                f"no confident match (best score {best} < {self.settings.suggest.min_score})",
+                reading,
             )
-        return Suggestion(parse.intent, parse.ranking, tuple(replies[:k]), abstained=False)
+        return Suggestion(parse.intent, parse.ranking, tuple(replies[:k]), abstained=False, context=reading)
+
+    # -- context ---------------------------------------------------------------------------
+
+    def _is_follow_up(self, text: str, nlu: IntentParse) -> bool:
+        """A message with no topic of its own ("这个呢", "那这款呢"), by the NLU model or by its words."""
+        return (nlu.intent.name == FOLLOW_UP and nlu.intent.confidence >= CONTEXTUAL_MIN_CONFIDENCE) or is_bare_follow_up(text)
+
+    def _message_intent(self, nlu: IntentParse, own: IntentParse) -> str:
+        """The message on its own: a contextual intent if NLU is sure of one, else the blended topic."""
+        if nlu.intent.name in CONTEXTUAL_INTENTS and nlu.intent.confidence >= CONTEXTUAL_MIN_CONFIDENCE:
+            return nlu.intent.name
+        return own.intent.name
+
+    def _own_intent(self, text: str, index: KBIndex) -> str:
+        """What an earlier message asked, on its own (remembered: every later message re-reads it)."""
+        known = self._own_intents.get(text)
+        if known is not None:
+            return known
+        nlu = self.classifier.parse(text)
+        if self._is_follow_up(text, nlu):
+            intent = FOLLOW_UP
+        else:
+            intent = self._message_intent(nlu, self._intent(nlu, index.search(text, RETRIEVAL_INTENT_DEPTH)))
+        self._own_intents.put(text, intent)
+        return intent
+
+    def _history(self, past: Sequence[PastTurn], index: KBIndex) -> list[Exchange]:
+        """The earlier turns as the dialogue model sees them: each message's intent and the reply's intent.
+
+        A reply the caller names (an intent, or the KB entry the agent sent) is taken as given. Any other
+        message gets the reply the dialogue model predicts at that point, also when the agent has not
+        answered yet (a buyer often sends several messages before the agent answers them together).
+        """
+        entry_intents = {e.id: e.intent for e in self.kb.entries} if any(t.reply_entry for t in past) else {}
+        history: list[Exchange] = []
+        for turn in past:
+            intent = turn.intent or self._own_intent(turn.text, index)
+            reply = turn.reply_intent or entry_intents.get(turn.reply_entry or "") or self._likely_reply(history, intent)
+            history.append(Exchange(intent, reply))
+        return history
+
+    def _likely_reply(self, history: list[Exchange], intent: str) -> str | None:
+        if self.dialogue is not None:
+            top = self.dialogue.predict(tuple(history), intent).top
+            return top.name if top else None
+        if intent not in CONTEXTUAL_INTENTS:
+            return intent
+        return history[-1].reply_intent if history else None
+
+    @staticmethod
+    def _topic(past: Sequence[PastTurn], history: Sequence[Exchange]) -> str | None:
+        """The latest earlier message with a topic of its own: what a follow-up asks about again."""
+        for turn, exchange in zip(reversed(past), reversed(history)):
+            if exchange.message_intent not in CONTEXTUAL_INTENTS:
+                return turn.text
+        return None
+
+    def _in_context(self, own: IntentParse, nlu: IntentParse, message_intent: str, next_reply: NextReply | None) -> IntentParse:
+        """The intent to answer: for "好的"/"这个呢" the dialogue model's next reply; otherwise a blend of both readings."""
+        if next_reply is None or not next_reply.intents:
+            return nlu if message_intent in CONTEXTUAL_INTENTS and message_intent == nlu.intent.name else own
+        if message_intent in CONTEXTUAL_INTENTS:
+            return IntentParse(intent=next_reply.intents[0], ranking=next_reply.intents)
+        weight = self.settings.suggest.context_weight
+        blended = {s.name: (1 - weight) * s.confidence for s in own.ranking}
+        for score in next_reply.intents:
+            blended[score.name] = blended.get(score.name, 0.0) + weight * score.confidence
+        ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
+        return IntentParse(intent=ranking[0], ranking=ranking)
+
+    @staticmethod
+    def _with_intent(hits: list[Hit], index: KBIndex, text: str, intent: str, k: int) -> list[Hit]:
+        """Add the best entries of the predicted reply's intent, which the message's words may not retrieve."""
+        seen = {h.entry.id for h in hits}
+        return hits + [h for h in index.search_intent(text, intent, k) if h.entry.id not in seen]
+
+    # -- ranking ---------------------------------------------------------------------------
 
     def _intent(self, nlu: IntentParse, hits: list[Hit]) -> IntentParse:
         """Rasa's intent ranking, blended with the intents of the best-matching vetted entries.
@@ -206,8 +349,10 @@ class Engine:
         filled = fill(entry.answer, self.kb.shop)
         return Reply(entry.id, filled.text, round(float(score), 4), entry.intent, matched, filled.filled)
 
-    def _abstain(self, intent: IntentScore, ranking: tuple[IntentScore, ...], reason: str) -> Suggestion:
+    def _abstain(
+        self, intent: IntentScore, ranking: tuple[IntentScore, ...], reason: str, context: ContextReading | None = None
+    ) -> Suggestion:
         """No confident reply: say why, and offer the clarifying script if the KB has one."""
         scripts = [e for e in self.kb.approved() if CLARIFY_TAG in e.tags][:1]
         clarify = tuple(self._reply(e, 0.0, matched="") for e in scripts)
-        return Suggestion(intent, ranking, clarify, abstained=True, reason=reason)
+        return Suggestion(intent, ranking, clarify, abstained=True, reason=reason, context=context)

@@ -39,10 +39,10 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model(session_dir: Path) -> Path:
-    """The project's own NLU pipeline (config.yml, data/), trained once for the whole session."""
+    """The project's own Rasa model, NLU and dialogue (`rasa train` on config.yml, data/), once per session."""
     from bot.nlu import train_model
 
-    return train_model(PROJECT, session_dir / "models", nlu_only=True, fixed_name="test-nlu")
+    return train_model(PROJECT, session_dir / "models", fixed_name="test-model")
 
 
 @pytest.fixture()

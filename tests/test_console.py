@@ -112,6 +112,16 @@ def test_follow_up_uses_the_conversation(pages) -> None:  # type: ignore[no-unty
     _say(customer, "这个呢")  # no topic of its own: the previous message's
     agent.wait_for_function("document.querySelectorAll('#chat .msg.customer').length === 4")
     agent.wait_for_selector("#intent-name:text('shipping_fee')")
+    assert agent.locator("#intent-context").inner_text() == "接上文「那运费呢」"
+    agent.locator("body").click(position={"x": 5, "y": 5})
+    agent.keyboard.press("1")  # the agent answers with the first suggestion...
+    agent.wait_for_function("!document.getElementById('send').disabled")
+    agent.locator("#reply").press("Enter")
+    customer.wait_for_selector(".msg.agent")
+    _say(customer, "好的")  # ...and the buyer's acknowledgement is the moment for the closing script
+    agent.wait_for_selector("#intent-name:text('thanks_goodbye')")
+    assert agent.locator("#suggestions button").first.get_attribute("data-entry-id") == "thanks_goodbye.closing"
+    assert "affirm" in agent.locator("#intent-context").inner_text()
 
 
 def test_customer_text_is_shown_as_text(pages) -> None:  # type: ignore[no-untyped-def]

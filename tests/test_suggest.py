@@ -139,6 +139,7 @@ def test_drafts_are_never_suggested(engine) -> None:  # type: ignore[no-untyped-
 
 def test_json_shape(engine) -> None:  # type: ignore[no-untyped-def]
     data = engine.suggest("是正品吗").to_dict()
-    assert set(data) == {"intent", "intent_ranking", "suggestions", "abstained", "reason"}
+    assert set(data) == {"intent", "intent_ranking", "suggestions", "abstained", "reason", "context"}
+    assert data["context"] is None  # no conversation so far
     assert set(data["intent"]) == {"name", "confidence"}
     assert {"id", "text", "score", "intent", "matched_question"} <= set(data["suggestions"][0])

@@ -49,8 +49,22 @@ class Console:
         self.hub = Hub()
 
     def _context(self, conversation_id: str, before: int | None = None) -> list[dict[str, str]]:
-        messages = self.store.messages(conversation_id, limit=CONTEXT_TURNS + 1)
-        return [{"role": m.role, "text": m.text} for m in messages if before is None or m.id < before][-CONTEXT_TURNS:]
+        """The last messages before `before`, each agent reply with the KB entry it started from (if any)."""
+        messages = [m for m in self.store.messages(conversation_id, limit=CONTEXT_TURNS + 1) if before is None or m.id < before]
+        sent = {
+            row["message_id"]: row["entry_id"]
+            for row in self.store.feedback(conversation_id)
+            if row["event"] == "sent" and row.get("entry_id") and row.get("message_id")
+        }
+        turns, answering = [], None
+        for message in messages[-CONTEXT_TURNS:]:
+            turn = {"role": message.role, "text": message.text}
+            if message.role == "customer":
+                answering = message.id
+            elif answering in sent:
+                turn["entry_id"] = sent[answering]
+            turns.append(turn)
+        return turns
 
     def _suggest(self, text: str, conversation_id: str | None, before: int | None = None) -> dict[str, Any]:
         context = self._context(conversation_id, before) if conversation_id else None

@@ -71,6 +71,14 @@ function renderSuggestion() {
   const name = el("strong", null, s.intent.name);
   name.id = "intent-name";
   box.append(name, el("span", "confidence", `${Math.round(s.intent.confidence * 100)}%`));
+  const ctx = s.context;
+  if (ctx && ctx.message_intent !== s.intent.name) {
+    // The conversation decided the intent: say so, so the agent knows why "好的" got the closing script.
+    const why = ctx.topic ? `接上文「${ctx.topic}」` : `接上文 (本句: ${ctx.message_intent})`;
+    const context = el("div", "context", why);
+    context.id = "intent-context";
+    box.append(context);
+  }
   if (s.abstained) box.append(el("div", "abstained", `没有把握: ${s.reason}`));
   s.suggestions.slice(0, 3).forEach((reply, i) => {
     const item = el("li");

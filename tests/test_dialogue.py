@@ -1,0 +1,255 @@
+"""Conversation context: the dialogue model trained on data/stories/ ranks suggestions, in the engine and in plain Rasa."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from bot import context_eval
+from bot.context import is_link_only, past_turns, turns_from_rasa_events
+
+PROJECT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+RASA = str(Path(sys.executable).with_name("rasa"))
+
+
+def customer(text: str) -> dict[str, str]:
+    return {"role": "customer", "text": text}
+
+
+def agent(text: str, entry_id: str | None = None) -> dict[str, str]:
+    return {"role": "agent", "text": text, **({"entry_id": entry_id} if entry_id else {})}
+
+
+# -- follow-ups, with context and without --------------------------------------------------
+
+
+def test_the_engine_has_the_dialogue_model(engine) -> None:  # type: ignore[no-untyped-def]
+    assert engine.dialogue is not None, "`rasa train` should train the stories' policies into the model"
+
+
+def test_a_bare_follow_up_takes_its_topic_from_the_previous_question(engine) -> None:  # type: ignore[no-untyped-def]
+    context = [customer("这个保温杯多少钱"), agent("亲,这款是99元哦~")]
+    alone = engine.suggest("这个呢")
+    in_context = engine.suggest("这个呢", context=context)
+    assert alone.abstained and alone.intent.name == "follow_up"
+    assert not in_context.abstained and in_context.intent.name == "price"
+    assert in_context.suggestions[0].id == "price.ask_price"
+    assert in_context.context is not None and in_context.context.topic == "这个保温杯多少钱"
+    assert in_context.context.message_intent == "follow_up"
+
+
+def test_this_one_after_a_product_link_asks_the_earlier_question_again(engine) -> None:  # type: ignore[no-untyped-def]
+    link = "https://item.taobao.com/item.htm?id=6634120987"
+    context = [customer("这款还有库存吗"), agent("有的亲"), customer(link)]
+    in_context = engine.suggest("这个呢", context=context)
+    assert in_context.intent.name == "product_info"
+    assert "product_info.stock" in [s.id for s in in_context.suggestions]
+    assert engine.suggest("这个呢", context=[customer(link)]).abstained  # a link alone gives no topic
+
+
+def test_ok_after_an_answer_offers_the_closing_script(engine) -> None:  # type: ignore[no-untyped-def]
+    context = [customer("包邮吗"), agent("亲,全场满99元包邮哦~", "shipping_fee.free_threshold")]
+    in_context = engine.suggest("好的", context=context)
+    alone = engine.suggest("好的")
+    assert in_context.intent.name == "thanks_goodbye"
+    assert in_context.suggestions[0].id == "thanks_goodbye.closing"
+    assert "谢谢您对小满生活旗舰店的支持" in in_context.suggestions[0].text
+    assert alone.intent.name == "affirm"  # on its own "好的" is only an acknowledgement
+
+
+def test_then_what_about_shipping_after_a_price_answer(engine) -> None:  # type: ignore[no-untyped-def]
+    result = engine.suggest("那运费呢", context=[customer("这个多少钱"), agent("亲,这款69元~")])
+    assert result.intent.name == "shipping_fee"
+    assert result.suggestions[0].intent == "shipping_fee"
+
+
+def test_a_vague_complaint_after_a_late_parcel_gets_complaint_handling(engine) -> None:  # type: ignore[no-untyped-def]
+    context = [customer("我的快递三天了还没到"), agent("亲您别急,我马上帮您查一下物流~")]
+    result = engine.suggest("你们怎么回事啊", context=context)
+    assert result.intent.name == "complaint"
+    assert result.suggestions[0].intent == "complaint"
+    assert result.context is not None and result.context.next_reply is not None
+    assert result.context.next_reply.name == "complaint"
+
+
+def test_a_hesitating_buyer_gets_the_follow_up_script(engine) -> None:  # type: ignore[no-untyped-def]
+    result = engine.suggest("我再看看", context=[customer("能便宜点吗"), agent("亲,价格是统一定的哦~")])
+    assert result.suggestions[0].id == "hesitate.follow_up"
+
+
+def test_held_out_conversations_context_makes_the_difference(engine) -> None:  # type: ignore[no-untyped-def]
+    conversations = context_eval.load_conversations(DATA / "context_test.yml")
+    assert len(conversations) >= 40
+    alone = context_eval.run(engine, conversations, "none")
+    with_text = context_eval.run(engine, conversations, "text")
+    with_entries = context_eval.run(engine, conversations, "entries")
+    assert alone["intent_accuracy"] < 0.5, "these messages should be unanswerable without context"
+    assert with_text["intent_accuracy"] >= 0.8
+    assert with_entries["intent_accuracy"] >= 0.8
+    assert with_text["hit@3"] >= alone["hit@3"] + 0.3
+
+
+def test_context_conversations_are_held_out_from_training_data() -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    trained = set()
+    for path in list((PROJECT / "data" / "nlu").glob("*.yml")) + list((PROJECT / "kb" / "entries").glob("*.yml")):
+        text = path.read_text(encoding="utf-8")
+        trained |= {line.strip().lstrip("- ").strip() for line in text.splitlines()}
+    for name in ("context_dev.yml", "context_test.yml"):
+        for item in yaml.load((DATA / name).read_text(encoding="utf-8")):
+            assert item["message"] not in trained, f"{name}: {item['message']!r} is a training example"
+    dev = {i["message"] for i in yaml.load((DATA / "context_dev.yml").read_text(encoding="utf-8"))}
+    test = {i["message"] for i in yaml.load((DATA / "context_test.yml").read_text(encoding="utf-8"))}
+    assert not dev & test
+
+
+def test_past_turns_attach_replies_and_skip_links() -> None:
+    turns = past_turns(
+        [customer("这款有货吗"), agent("有的", "product_info.stock"), customer("【淘宝】https://m.tb.cn/h.5Xk2Pq 「收纳盒」"), customer("急")]
+    )
+    assert [t.text for t in turns] == ["这款有货吗", "急"]
+    assert turns[0].reply_entry == "product_info.stock"
+    assert turns[1].reply_entry is None and turns[1].reply_intent is None
+    assert is_link_only("https://detail.tmall.com/item.htm?id=1") and not is_link_only("https://a.cn/x 这个有货吗")
+
+
+def test_rasa_tracker_events_become_context_without_our_own_suggestions() -> None:
+    events = [
+        {"event": "session_started"},
+        {"event": "user", "text": "包邮吗"},
+        {"event": "action", "name": "action_suggest_replies"},
+        {"event": "bot", "text": None, "data": {"custom": {"suggestions": []}}},
+        {"event": "bot", "text": "满99包邮", "metadata": {"entry_id": "shipping_fee.free_threshold"}},
+        {"event": "user", "text": "好的"},
+    ]
+    message, context = turns_from_rasa_events(events)
+    assert message == "好的"
+    assert context == [customer("包邮吗"), agent("满99包邮", "shipping_fee.free_threshold")]
+
+
+# -- Rasa's own commands on the project ------------------------------------------------------
+
+
+def test_rasa_test_stories_run_clean(trained_model: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [RASA, "test", "core", "--model", str(trained_model), "--stories", "tests/test_stories.yml",
+         "--out", str(tmp_path / "results"), "--fail-on-prediction-errors"],
+        cwd=PROJECT, capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    failed = tmp_path / "results" / "failed_test_stories.yml"
+    assert result.returncode == 0, (failed.read_text(encoding="utf-8") if failed.exists() else "") + result.stderr[-3000:]
+    assert "None of the test stories failed" in failed.read_text(encoding="utf-8")
+
+
+def test_there_are_at_least_25_stories() -> None:
+    count = sum(p.read_text(encoding="utf-8").count("- story:") for p in (PROJECT / "data" / "stories").glob("*.yml"))
+    assert count >= 25
+
+
+# -- plain Rasa: `rasa run --enable-api` + `rasa run actions` ----------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    raise TimeoutError(f"{url} not up after {timeout:.0f}s")
+
+
+def _post(url: str, body: dict[str, Any], timeout: float = 120) -> Any:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def rasa_pair(engine, trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real action server and a real Rasa server on loopback, on the session's model and KB database."""
+    workdir = tmp_path_factory.mktemp("rasa")
+    actions_port, rasa_port = _free_port(), _free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n', encoding="utf-8")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "BOT_MODEL": str(trained_model),
+        "BOT_DB": engine.settings.db_url,
+        "BOT_DATA_DIR": str(engine.settings.data_dir),
+        "PYTHONPATH": str(PROJECT),
+    }
+    logs = [open(workdir / name, "w") for name in ("actions.log", "rasa.log")]
+    processes = [
+        subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+                         cwd=PROJECT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
+        subprocess.Popen([RASA, "run", "--enable-api", "--model", str(trained_model), "--endpoints", str(endpoints),
+                          "--interface", "127.0.0.1", "--port", str(rasa_port)],
+                         cwd=PROJECT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
+    ]
+    try:
+        _wait_http(f"http://127.0.0.1:{actions_port}/health", processes[0], 180)
+        _wait_http(f"http://127.0.0.1:{rasa_port}/status", processes[1], 240)
+        yield f"http://127.0.0.1:{rasa_port}"
+    except Exception:
+        for log in logs:
+            log.flush()
+        print((workdir / "actions.log").read_text()[-3000:], (workdir / "rasa.log").read_text()[-3000:])
+        raise
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+
+
+def test_plain_rasa_answers_a_rest_message_with_suggestions(rasa_pair: str) -> None:
+    first = _post(f"{rasa_pair}/webhooks/rest/webhook", {"sender": "buyer-1", "message": "能包邮吗"})
+    assert len(first) == 1 and "text" not in first[0], "Rasa must not answer the buyer itself"
+    payload = first[0]["custom"]
+    assert payload["intent"]["name"] == "shipping_fee"
+    assert payload["suggestions"][0]["id"].startswith("shipping_fee.")
+    assert "{" not in payload["suggestions"][0]["text"]  # filled with the shop's facts
+
+    second = _post(f"{rasa_pair}/webhooks/rest/webhook", {"sender": "buyer-1", "message": "好的"})
+    payload = second[0]["custom"]
+    assert payload["intent"]["name"] == "thanks_goodbye"  # the tracker's history made it the closing moment
+    assert payload["suggestions"][0]["id"] == "thanks_goodbye.closing"
+    assert payload["context"]["message_intent"] == "affirm"
+
+    with urllib.request.urlopen(f"{rasa_pair}/conversations/buyer-1/tracker", timeout=30) as response:
+        tracker = json.loads(response.read())
+    assert tracker["slots"]["agent_assist"] is True
+    actions = [e["name"] for e in tracker["events"] if e["event"] == "action"]
+    assert actions.count("action_suggest_replies") == 2
+    assert not [a for a in actions if a.startswith("utter_")]
+    bot_payloads = [e["data"]["custom"] for e in tracker["events"] if e["event"] == "bot"]
+    assert [p["suggestions"][0]["id"] for p in bot_payloads][-1] == "thanks_goodbye.closing"
+
