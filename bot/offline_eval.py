@@ -90,6 +90,7 @@ def evaluate_log(
     configs = [load_config(p, settings) for p in compare] if compare else [EvalConfig("engine", settings, model)]
     runs: dict[str, tuple[dict[str, Any], list[Outcome]]] = {}
     for config in configs:
+        _require_kb(config.settings)
         echo(f"[{config.name}] loading the engine")
         engine = _engine(config, model, echo)
         outcomes = run(engine, log.items, progress=progress, intent_map=mapping)
@@ -117,6 +118,15 @@ def evaluate_log(
     (out_dir / "report.html").write_text(render(runs, f"Evaluation: {Path(log_path).name}", notes), encoding="utf-8")
     echo(f"wrote {out_dir / 'metrics.json'}, predictions and {out_dir / 'report.html'}")
     return summary
+
+
+def _require_kb(settings: Settings) -> None:
+    """An empty KB would score every message as abstained: refuse it rather than report those figures."""
+    from bot.kb.store import KBStore
+
+    store = KBStore(settings.db_url)
+    if not store.approved().entries:
+        raise ConfigError(f"the knowledge base in {store.safe_url} has no approved entries: run `bot train` (or `bot kb import`) first")
 
 
 def _engine(config: EvalConfig, model: Path | None, echo: Callable[[str], None]) -> Any:

@@ -94,6 +94,16 @@ def test_intent_map(tmp_path: Path) -> None:
     assert map_intent("greet", None) == "greet"
 
 
+def test_an_empty_kb_is_refused_not_scored(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.offline_eval import evaluate_log
+
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"text": "包邮吗", "intent": "shipping_fee"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(BotError, match="no approved entries"):
+        evaluate_log(settings, log, tmp_path / "out", echo=lambda _: None, progress=False)
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
 def test_bot_eval_end_to_end_and_report_in_a_browser(tmp_path: Path, trained_model: Path, settings, browser) -> None:  # type: ignore[no-untyped-def]
     from bot.kb.sync import import_kb
     from bot.offline_eval import evaluate_log
