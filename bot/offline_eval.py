@@ -14,6 +14,9 @@ from bot.logs import LogItem, map_intent, read_intent_map, read_log
 from bot.settings import Settings
 
 
+ENGINES = ("bot", "response_selector", "bm25")
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     """A named configuration: bot.yml overrides and, optionally, its own Rasa model."""
@@ -21,7 +24,7 @@ class EvalConfig:
     name: str
     settings: Settings
     model: Path | None
-    engine: str = "bot"  # or "response_selector": Rasa's ResponseSelector trained on the same KB
+    engine: str = "bot"  # or "response_selector": Rasa's ResponseSelector trained on the same KB; "bm25": words alone
     epochs: int = 60
 
 
@@ -38,13 +41,14 @@ def load_config(path: Path, base: Settings) -> EvalConfig:
     name = str(raw.pop("name", Path(path).stem))
     model = raw.pop("model", None)
     engine = str(raw.pop("engine", "bot"))
-    if engine not in ("bot", "response_selector"):
-        raise ConfigError(f"{path}: engine must be 'bot' or 'response_selector', not {engine!r}")
+    if engine not in ENGINES:
+        raise ConfigError(f"{path}: engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     epochs = int(raw.pop("epochs", 60))
     settings = base.with_overrides(data_dir=base.data_dir / "eval" / name)
     settings = replace(settings, db_url=base.db_url)
-    if "encoder" in raw:
-        settings = replace(settings, encoder=str(raw.pop("encoder")))
+    for key in ("encoder", "encoder_backend"):
+        if key in raw:
+            settings = replace(settings, **{key: str(raw.pop(key))})
     for section in ("index", "suggest", "limits"):
         values = raw.pop(section, None) or {}
         part = getattr(settings, section)
@@ -137,9 +141,12 @@ def _engine(config: EvalConfig, model: Path | None, echo: Callable[[str], None])
         engine.encoder.clear_cache()  # each configuration pays for its own encoding: fair latencies
         return engine
     from bot import response_selector
+    from bot.bm25_baseline import LexicalEngine
     from bot.kb.store import KBStore
 
     kb = KBStore(config.settings.db_url).load()
+    if config.engine == "bm25":
+        return LexicalEngine(kb, config.settings.limits.max_message_chars, config.settings.index.answer_weight)
     echo(f"[{config.name}] training Rasa's ResponseSelector on the KB ({config.epochs} epochs; reused when unchanged)")
     archive = config.model or response_selector.train(kb, config.settings.project_dir / "data" / "dict", config.settings.data_dir, config.epochs)
     return response_selector.ResponseSelectorEngine(archive, kb, config.settings.limits.max_message_chars)

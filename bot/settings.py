@@ -1,4 +1,4 @@
-"""Settings read once from bot.yml and the environment (BOT_ENCODER, BOT_DB, BOT_DATA_DIR)."""
+"""Settings read once from bot.yml and the environment (BOT_ENCODER, BOT_ENCODER_BACKEND, BOT_DB, BOT_DATA_DIR)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.errors import ConfigError
 
 SETTINGS_FILE = "bot.yml"
 DEFAULT_ENCODER = "m3e-small"
+DEFAULT_BACKEND = "onnx"
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,15 @@ class IndexSettings:
     dense_weight: float = 0.85
     lexical_weight: float = 0.15
     answer_weight: float = 0.8
+    kind: str = "auto"  # auto: exact (flat) below exact_max_rows rows, HNSW above; or "flat" / "hnsw"
+    exact_max_rows: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 256
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("auto", "flat", "hnsw"):
+            raise ConfigError(f"index.kind must be auto, flat or hnsw, not {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class Settings:
     data_dir: Path
     db_url: str
     encoder: str = DEFAULT_ENCODER
+    encoder_backend: str = DEFAULT_BACKEND
     index: IndexSettings = field(default_factory=IndexSettings)
     suggest: SuggestSettings = field(default_factory=SuggestSettings)
     limits: Limits = field(default_factory=Limits)
@@ -58,6 +69,11 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def encoders_dir(self) -> Path:
+        """ONNX exports of the encoder, made on first use."""
+        return self.data_dir / "encoders"
 
     def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -103,6 +119,7 @@ def load_settings(project_dir: Path | str | None = None, **overrides: Any) -> Se
         data_dir=data_dir,
         db_url=overrides.pop("db_url", None) or os.environ.get("BOT_DB") or default_db_url(data_dir),
         encoder=os.environ.get("BOT_ENCODER") or str(raw.get("encoder") or DEFAULT_ENCODER),
+        encoder_backend=os.environ.get("BOT_ENCODER_BACKEND") or str(raw.get("encoder_backend") or DEFAULT_BACKEND),
         index=_section(raw, "index", IndexSettings),
         suggest=_section(raw, "suggest", SuggestSettings),
         limits=_section(raw, "limits", Limits),

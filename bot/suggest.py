@@ -12,7 +12,7 @@ import numpy as np
 
 from bot.context import PastTurn, Turn, is_bare_follow_up, past_turns
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
-from bot.encoder import Encoder, load_encoder
+from bot.encoder import Encoder, encoder_for
 from bot.errors import MessageError
 from bot.index import Hit, KBIndex, fingerprint_for, index_for
 from bot.intents import OUT_OF_SCOPE
@@ -113,13 +113,16 @@ class Engine:
     def __init__(
         self,
         settings: Settings,
-        classifier: IntentClassifier,
+        classifier: IntentClassifier | None,
         store: KBStore,
         encoder: Encoder,
         dialogue: DialoguePredictor | None = None,
     ) -> None:
         self.settings = settings
-        self.classifier = classifier
+        self.classifier = classifier  # None while the Rasa model loads (`load_nlu_in_background`)
+        self.nlu_ready = threading.Event()
+        if classifier is not None:
+            self.nlu_ready.set()
         self.store = store
         self.encoder = encoder
         self.dialogue = dialogue  # None: the model has no stories; context then only finds a follow-up's topic
@@ -132,12 +135,38 @@ class Engine:
         self.refresh()
 
     @classmethod
-    def from_settings(cls, settings: Settings, model_path: Path | None = None) -> "Engine":
+    def from_settings(cls, settings: Settings, model_path: Path | None = None, nlu_in_background: bool = False) -> "Engine":
+        """Load everything. With `nlu_in_background`, return as soon as the index can be searched: the Rasa
+        model (most of a start: Rasa rebuilds each TensorFlow model by fitting one example) loads in a
+        thread, and until it is there suggestions rank by retrieval alone (`nlu_ready` says which)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         load_user_dicts(settings.project_dir / "data" / "dict")
         store = KBStore(settings.db_url)
-        classifier = IntentClassifier(model_path or latest_model(settings.models_dir))
-        dialogue = DialoguePredictor.from_agent(classifier.agent)
-        return cls(settings, classifier, store, load_encoder(settings.encoder), dialogue)
+        model = model_path or latest_model(settings.models_dir)
+        if nlu_in_background:
+            engine = cls(settings, None, store, encoder_for(settings))
+            threading.Thread(target=engine._load_nlu, args=(model,), name="rasa-model-load", daemon=True).start()
+            return engine
+        with ThreadPoolExecutor(1) as pool:  # the encoder loads while Rasa rebuilds its models
+            encoder = pool.submit(encoder_for, settings)
+            classifier = IntentClassifier(model)
+            return cls(settings, classifier, store, encoder.result(), DialoguePredictor.from_agent(classifier.agent))
+
+    def _load_nlu(self, model: Path) -> None:
+        classifier = IntentClassifier(model)
+        self.dialogue = DialoguePredictor.from_agent(classifier.agent)
+        self.classifier = classifier
+        self._own_intents.clear()  # what earlier messages meant was read without the model
+        self.nlu_ready.set()
+
+    def _parse(self, text: str) -> IntentParse:
+        """The Rasa model's reading; while it loads, none (retrieval alone then decides the intent)."""
+        classifier = self.classifier
+        if classifier is None:
+            unknown = IntentScore(OUT_OF_SCOPE, 0.0)
+            return IntentParse(intent=unknown, ranking=(unknown,))
+        return classifier.parse(text)
 
     def refresh(self, progress: bool = False) -> bool:
         """Reload the KB from the database; rebuild the index only if the KB or encoder changed."""
@@ -205,8 +234,8 @@ class Engine:
         assert self.index is not None
         index = self.index  # one index for the whole call, even if an edit swaps in a new one meanwhile
         past = past_turns(context)
-        nlu = self.classifier.parse(text)
-        if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text):
+        nlu = self._parse(text)
+        if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text) and self.classifier is not None:
             # The encoder is a Chinese model: for Latin-only noise ("epfJBd0Kh8oO") its nearest rows mean nothing.
             return self._abstain(nlu.intent, nlu.ranking, "no Chinese words, and the intent model reads it as out of scope")
         history = self._history(past, index) if past else []
@@ -254,7 +283,7 @@ class Engine:
         known = self._own_intents.get(text)
         if known is not None:
             return known
-        nlu = self.classifier.parse(text)
+        nlu = self._parse(text)
         if self._is_follow_up(text, nlu):
             intent = FOLLOW_UP
         else:

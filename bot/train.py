@@ -19,7 +19,7 @@ class TrainReport:
 
 def train_all(settings: Settings, nlu_only: bool = False, echo: Callable[[str], None] = print) -> TrainReport:
     """Everything the engine needs, cheapest and most likely to fail first."""
-    from bot.encoder import load_encoder
+    from bot.encoder import encoder_for
     from bot.index import index_for
     from bot.kb.store import KBStore
     from bot.kb.nlu_export import write_kb_nlu
@@ -31,9 +31,9 @@ def train_all(settings: Settings, nlu_only: bool = False, echo: Callable[[str], 
     report = import_kb_if_changed(settings, store)
     state = "imported" if report.imported else "kb/ unchanged since the last import, kept the live KB"
     echo(f"      {report.entries} entries ({report.approved} approved), {report.shop_variables} shop variables; {state}")
-    echo(f"[2/3] Building the retrieval index with encoder '{settings.encoder}'")
+    echo(f"[2/3] Building the retrieval index with encoder '{settings.encoder}' ({settings.encoder_backend})")
     content = store.load()
-    index, built = index_for(settings, content, load_encoder(settings.encoder), progress=True)
+    index, built = index_for(settings, content, encoder_for(settings), progress=True)
     echo(f"      {len(index)} entries, {len(index.rows)} rows, {'built' if built else 'unchanged, reused'}")
     nlu_file = write_kb_nlu(content, settings.project_dir / "data" / "nlu")
     echo(f"[3/3] Training the Rasa model (config.yml, domain.yml, data/ with the KB's questions in {nlu_file.name});")

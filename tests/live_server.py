@@ -48,10 +48,11 @@ def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str
             raise RuntimeError(f"bot serve exited: {(session_dir / 'server.log').read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
-                if response.status == 200:
+                if json.loads(response.read()).get("nlu_ready"):  # answering, and the Rasa model loaded too
                     break
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.2)
     else:
         process.kill()
         raise RuntimeError("bot serve did not become ready in 240 s")

@@ -253,3 +253,16 @@ def test_plain_rasa_answers_a_rest_message_with_suggestions(rasa_pair: str) -> N
     bot_payloads = [e["data"]["custom"] for e in tracker["events"] if e["event"] == "bot"]
     assert [p["suggestions"][0]["id"] for p in bot_payloads][-1] == "thanks_goodbye.closing"
 
+
+
+def test_a_server_start_answers_by_retrieval_while_the_rasa_model_loads(engine, trained_model: Path) -> None:  # type: ignore[no-untyped-def]
+    from bot.suggest import Engine
+
+    fresh = Engine.from_settings(engine.settings, model_path=trained_model, nlu_in_background=True)
+    assert not fresh.nlu_ready.is_set(), "the Rasa model takes seconds to load: the engine must not wait for it"
+    early = fresh.suggest("包邮吗")
+    assert early.suggestions[0].intent == "shipping_fee" and early.intent.name == "shipping_fee"
+    assert fresh.nlu_ready.wait(300)
+    assert fresh.classifier is not None and fresh.dialogue is not None
+    closing = fresh.suggest("好的", context=[customer("包邮吗"), agent("满99包邮哦", "shipping_fee.free_threshold")])
+    assert closing.suggestions[0].id == "thanks_goodbye.closing"

@@ -183,3 +183,18 @@ def test_response_selector_baseline_is_a_real_rasa_model(tmp_path: Path, setting
     assert all(reply.id in approved for reply in result.suggestions)
     assert result.intent.name in {e.intent for e in kb.approved()}
     assert "{" not in result.suggestions[0].text
+
+
+def test_bm25_baseline_answers_by_words_alone(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.bm25_baseline import LexicalEngine
+    from bot.kb.store import KBStore
+    from bot.kb.sync import import_kb
+
+    import_kb(settings)
+    engine = LexicalEngine(KBStore(settings.db_url).load())
+    result = engine.suggest("偏远地区运费多少", k=3)
+    assert result.suggestions[0].id == "shipping_fee.remote_areas" and result.intent.name == "shipping_fee"
+    assert "{" not in result.suggestions[0].text  # filled with the shop's facts, like the engine's
+    assert engine.suggest("xyzzy").abstained
+    with pytest.raises(BotError):
+        engine.suggest("   ")

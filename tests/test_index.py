@@ -6,9 +6,11 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.encoder import Encoder, resolve_encoder
+from bot.errors import BotError
 from bot.index import KBIndex, open_index
 from bot.kb import KBContent
 
@@ -79,3 +81,91 @@ def test_search_fuses_dense_and_lexical(engine) -> None:  # type: ignore[no-unty
 def test_empty_kb_gives_no_hits(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     index = KBIndex.build(KBContent(shop={}, entries=()), engine.encoder, engine.settings.index, "empty")
     assert index.search("包邮吗", 3) == []
+
+
+def test_onnx_backends_embed_like_the_shipped_model(tmp_path: Path) -> None:
+    texts = ["包邮吗", "今天下单什么时候到", "这个是正品吗？假一赔十吗", "x"]
+    reference = Encoder(resolve_encoder("m3e-small"), "torch").encode(texts)
+    onnx = Encoder(resolve_encoder("m3e-small"), "onnx", tmp_path).encode(texts)
+    int8 = Encoder(resolve_encoder("m3e-small"), "onnx-int8", tmp_path).encode(texts)
+    assert np.allclose(onnx, reference, atol=1e-4)
+    assert (int8 * reference).sum(axis=1).min() > 0.95
+    assert sorted(p.name.split("-", 1)[1] for p in tmp_path.glob("*.onnx")) == ["onnx-int8.onnx", "onnx.onnx"]
+    again = Encoder(resolve_encoder("m3e-small"), "onnx", tmp_path)  # the export is reused, not redone
+    assert again.fingerprint.endswith("-onnx") and np.allclose(again.encode(texts[:1]), onnx[:1])
+    with pytest.raises(BotError, match="backend"):
+        Encoder(resolve_encoder("m3e-small"), "tensorrt")
+
+
+def test_the_faiss_index_is_chosen_by_size_and_hnsw_finds_what_exact_search_finds(engine, content: KBContent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bot.index import dense_kind
+
+    settings = engine.settings.index
+    assert dense_kind(settings, settings.exact_max_rows) == "flat" and dense_kind(settings, settings.exact_max_rows + 1) == "hnsw"
+    exact, _ = open_index(content, engine.encoder, replace(settings, kind="flat"), tmp_path)
+    graph, built = open_index(content, engine.encoder, replace(settings, kind="hnsw"), tmp_path)
+    assert built and (exact.dense_kind, graph.dense_kind) == ("flat", "hnsw")
+    for query in ("包邮吗", "是正品吗", "今天下单什么时候到", "能便宜点吗", "我要退货"):
+        assert [h.entry.id for h in graph.search(query, 3)] == [h.entry.id for h in exact.search(query, 3)]
+        assert [h.entry.id for h in graph.search_intent(query, "thanks_goodbye", 2)] == [h.entry.id for h in exact.search_intent(query, "thanks_goodbye", 2)]
+    loaded, built_again = open_index(content, engine.encoder, replace(settings, kind="hnsw"), tmp_path)
+    assert not built_again and loaded.dense_kind == "hnsw"
+    shipping = next(e for e in content.approved() if e.id == "shipping_fee.free_threshold")
+    edited = loaded.apply([replace(shipping, questions=shipping.questions + ("可以用花呗付邮费吗",))])
+    assert edited.search("能用花呗付邮费吗", 1)[0].entry.id == "shipping_fee.free_threshold"
+    with pytest.raises(BotError, match="index.kind"):
+        replace(settings, kind="ivf")
+
+
+def test_concurrent_embeds_share_encoder_calls_and_each_gets_its_own_vector(engine) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = engine.encoder
+    texts = [f"第{i}件包邮吗" for i in range(48)]
+    expected = encoder.encode(texts)
+    encoder.clear_cache()
+    before = encoder._batcher.batches
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(encoder.embed, texts))
+    assert np.allclose(np.stack(got), expected, atol=1e-5)
+    assert encoder._batcher.batches - before <= len(texts)
+
+
+def test_an_encoder_failure_reaches_every_caller_in_the_batch() -> None:
+    import threading
+
+    from bot.encoder import _Batcher
+
+    started, release = threading.Event(), threading.Event()
+
+    def encode(texts):  # type: ignore[no-untyped-def]
+        if texts == ["first"]:
+            started.set()
+            release.wait(5)
+            return np.ones((1, 2), dtype=np.float32)
+        raise RuntimeError("encoder died")
+
+    batcher = _Batcher(encode)
+    errors: list[str] = []
+
+    def call(text: str) -> None:
+        try:
+            batcher.embed(text)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    first = threading.Thread(target=call, args=("first",))
+    first.start()
+    started.wait(5)
+    queued = [threading.Thread(target=call, args=(f"q{i}",)) for i in range(3)]
+    for thread in queued:
+        thread.start()
+    import time
+
+    deadline = time.monotonic() + 5
+    while len(batcher._queue) < 3 and time.monotonic() < deadline:  # all three wait behind the running batch
+        time.sleep(0.01)
+    release.set()
+    for thread in [first, *queued]:
+        thread.join(5)
+    assert errors == ["encoder died"] * 3 and batcher.batches == 2

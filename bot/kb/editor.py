@@ -222,10 +222,10 @@ def open_editor(settings: "Settings", with_index: bool = False) -> KBEditor:
     store = KBStore(settings.db_url)
     index = None
     if with_index:
-        from bot.encoder import load_encoder
+        from bot.encoder import encoder_for
         from bot.index import index_for
 
-        index, _ = index_for(settings, store.approved(), load_encoder(settings.encoder))
+        index, _ = index_for(settings, store.approved(), encoder_for(settings))
     return KBEditor(store, load_intents(settings.project_dir), lambda: index)
 
 

@@ -192,7 +192,7 @@ class Console:
         return JSONResponse({"conversation_id": conversation_id, "messages": [m.to_dict() for m in messages]})
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"ok": True, "entries": len(self.engine.index or ())})
+        return JSONResponse({"ok": True, "entries": len(self.engine.index or ()), "nlu_ready": self.engine.nlu_ready.is_set()})
 
     async def agent_socket(self, websocket: WebSocket) -> None:
         await self._hold(websocket, self.hub.agents)

@@ -15,8 +15,8 @@ def serve(settings: Settings, host: str, port: int, model_path: Path | None = No
     from bot.server.app import create_app
     from bot.suggest import Engine
 
-    echo("Loading the Rasa model, the encoder and the index ...")
-    engine = Engine.from_settings(settings, model_path=model_path)
+    echo("Loading the encoder and the index; the Rasa model loads in the background ...")
+    engine = Engine.from_settings(settings, model_path=model_path, nlu_in_background=True)
     app = create_app(engine, ConversationStore(settings.db_url))
     echo(f"Agent console:  http://{host}:{port}/agent")
     echo(f"Customer demo:  http://{host}:{port}/customer?c=demo-1")
