@@ -80,7 +80,7 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
         r = scale[size]
         s = r["suggest_ms"]
         lines.append(
-            f"| {int(size):,} | {r['rows']:,} | {r['dense']} | {_fmt(r.get('import_s'))} | {_fmt(r.get('build_s'))} | "
+            f"| {int(size):,} | {r['rows']:,} | {r['dense']} | {_fmt(r.get('import_s'))} | {_fmt(r.get('build_s'))}{'*' if r.get('vectors_reused') else ''} | "
             f"{_fmt(r.get('engine_load_s'))} | {_fmt(r.get('server_answering_s'))} / {_fmt(r.get('server_ready_s'))} | "
             f"{s['p50']:.1f} / {s['p95']:.1f} / {s['p99']:.1f} | "
             f"{r['search_ms']['p95']:.1f} | {r['recall_at_10']:.4f} | {r['peak_rss_mb']} | {r['hit@1']:.3f} | {r['hit@3']:.3f} |"
@@ -107,6 +107,7 @@ def plot(compares: dict[str, dict[str, Any]], scale: dict[str, Any], out: Path) 
     for n in names:
         axes[1].plot([1, 8, 32], [seed[n][f"clients_{c}"]["per_s"] for c in (1, 8, 32)], marker="o", label=n)
     axes[1].set_xscale("log", base=2)
+    axes[1].set_yscale("log")
     axes[1].set_xlabel("concurrent clients")
     axes[1].set_ylabel("suggestions per second")
     axes[1].set_title("Throughput, seed KB")
@@ -152,6 +153,12 @@ def write() -> None:
             lines += compare_table(results, label) + ratio_lines(results, label)
     if scale:
         lines += ["## Scale", "", *scale_table(scale)]
+        if any(r.get("vectors_reused") for r in scale.values()):
+            lines += ["\\* the vectors of an earlier build were on disk: only faiss and BM25 were rebuilt, nothing re-embedded.", ""]
+    if "1000000" not in scale:
+        lines += ["1,000,000 entries (about 4M rows) has not been run on this machine yet: at the 370 rows/s that the",
+                  "first 100k build measured here (onnx, 2 cores), embedding alone would take about 3 hours.", ""]
+    lines += ["No GPU column: no GPU was lent to the session that ran these.", ""]
     lines += ["![latency, throughput and scale](results.png)", ""]
     (PROJECT / "bench" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
     if compares.get("seed KB") and scale:

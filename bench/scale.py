@@ -107,6 +107,7 @@ def run_one(size: int, serve: bool) -> dict[str, object]:
         result["import_s"] = round(time.perf_counter() - started, 1)
     kb = store.approved()
     encoder = encoder_for(settings)
+    result["vectors_reused"] = settings.index_dir.is_dir() and any(settings.index_dir.iterdir())  # an earlier build's
     started = time.perf_counter()
     index, built = index_for(settings, kb, encoder, progress=True)
     result["build_s" if built else "open_s"] = round(time.perf_counter() - started, 1)
