@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from bot.context import Turn
-from bot.index import QUESTION, _rows
+from bot.index import QUESTION, index_rows
 from bot.kb import KBContent
 from bot.kb.template import fill
 from bot.lexical import LexicalIndex
@@ -21,7 +21,7 @@ class LexicalEngine:
     def __init__(self, kb: KBContent, max_message_chars: int = 1000, answer_weight: float = 0.8) -> None:
         self._kb = kb
         self._entries = kb.approved()
-        self._rows = _rows(self._entries, kb.shop)
+        self._rows = index_rows(self._entries, kb.shop)
         self._row_entry = np.array([r.entry for r in self._rows], dtype=np.int64)
         self._row_weight = np.array([1.0 if r.kind == QUESTION else answer_weight for r in self._rows], dtype=np.float32)
         self._index = LexicalIndex.build([r.text for r in self._rows])

@@ -60,7 +60,7 @@ class _Overlay:
 
     def replace(self, changed: set[str], live: Sequence[Entry], shop: dict[str, str], encoder: Encoder, reuse: "KBIndex") -> "_Overlay":
         kept = [e for e in self.entries if e.id not in changed] + list(live)
-        rows = _rows(kept, shop)
+        rows = index_rows(kept, shop)
         old = {(self.entries[r.entry].id, r.kind, r.text): i for i, r in enumerate(self.rows)}
         keys = [(kept[r.entry].id, r.kind, r.text) for r in rows]
         vectors = np.zeros((len(rows), encoder.dimension), dtype=np.float32)
@@ -135,7 +135,8 @@ def kb_fingerprint(content: KBContent, encoder_fingerprint: str, extra: str = ""
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
 
 
-def _rows(entries: Sequence[Entry], shop: dict[str, str]) -> list[Row]:
+def index_rows(entries: Sequence[Entry], shop: dict[str, str]) -> list[Row]:
+    """One row per question and one for the filled answer of each entry, in entry order."""
     rows: list[Row] = []
     for i, entry in enumerate(entries):
         rows.extend(Row(i, QUESTION, q) for q in entry.questions)
@@ -186,6 +187,14 @@ class KBIndex:
         """How many entries changed since the build (searched in the overlay)."""
         return int(self._hidden_entries.sum()) + len(self._overlay.entries)
 
+    def entry(self, entry_id: str) -> Entry | None:
+        """A live entry by id (its overlay version when it changed since the build), without scanning the KB."""
+        changed = next((e for e in self._overlay.entries if e.id == entry_id), None)
+        if changed is not None:
+            return changed
+        position = self._position.get(entry_id)
+        return None if position is None or self._hidden_entries[position] else self.entries[position]
+
     def live_entries(self) -> tuple[Entry, ...]:
         """Every entry this index suggests, sorted by id."""
         built = (e for e, hidden in zip(self.entries, self._hidden_entries) if not hidden)
@@ -203,7 +212,7 @@ class KBIndex:
     ) -> "KBIndex":
         """Embed every row (taking vectors `reuse` already has) and index them in faiss and BM25."""
         entries = content.approved()
-        rows = _rows(entries, content.shop)
+        rows = index_rows(entries, content.shop)
         texts = [r.text for r in rows]
         dense = _new_dense(settings, encoder.dimension, len(rows))
         _fill_dense(dense, encoder, texts, reuse, progress)
@@ -297,7 +306,7 @@ class KBIndex:
         import faiss
 
         selector = faiss.IDSelectorBatch(allowed.astype(np.int64)) if allowed is not None else None
-        if isinstance(self._dense, faiss.IndexHNSW):
+        if self.dense_kind == "hnsw":
             params = faiss.SearchParametersHNSW(efSearch=max(self.settings.hnsw_ef_search, depth), sel=selector)
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None

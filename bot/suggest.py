@@ -298,11 +298,11 @@ class Engine:
         message gets the reply the dialogue model predicts at that point, also when the agent has not
         answered yet (a buyer often sends several messages before the agent answers them together).
         """
-        entry_intents = {e.id: e.intent for e in self.kb.entries} if any(t.reply_entry for t in past) else {}
         history: list[Exchange] = []
         for turn in past:
             intent = turn.intent or self._own_intent(turn.text, index)
-            reply = turn.reply_intent or entry_intents.get(turn.reply_entry or "") or self._likely_reply(history, intent)
+            sent = index.entry(turn.reply_entry) if turn.reply_entry else None
+            reply = turn.reply_intent or (sent.intent if sent else None) or self._likely_reply(history, intent)
             history.append(Exchange(intent, reply))
         return history
 
