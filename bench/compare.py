@@ -124,8 +124,7 @@ def run_http(settings: Any) -> dict[str, Any]:
     with serve(settings.data_dir, ready_timeout=900) as server:
 
         def suggest(text: str) -> Any:
-            with urllib.request.urlopen(f"{server.base}/api/suggest?q={urllib.parse.quote(text)}", timeout=60) as response:
-                return _Remote(json.loads(response.read()))
+            return _Remote(server.get(f"/api/suggest?q={urllib.parse.quote(text)}"))
 
         result = {"server_answering_s": server.answering_s, "server_ready_s": server.ready_s, **timings(suggest), **quality(suggest)}
         status = Path(f"/proc/{server.process.pid}/status").read_text()

@@ -50,8 +50,10 @@ def main() -> None:
 
     items = YAML(typ="safe", pure=True).load((PROJECT / "tests/data/paraphrases_test.yml").read_text(encoding="utf-8"))
     texts = [items[i % len(items)]["text"] for i in range(args.messages)]
-    with running_server(args.model) as base, chromium() as browser:
+    with running_server(args.model) as server, chromium() as browser:
+        base = server.base
         page = browser.new_page()
+        server.login(page)
         page.goto(base + "/agent")
         page.wait_for_selector("body[data-connected=true]")
         page.evaluate(MEASURE, [texts[:3], "bench"])  # warm-up; the first conversation is the selected one

@@ -49,7 +49,8 @@ def main() -> None:
         kb_dir = Path(tmp) / "kb"
         write_kb(synthetic_kb(read_kb(PROJECT / "kb", load_intents(PROJECT)), args.size), kb_dir)
         started = time.monotonic()
-        with running_server(args.model, kb=kb_dir, ready_timeout=3600) as base:
+        with running_server(args.model, kb=kb_dir, ready_timeout=3600) as server:
+            base = server.base
             startup = time.monotonic() - started
             status, health = api(base, "/api/health")
             print(f"server ready in {startup:.0f} s with {health['entries']} live entries", flush=True)

@@ -29,6 +29,20 @@ class Server:
     process: subprocess.Popen  # type: ignore[type-arg]
     answering_s: float  # from start until /api/health answers (suggestions by retrieval alone)
     ready_s: float  # until the Rasa model is loaded too (the full pipeline)
+    token: str  # an admin API token (Authorization: Bearer ...)
+
+    def get(self, path: str, timeout: float = 60) -> Any:
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def login(self, page: Any) -> None:
+        """Log a Playwright page's context in as the bench's admin account, through the login form."""
+        page.goto(self.base + "/login")
+        page.fill("input[name=name]", BENCH_USER)
+        page.fill("input[name=password]", BENCH_PASSWORD)
+        page.click("#login")
+        page.wait_for_function("document.cookie.includes('kefu_csrf=')")
 
 
 def free_port() -> int:
@@ -37,9 +51,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
+
+
+def _credentials(data_dir: Path) -> str:
+    """The bench's admin account and an admin API token on this data dir's database."""
+    sys.path.insert(0, str(PROJECT))
+    from bot.auth import AuthStore
+    from bot.settings import load_settings
+
+    auth = AuthStore(load_settings(PROJECT, data_dir=data_dir).db_url)
+    auth.add_user(BENCH_USER, "admin", BENCH_PASSWORD)
+    return auth.add_token("bench", "admin")
+
+
 @contextlib.contextmanager
 def serve(data_dir: Path, model: Path | None = None, ready_timeout: float = 240) -> Iterator[Server]:
     """`bot serve` on a free port over this data dir; yields once the whole pipeline (Rasa model too) is loaded."""
+    token = _credentials(data_dir)
     port = free_port()
     env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     command = [str(BIN / "bot"), "serve", "--port", str(port)] + (["--model", str(model)] if model else [])
@@ -60,20 +89,24 @@ def serve(data_dir: Path, model: Path | None = None, ready_timeout: float = 240)
             if process.poll() is not None or time.perf_counter() - started > ready_timeout:
                 raise RuntimeError("bot serve did not start")
             time.sleep(0.05)
-        yield Server(base, process, round(answering, 2), round(time.perf_counter() - started, 2))
+        sys.path.insert(0, str(PROJECT / "tests"))
+        from live_server import TOKENS  # the tests' JSON client, which the bench scripts use too
+
+        TOKENS[base] = token
+        yield Server(base, process, round(answering, 2), round(time.perf_counter() - started, 2), token)
     finally:
         process.terminate()
         process.wait(timeout=60)
 
 
 @contextlib.contextmanager
-def running_server(model: Path | None = None, kb: Path | None = None, ready_timeout: float = 240) -> Iterator[str]:
-    """A fresh data dir with the seed KB (or `kb`: a directory or CSV), `bot serve` on a free port; yields its base URL."""
+def running_server(model: Path | None = None, kb: Path | None = None, ready_timeout: float = 240) -> Iterator[Server]:
+    """A fresh data dir with the seed KB (or `kb`: a directory or CSV), `bot serve` on a free port."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "BOT_DATA_DIR": tmp, "HF_HUB_OFFLINE": "1"}
         subprocess.run([str(BIN / "bot"), "kb", "import"] + ([str(kb)] if kb else []), cwd=PROJECT, env=env, check=True, capture_output=True)
         with serve(Path(tmp), model, ready_timeout) as server:
-            yield server.base
+            yield server
 
 
 @contextlib.contextmanager

@@ -10,6 +10,9 @@ Where the size puts the index on HNSW, recall@10 is measured against exact searc
 vectors. A real `bot serve` is started on the built index and timed until /api/health answers.
 Each size runs in its own process, so peak RSS is that size's. Results: bench/results/scale.json;
 bench/results.py turns them into bench/RESULTS.md.
+
+At 1M entries (4M rows) embedding takes hours on 2 cores: run bench/vector_cache.py first (resumable),
+and the build takes its vectors. `--backend onnx-int8` (2.4x faster to embed) is what was used there.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "bench"))
 OUT = PROJECT / "bench" / "results" / "scale.json"
 WORK = PROJECT / "bench" / "out" / "scale"
+CACHE_DIR = PROJECT / "bench" / "out" / "vectors"
 
 
 def peak_rss_mb() -> float:
@@ -75,6 +79,22 @@ def recall_at_10(index, vectors) -> float:  # type: ignore[no-untyped-def]
     return hits / (10 * len(vectors))
 
 
+def lexical_recall(index, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """How many of the full BM25 scan's 10 best scores (> 0) the posting-list candidates (depth 64) match, rank by rank."""
+    import numpy as np
+
+    lexical = index._lexical
+    matched = wanted = 0
+    for text in texts:
+        scores = lexical.scores(text)
+        want = np.sort(scores)[::-1][:10]
+        want = want[want > 0]
+        got = np.sort(scores[lexical.top(text, 64)])[::-1][: len(want)]
+        matched += int(np.sum(got >= want[: len(got)] - 1e-6))
+        wanted += len(want)
+    return matched / max(1, wanted)
+
+
 def server_start(data_dir: Path) -> dict[str, float]:
     """Seconds from starting `bot serve` on this data dir (index built) to answering, and to the full pipeline."""
     from harness import serve
@@ -108,8 +128,15 @@ def run_one(size: int, serve: bool) -> dict[str, object]:
     kb = store.approved()
     encoder = encoder_for(settings)
     result["vectors_reused"] = settings.index_dir.is_dir() and any(settings.index_dir.iterdir())  # an earlier build's
+    reuse = None
+    if (CACHE_DIR / f"{size}-{encoder.fingerprint}.f32").exists():  # embedded ahead by bench/vector_cache.py
+        from vector_cache import cache_for
+
+        reuse, _ = cache_for(size, settings.encoder_backend)
+        result["vectors_reused"] = f"bench/vector_cache.py ({reuse.done} of {len(reuse.texts)} rows)"
     started = time.perf_counter()
-    index, built = index_for(settings, kb, encoder, progress=True)
+    index, built = index_for(settings, kb, encoder, progress=True, reuse=reuse)
+    del reuse
     result["build_s" if built else "open_s"] = round(time.perf_counter() - started, 1)
     result.update(rows=len(index.rows), dense=index.dense_kind, encoder=f"{settings.encoder} ({settings.encoder_backend})")
     started = time.perf_counter()
@@ -140,6 +167,7 @@ def run_one(size: int, serve: bool) -> dict[str, object]:
         search_ms=percentiles(search_ms),
         **{"hit@1": round(hit1 / with_gold, 3), "hit@3": round(hit3 / with_gold, 3)},
         recall_at_10=round(recall_at_10(engine.index, vectors), 4),
+        lexical_recall_at_10=round(lexical_recall(engine.index, [text for text, _ in items]), 4),
         peak_rss_mb=round(peak_rss_mb()),
     )
     if serve:
@@ -151,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000, 100_000])
     parser.add_argument("--no-serve", action="store_true", help="skip timing a real server start")
+    parser.add_argument("--backend", help="encoder backend for these sizes (default: bot.yml's)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
@@ -159,7 +188,8 @@ def main() -> None:
     results = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
     for size in args.sizes:
         command = [sys.executable, __file__, "--one", str(size)] + (["--no-serve"] if args.no_serve else [])
-        process = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+        env = {**os.environ, **({"BOT_ENCODER_BACKEND": args.backend} if args.backend else {})}
+        process = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True, env=env)
         line = next(x for x in process.stdout.splitlines() if x.startswith("RESULT "))
         results[str(size)] = json.loads(line[len("RESULT "):])
         print(json.dumps(results[str(size)], ensure_ascii=False), flush=True)

@@ -13,9 +13,11 @@ from harness import PROJECT, chromium, running_server  # noqa: E402
 
 
 def main() -> None:
-    with running_server() as base, chromium() as browser:
+    with running_server() as server, chromium() as browser:
+        base = server.base
         context = browser.new_context(viewport={"width": 1400, "height": 800}, device_scale_factor=1)
         agent = context.new_page()
+        server.login(agent)
         agent.goto(base + "/agent")
         agent.wait_for_selector("body[data-connected=true]")
         customers = {}

@@ -103,6 +103,85 @@ def eval_command(logs: Path, out_dir: Path, intent_map: Path | None, compare: tu
 
 
 @cli.group()
+def user() -> None:
+    """Accounts for the web pages: agent (console), editor (and the KB editor), admin (everything)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "editor", "admin"]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when not given (8+ characters).")
+@db_option
+def user_add(name: str, role: str, password: str, db_url: str | None) -> None:
+    """Create an account, or change an existing one's role and password (which logs it out everywhere)."""
+    from bot.auth import AuthStore
+
+    AuthStore(_settings(db_url).db_url).add_user(name, role, password)
+    click.echo(f"{name}: {role}")
+
+
+@user.command("list")
+@db_option
+def user_list(db_url: str | None) -> None:
+    """Accounts and their roles."""
+    from bot.auth import AuthStore
+
+    for row in AuthStore(_settings(db_url).db_url).users():
+        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']}")
+
+
+@user.command("remove")
+@click.argument("name")
+@db_option
+def user_remove(name: str, db_url: str | None) -> None:
+    """Delete an account and end its sessions."""
+    from bot.auth import AuthStore
+
+    if not AuthStore(_settings(db_url).db_url).remove_user(name):
+        raise BotError(f"no account '{name}'")
+    click.echo(f"removed {name}")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for integrations (Authorization: Bearer ...); they reach the JSON API, never the pages."""
+
+
+@token.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["integration", "agent", "editor", "admin"]), default="integration", show_default=True,
+              help="integration: conversation messages, suggestions, replies and feedback only.")
+@db_option
+def token_add(name: str, role: str, db_url: str | None) -> None:
+    """Make a token (printed once; only its hash is stored). A token of the same name is replaced."""
+    from bot.auth import AuthStore
+
+    click.echo(AuthStore(_settings(db_url).db_url).add_token(name, role))
+
+
+@token.command("list")
+@db_option
+def token_list(db_url: str | None) -> None:
+    """Token names and roles (the tokens themselves are not stored)."""
+    from bot.auth import AuthStore
+
+    for row in AuthStore(_settings(db_url).db_url).tokens():
+        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']}")
+
+
+@token.command("remove")
+@click.argument("name")
+@db_option
+def token_remove(name: str, db_url: str | None) -> None:
+    """Revoke a token at once."""
+    from bot.auth import AuthStore
+
+    if not AuthStore(_settings(db_url).db_url).remove_token(name):
+        raise BotError(f"no token '{name}'")
+    click.echo(f"revoked {name}")
+
+
+@cli.group()
 def kb() -> None:
     """The knowledge base: import, export, list, and the editor's workflow (add, edit, approve, ...)."""
 

@@ -9,7 +9,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from bot.lexical import LexicalIndex, tokenize
 from bot.segment import load_user_dicts
 from bot.settings import IndexSettings, Settings
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 BUILD_CHUNK = 8192  # rows embedded and added to faiss at a time
 QUESTION, ANSWER = "question", "answer"
 INTENT_SCAN_MAX_ROWS = 4096  # search_intent scores every row of an intent up to this many, else the nearest
@@ -79,7 +79,43 @@ class _Overlay:
         return _Overlay(tuple(kept), tuple(rows), vectors, tuple(t or [] for t in tokens))
 
 
-def _embed(encoder: Encoder, texts: Sequence[str], reuse: "KBIndex | None") -> np.ndarray:
+class VectorSource(Protocol):
+    """Anything that already has vectors for some texts: a live index, a saved one, a benchmark's cache."""
+
+    def vectors_for(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class SavedVectors:
+    """The vectors of an index saved on disk, by text, without loading its BM25 part (which may be an older format)."""
+
+    def __init__(self, directory: Path, encoder: Encoder) -> None:
+        import faiss
+
+        meta = json.loads((directory / "rows.json").read_text(encoding="utf-8"))
+        if meta.get("encoder") != encoder.fingerprint:
+            raise ValueError(f"{directory} was built with another encoder")
+        self._row = {r["text"]: i for i, r in enumerate(meta["rows"])}
+        self._dense = faiss.read_index(str(directory / "dense.faiss"))
+        self._dimension = encoder.dimension
+
+    def vectors_for(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        found = np.array([t in self._row for t in texts], dtype=bool)
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        if found.any():
+            vectors[found] = self._dense.reconstruct_batch(np.array([self._row[t] for t in texts if t in self._row], dtype=np.int64))
+        return found, vectors
+
+    @classmethod
+    def latest(cls, index_dir: Path, encoder: Encoder) -> "SavedVectors | None":
+        """The most recently saved index's vectors, when one is readable."""
+        saved = sorted((d for d in index_dir.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: d.stat().st_mtime) if index_dir.is_dir() else []
+        try:
+            return cls(saved[-1], encoder) if saved else None
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+            return None
+
+
+def _embed(encoder: Encoder, texts: Sequence[str], reuse: VectorSource | None) -> np.ndarray:
     """Vectors for texts, taking those another index already computed and encoding only the rest."""
     if reuse is None or not texts:
         return encoder.encode(list(texts))
@@ -108,7 +144,7 @@ def _new_dense(settings: IndexSettings, dimension: int, n_rows: int):  # type: i
     return dense
 
 
-def _fill_dense(dense, encoder: Encoder, texts: Sequence[str], reuse: "KBIndex | None", progress: bool) -> None:  # type: ignore[no-untyped-def]
+def _fill_dense(dense, encoder: Encoder, texts: Sequence[str], reuse: VectorSource | None, progress: bool) -> None:  # type: ignore[no-untyped-def]
     """Embed and add the rows chunk by chunk: memory stays at the index plus one chunk, with one progress bar."""
     from tqdm import tqdm
 
@@ -208,7 +244,7 @@ class KBIndex:
         settings: IndexSettings,
         fingerprint: str,
         progress: bool = False,
-        reuse: "KBIndex | None" = None,
+        reuse: VectorSource | None = None,
     ) -> "KBIndex":
         """Embed every row (taking vectors `reuse` already has) and index them in faiss and BM25."""
         entries = content.approved()
@@ -216,7 +252,7 @@ class KBIndex:
         texts = [r.text for r in rows]
         dense = _new_dense(settings, encoder.dimension, len(rows))
         _fill_dense(dense, encoder, texts, reuse, progress)
-        lexical = LexicalIndex.build(texts)
+        lexical = LexicalIndex.build(texts, progress=progress)
         return cls(entries, rows, dense, lexical, encoder, settings, fingerprint, content.shop)
 
     def apply(self, upserts: Sequence[Entry], removed: Iterable[str] = ()) -> "KBIndex":
@@ -283,13 +319,12 @@ class KBIndex:
             query_vector = self.encoder.embed(query)
         built = self._rows_of_intent(intent)
         built = built[~self._hidden_rows[built]] if len(built) else built
-        lexical_all = self._lexical.scores(query)
         if len(built) > INTENT_SCAN_MAX_ROWS:  # a large KB: the nearest rows of this intent, by faiss and by BM25
             _, ids = self._dense_search(query_vector, INTENT_SCAN_MAX_ROWS // 4, allowed=built)
-            by_words = built[np.argpartition(-lexical_all[built], INTENT_SCAN_MAX_ROWS // 4)[: INTENT_SCAN_MAX_ROWS // 4]]
+            by_words = np.intersect1d(self._lexical.top(query, INTENT_SCAN_MAX_ROWS), built)
             built = np.unique(np.concatenate([ids[0][ids[0] >= 0], by_words]))
         dense = np.clip(self._dense.reconstruct_batch(built) @ query_vector, -1.0, 1.0) if len(built) else np.zeros(0, np.float32)
-        lexical = lexical_all[built] if len(built) else np.zeros(0, np.float32)
+        lexical = self._lexical.score_docs_at(query, built)
         rows = [self.rows[int(i)] for i in built]
         entries = [self.entries[r.entry] for r in rows]
         overlay = [i for i, r in enumerate(self._overlay.rows) if self._overlay.entries[r.entry].intent == intent]
@@ -350,16 +385,13 @@ class KBIndex:
         n_hidden = int(self._hidden_rows.sum())
         depth = min(n_rows, max(64, 8 * k) + n_hidden)
         _, dense_ids = self._dense_search(query_vector, depth)
-        lexical_all = self._lexical.scores(query)
-        if n_hidden:
-            lexical_all = np.where(self._hidden_rows, -1.0, lexical_all)
-        lexical_ids = np.argpartition(-lexical_all, depth - 1)[:depth] if depth < n_rows else np.arange(n_rows)
+        lexical_ids = self._lexical.top(query, depth)
         candidates = np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], lexical_ids]))
         if n_hidden:
             candidates = candidates[~self._hidden_rows[candidates]]
         vectors = self._dense.reconstruct_batch(candidates.astype(np.int64))
         dense = np.clip(vectors @ query_vector, -1.0, 1.0)
-        lexical = lexical_all[candidates]
+        lexical = self._lexical.score_docs_at(query, candidates)
         rows = [self.rows[int(c)] for c in candidates]
         entries = [self.entries[r.entry] for r in rows]
         return entries, rows, dense, lexical
@@ -435,7 +467,7 @@ def open_index(
     index_dir: Path,
     extra_fingerprint: str = "",
     progress: bool = False,
-    reuse: KBIndex | None = None,
+    reuse: VectorSource | None = None,
 ) -> tuple[KBIndex, bool]:
     """The index for this KB and encoder: loaded when one is on disk, else built and saved. Returns (index, built).
 
@@ -447,9 +479,8 @@ def open_index(
     if loaded is not None:
         return loaded, False
     shutil.rmtree(directory, ignore_errors=True)  # unreadable or half there: rebuild below
-    if reuse is None and index_dir.is_dir():
-        previous = sorted((d for d in index_dir.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: d.stat().st_mtime)
-        reuse = _try_load(previous[-1], encoder, settings) if previous else None
+    if reuse is None:
+        reuse = SavedVectors.latest(index_dir, encoder)
     index = KBIndex.build(content, encoder, settings, fingerprint, progress=progress, reuse=reuse)
     index.save(index_dir)
     return index, True
@@ -465,7 +496,7 @@ def dictionary_fingerprint(dict_dir: Path) -> str:
 
 
 def index_for(
-    settings: Settings, content: KBContent, encoder: Encoder, progress: bool = False, reuse: KBIndex | None = None
+    settings: Settings, content: KBContent, encoder: Encoder, progress: bool = False, reuse: VectorSource | None = None
 ) -> tuple[KBIndex, bool]:
     """The project's index for this KB, under settings.index_dir."""
     dict_dir = settings.project_dir / "data" / "dict"

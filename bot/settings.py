@@ -42,7 +42,18 @@ class SuggestSettings:
 
 @dataclass(frozen=True)
 class Limits:
-    max_message_chars: int = 1000
+    """What the server accepts; anything beyond gets a 4xx that says which limit, and changes nothing."""
+
+    max_message_chars: int = 1000  # a buyer message
+    max_reply_chars: int = 4000  # an agent's reply
+    max_body_bytes: int = 65_536  # a JSON request body
+    max_import_bytes: int = 5_000_000  # a KB CSV upload
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    session_hours: float = 12.0  # a browser login lasts one shift
+    secure_cookies: bool = False  # true behind an HTTPS reverse proxy: cookies are then only sent over HTTPS
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     suggest: SuggestSettings = field(default_factory=SuggestSettings)
     limits: Limits = field(default_factory=Limits)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @property
     def kb_dir(self) -> Path:
@@ -123,5 +135,6 @@ def load_settings(project_dir: Path | str | None = None, **overrides: Any) -> Se
         index=_section(raw, "index", IndexSettings),
         suggest=_section(raw, "suggest", SuggestSettings),
         limits=_section(raw, "limits", Limits),
+        auth=_section(raw, "auth", AuthSettings),
     )
     return settings.with_overrides(**overrides)

@@ -13,7 +13,6 @@ import numpy as np
 from bot.context import PastTurn, Turn, is_bare_follow_up, past_turns
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, encoder_for
-from bot.errors import MessageError
 from bot.index import Hit, KBIndex, fingerprint_for, index_for
 from bot.intents import OUT_OF_SCOPE
 from bot.kb import Entry, KBContent
@@ -22,6 +21,7 @@ from bot.kb.template import fill
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model
 from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
+from bot.textcheck import check_text
 
 CLARIFY_TAG = "clarify"
 RETRIEVAL_INTENT_DEPTH = 10
@@ -90,16 +90,7 @@ class _LRU(OrderedDict):  # type: ignore[type-arg]
 
 def check_message(text: object, max_chars: int) -> str:
     """The message as text, or a MessageError that says what is wrong with it."""
-    if not isinstance(text, str):
-        raise MessageError(f"message must be text, not {type(text).__name__}")
-    if "\x00" in text:
-        raise MessageError("message contains a NUL character")
-    stripped = text.strip()
-    if not stripped:
-        raise MessageError("message is empty")
-    if len(stripped) > max_chars:
-        raise MessageError(f"message is {len(stripped)} characters; the limit is {max_chars}")
-    return stripped
+    return check_text(text, "message", max_chars)
 
 
 class Engine:

@@ -22,9 +22,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def api(base: str, path: str, body: Any = None, raw: bytes | None = None, method: str | None = None) -> tuple[int, dict[str, Any]]:
+# The accounts every test server has (name: (role, password)); tests log in to pages as these.
+ACCOUNTS = {"admin": ("admin", "admin-pass-1"), "alice": ("editor", "alice-pass-1"), "bob": ("editor", "bob-pass-12"), "carol": ("editor", "carol-pass-1"), "dora": ("editor", "dora-pass-12"), "agent1": ("agent", "agent-pass-1")}
+TOKENS: dict[str, str] = {}  # base URL -> the server's admin API token, which api() sends unless told otherwise
+AS_ADMIN: Any = object()
+
+
+def api(
+    base: str, path: str, body: Any = None, raw: bytes | None = None, method: str | None = None, token: Any = AS_ADMIN, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """A JSON request to the server, with its admin token by default (`token=None`: anonymous)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"}, method=method)
+    token = TOKENS.get(base) if token is AS_ADMIN else token
+    all_headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+    request = urllib.request.Request(base + path, data=data, headers=all_headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -38,6 +49,13 @@ def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str
     env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     bot = str(Path(sys.executable).parent / "bot")
     subprocess.run([bot, "kb", "import"], cwd=PROJECT, env=env, check=True, capture_output=True, timeout=120)
+    from bot.auth import AuthStore
+
+    db = f"sqlite:///{data_dir / 'bot.sqlite3'}"
+    auth = AuthStore(db)
+    for name, (role, password) in ACCOUNTS.items():
+        auth.add_user(name, role, password)
+    admin_token = auth.add_token("tests", "admin")
     port = _free_port()
     log = open(session_dir / "server.log", "w")
     process = subprocess.Popen([bot, "serve", "--port", str(port), "--model", str(trained_model)], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -56,7 +74,17 @@ def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str
     else:
         process.kill()
         raise RuntimeError("bot serve did not become ready in 240 s")
-    yield {"base": base, "db": f"sqlite:///{data_dir / 'bot.sqlite3'}"}
+    TOKENS[base] = admin_token
+    yield {"base": base, "db": db, "token": admin_token}
     process.terminate()
     process.wait(timeout=30)
     log.close()
+
+
+def login(page: Any, base: str, name: str) -> None:
+    """Log a Playwright page's browser context in through the real login form."""
+    page.goto(base + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", ACCOUNTS[name][1])
+    page.click("#login")
+    page.wait_for_function("document.cookie.includes('kefu_csrf=')")

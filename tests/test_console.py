@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import urllib.parse
@@ -10,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from live_server import api
+from live_server import api, login
 
 from bot.conversations import ConversationStore
 
@@ -22,6 +21,9 @@ def pages(browser, server):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1400, "height": 860})
     dialogs: list[str] = []
     context.on("page", lambda page: page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss())))
+    first = context.new_page()
+    login(first, server["base"], "agent1")
+    first.close()
 
     def agent():  # type: ignore[no-untyped-def]
         page = context.new_page()
@@ -208,14 +210,13 @@ def test_integration_api_round_trip(server) -> None:  # type: ignore[no-untyped-
     rows = ConversationStore(server["db"]).feedback("shop-42")
     assert [r["event"] for r in rows if r["event"] != "shown"] == ["picked", "ignored", "ignored", "sent", "ignored"]
     assert not any(r["event"] == "edited" for r in rows), "sent as suggested: no edit"
-    with urllib.request.urlopen(base + "/api/suggest?q=" + urllib.parse.quote("是正品吗")) as response:
-        assert json.loads(response.read())["intent"]["name"] == "authenticity"
+    status, body = api(base, "/api/suggest?q=" + urllib.parse.quote("是正品吗"))
+    assert status == 200 and body["intent"]["name"] == "authenticity"
 
 
 def test_assets_are_local(server) -> None:  # type: ignore[no-untyped-def]
-    for page in ("/agent", "/customer"):
-        with urllib.request.urlopen(server["base"] + page) as response:
-            html = response.read().decode()
+    for page in ("/agent", "/customer", "/editor", "/login"):
+        html = (PROJECT / "bot/server/static" / (page.strip("/") + ".html")).read_text(encoding="utf-8")
         assert "http://" not in html and "https://" not in html
     assert shutil.which("fc-list") is None or "CJK" in subprocess.run(["fc-list"], capture_output=True, text=True).stdout
 

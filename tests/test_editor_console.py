@@ -7,27 +7,36 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from live_server import api
+from live_server import TOKENS, api, login
 
 from bot.kb.store import KBStore
 
 
 @pytest.fixture()
 def editor_page(browser, server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    contexts: list = []  # type: ignore[type-arg]
     errors: list[str] = []
 
     def open_page(name: str = "alice", hash_: str = "#/"):  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport={"width": 1400, "height": 900})  # one login (cookie jar) per editor
+        contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.add_init_script(f"localStorage.setItem('kb-author', '{name}')")
+        login(page, server["base"], name)
         page.goto(f"{server['base']}/editor{hash_}")
         page.wait_for_selector("#e-intent option", state="attached")
         return page
 
     yield open_page
-    context.close()
+    for context in contexts:
+        context.close()
     assert errors == []
+
+
+def _export_csv(base: str) -> bytes:
+    request = urllib.request.Request(base + "/api/kb/export.csv", headers={"Authorization": f"Bearer {TOKENS[base]}"})
+    with urllib.request.urlopen(request) as response:
+        return bytes(response.read())
 
 
 def _suggested(base: str, text: str) -> list[str]:
@@ -123,17 +132,14 @@ def test_revert_from_history(editor_page, server) -> None:  # type: ignore[no-un
 
 def test_csv_export_import_round_trip_and_malformed_import_over_http(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base = server["base"]
-    with urllib.request.urlopen(base + "/api/kb/export.csv") as response:
-        first = response.read()
+    first = _export_csv(base)
     status, body = api(base, "/api/kb/import?author=sheet", raw=first)
     assert status == 200, body
-    with urllib.request.urlopen(base + "/api/kb/export.csv") as response:
-        assert response.read() == first
+    assert _export_csv(base) == first
     broken = first.decode("utf-8-sig").replace(",approved,", ",published,", 1).encode("utf-8-sig")
     status, body = api(base, "/api/kb/import", raw=broken)
     assert status == 422 and "row 2" in body["problems"][0] and "published" in body["problems"][0]
-    with urllib.request.urlopen(base + "/api/kb/export.csv") as response:
-        assert response.read() == first
+    assert _export_csv(base) == first
 
 
 def test_editor_api_errors_change_nothing(server) -> None:  # type: ignore[no-untyped-def]

@@ -41,6 +41,30 @@ def test_rebuilt_when_an_answer_or_the_shop_changes(engine, content: KBContent, 
     assert len(list(tmp_path.iterdir())) == 1, "old index directories are removed"
 
 
+def test_a_rebuild_encodes_only_new_texts_taking_the_rest_from_the_saved_index(engine, content: KBContent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base, _ = open_index(content, engine.encoder, engine.settings.index, tmp_path)
+    shutil.rmtree(tmp_path / base.fingerprint / "lexical")  # an older BM25 format: its vectors still count
+    encoded: list[str] = []
+    real_encode = engine.encoder.encode
+
+    def counting_encode(texts, progress=False):  # type: ignore[no-untyped-def]
+        encoded.extend(texts)
+        return real_encode(texts, progress)
+
+    first = content.approved()[0]
+    edited = replace(content, entries=tuple(replace(e, questions=e.questions + ("这个新问法从没见过吗",)) if e.id == first.id else e for e in content.entries))
+    engine.encoder.encode = counting_encode
+    try:
+        changed, built = open_index(edited, engine.encoder, engine.settings.index, tmp_path)
+    finally:
+        del engine.encoder.encode
+    assert built and encoded == ["这个新问法从没见过吗"]
+    old_text = first.questions[0]
+    (found, reused), (_, original) = changed.vectors_for([old_text]), base.vectors_for([old_text])
+    assert found.all() and np.abs(original).sum() > 0
+    np.testing.assert_allclose(reused, original, atol=1e-6)
+
+
 def test_drafts_do_not_change_the_index(engine, content: KBContent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base, _ = open_index(content, engine.encoder, engine.settings.index, tmp_path)
     draft = next(e for e in content.entries if e.status == "draft")

@@ -6,6 +6,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from bot.kb.template import stray_braces, variables
+from bot.textcheck import CONTROL, is_valid_unicode
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 CONTENT_FIELDS = ("intent", "tags", "questions", "answer")
@@ -30,8 +31,10 @@ def _check_strings(value: Any, name: str, limit: int, count: int) -> list[str]:
             problems.append(f"{name} #{i} must be non-empty text")
         elif len(item) > limit:
             problems.append(f"{name} #{i} is {len(item)} characters; the limit is {limit}")
-        elif any(ord(c) < 32 and c not in "\t" for c in item):
+        elif any(ord(c) < 32 and c not in "\t" for c in item) or CONTROL.search(item):
             problems.append(f"{name} #{i} contains a control character or line break")
+        elif not is_valid_unicode(item):
+            problems.append(f"{name} #{i} is not valid Unicode")
     if len({str(v).strip() for v in value}) != len(value):
         problems.append(f"'{name}' repeats an item")
     return problems
@@ -66,6 +69,8 @@ def check_content(data: Mapping[str, Any], intents: Iterable[str], shop: Mapping
         add("answer", ["'answer' must be non-empty text"])
     elif len(answer) > MAX_ANSWER_CHARS:
         add("answer", [f"answer is {len(answer)} characters; the limit is {MAX_ANSWER_CHARS}"])
+    elif CONTROL.search(answer) or not is_valid_unicode(answer):
+        add("answer", ["answer contains a control character or invalid Unicode (line breaks are fine)"])
     else:
         unknown = [v for v in variables(answer) if v not in shop]
         if unknown:

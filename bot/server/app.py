@@ -13,20 +13,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from bot.auth import AuthStore
 from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, edit_distance
 from bot.errors import MessageError
 from bot.intents import load_intents
 from bot.kb.editor import KBEditor
 from bot.kb.template import VARIABLE, fill
 from bot.rules import check_reply
+from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of
 from bot.server.http import ApiError, api_error, json_body, optional_int, optional_str
 from bot.server.editor_api import EditorApi
 from bot.server.hub import Hub
 from bot.suggest import Engine, check_message
+from bot.textcheck import check_text
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -97,11 +101,10 @@ class Console:
     async def agent_reply(self, request: Request) -> Response:
         conversation_id = _conversation_id(request)
         data = await json_body(request)
-        text = optional_str(data, "text")
-        if text is None or not text.strip():
-            raise ApiError(422, "reply text is empty")
-        if len(text) > 4000:
-            raise ApiError(422, f"reply is {len(text)} characters; the limit is 4000")
+        try:
+            text = check_text(data.get("text"), "reply", self.engine.settings.limits.max_reply_chars)
+        except MessageError as exc:
+            raise ApiError(422, str(exc)) from exc
         leftover = VARIABLE.findall(text)
         if leftover:
             raise ApiError(422, f"reply still has unfilled variable(s): {', '.join('{' + v + '}' for v in leftover)}")
@@ -240,58 +243,88 @@ def _poll_kb(engine: Engine, interval: float) -> Callable[[Starlette], AsyncIter
     return lifespan
 
 
-def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 0.5) -> Starlette:
-    """The app factory: the agent console and the editor pages over one engine."""
+def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 0.5, auth: AuthStore | None = None) -> Starlette:
+    """The app factory: the agent console and the editor pages over one engine, each route behind its role."""
     console = Console(engine, store)
     editor = EditorApi(engine, KBEditor(engine.store, load_intents(engine.settings.project_dir), lambda: engine.index))
+    auth = auth or AuthStore(engine.settings.db_url)
+    login = Login(auth, engine.settings.auth)
 
-    def page(name: str):  # type: ignore[no-untyped-def]
+    def page(name: str, permission: str):  # type: ignore[no-untyped-def]
         async def serve(request: Request) -> Response:
             return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
-        return serve
+        return guard(permission, serve, page=True)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/agent")
+        principal = principal_of(request)
+        if principal is None:
+            return RedirectResponse("/login", status_code=303)
+        return RedirectResponse("/editor" if principal.role == "editor" else "/agent", status_code=303)
+
+    def api(path: str, endpoint: Endpoint, permission: str, methods: list[str] | None = None) -> Route:
+        return Route(path, guard(permission, endpoint), methods=methods)
 
     entry = "/api/kb/entries/{entry_id}"
+    conversation = "/api/conversations/{conversation_id}"
     routes = [
         Route("/", home),
-        Route("/agent", page("agent.html")),
-        Route("/customer", page("customer.html")),
-        Route("/editor", page("editor.html")),
+        Route("/login", login.page, methods=["GET"]),
+        Route("/login", login.login, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/agent", page("agent.html", "console")),
+        Route("/customer", page("customer.html", "console")),
+        Route("/editor", page("editor.html", "edit")),
         Route("/api/health", console.health),
-        Route("/api/conversations", console.conversations),
-        Route("/api/conversations/{conversation_id}/messages", console.messages, methods=["GET"]),
-        Route("/api/conversations/{conversation_id}/messages", console.customer_message, methods=["POST"]),
-        Route("/api/conversations/{conversation_id}/replies", console.agent_reply, methods=["POST"]),
-        Route("/api/feedback", console.feedback, methods=["POST"]),
-        Route("/api/suggest", console.suggest),
-        Route("/api/kb/search", console.kb_search),
-        Route("/api/check", console.check, methods=["POST"]),
-        Route("/api/kb/meta", editor.meta),
-        Route("/api/kb/entries", editor.list_entries, methods=["GET"]),
-        Route("/api/kb/entries", editor.create_entry, methods=["POST"]),
-        Route(entry, editor.get_entry, methods=["GET"]),
-        Route(entry, editor.update_entry, methods=["PUT"]),
-        Route(entry + "/approve", editor.approve, methods=["POST"]),
-        Route(entry + "/retire", editor.retire, methods=["POST"]),
-        Route(entry + "/discard", editor.discard, methods=["POST"]),
-        Route(entry + "/revert", editor.revert, methods=["POST"]),
-        Route(entry + "/variants", editor.add_variants, methods=["POST"]),
-        Route(entry + "/diff", editor.diff, methods=["GET"]),
-        Route("/api/kb/review", editor.review, methods=["POST"]),
-        Route("/api/kb/similar", editor.similar),
-        Route("/api/kb/export.csv", editor.export_csv),
-        Route("/api/kb/import", editor.import_csv, methods=["POST"]),
-        Route("/api/kb/nlu", editor.write_nlu, methods=["POST"]),
-        Route("/api/traffic/clusters", editor.clusters),
-        Route("/api/traffic/accept", editor.accept, methods=["POST"]),
-        Route("/api/traffic/dismiss", editor.dismiss, methods=["POST"]),
-        WebSocketRoute("/ws/agent", console.agent_socket),
-        WebSocketRoute("/ws/customer/{conversation_id}", console.customer_socket),
+        Route("/api/me", login.me),
+        # the conversation API: what an integration (API token) needs, and the console uses
+        api("/api/conversations", console.conversations, "converse"),
+        api(conversation + "/messages", console.messages, "converse", ["GET"]),
+        api(conversation + "/messages", console.customer_message, "converse", ["POST"]),
+        api(conversation + "/replies", console.agent_reply, "converse", ["POST"]),
+        api("/api/feedback", console.feedback, "converse", ["POST"]),
+        api("/api/suggest", console.suggest, "converse"),
+        # the agent console's helpers
+        api("/api/kb/search", console.kb_search, "console"),
+        api("/api/check", console.check, "console", ["POST"]),
+        # the knowledge editors
+        api("/api/kb/meta", editor.meta, "edit"),
+        api("/api/kb/entries", editor.list_entries, "edit", ["GET"]),
+        api("/api/kb/entries", editor.create_entry, "edit", ["POST"]),
+        api(entry, editor.get_entry, "edit", ["GET"]),
+        api(entry, editor.update_entry, "edit", ["PUT"]),
+        api(entry + "/approve", editor.approve, "edit", ["POST"]),
+        api(entry + "/retire", editor.retire, "edit", ["POST"]),
+        api(entry + "/discard", editor.discard, "edit", ["POST"]),
+        api(entry + "/revert", editor.revert, "edit", ["POST"]),
+        api(entry + "/variants", editor.add_variants, "edit", ["POST"]),
+        api(entry + "/diff", editor.diff, "edit", ["GET"]),
+        api("/api/kb/review", editor.review, "edit", ["POST"]),
+        api("/api/kb/similar", editor.similar, "edit"),
+        api("/api/kb/export.csv", editor.export_csv, "edit"),
+        api("/api/kb/import", editor.import_csv, "edit", ["POST"]),
+        api("/api/kb/nlu", editor.write_nlu, "edit", ["POST"]),
+        api("/api/traffic/clusters", editor.clusters, "edit"),
+        api("/api/traffic/accept", editor.accept, "edit", ["POST"]),
+        api("/api/traffic/dismiss", editor.dismiss, "edit", ["POST"]),
+        api("/api/users", users_endpoint(auth), "admin"),
+        WebSocketRoute("/ws/agent", guard_socket("console", console.agent_socket)),
+        WebSocketRoute("/ws/customer/{conversation_id}", guard_socket("console", console.customer_socket)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: api_error}, lifespan=_poll_kb(engine, poll_interval))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(AuthMiddleware, store=auth)],
+        exception_handlers={HTTPException: api_error},
+        lifespan=_poll_kb(engine, poll_interval),
+    )
     app.state.console = console
+    app.state.limits = engine.settings.limits
     return app
+
+
+def users_endpoint(auth: AuthStore) -> Endpoint:
+    async def users(request: Request) -> Response:
+        return JSONResponse({"users": await run_in_threadpool(auth.users), "tokens": await run_in_threadpool(auth.tokens)})
+
+    return users

@@ -6,7 +6,6 @@ agents are suggested they call `engine.sync()`, so the change is live before the
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -19,18 +18,18 @@ from bot.kb.csv_io import dump_csv, parse_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
 from bot.kb.nlu_export import write_kb_nlu
 from bot.kb.store import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
+from bot.server.access import principal_of
 from bot.server.http import ApiError, json_body, optional_int, optional_str, optional_str_list, read_body
 from bot.suggest import Engine
 
-AUTHOR = re.compile(r"^[\w.@ -]{1,64}\Z")
-MAX_IMPORT_BYTES = 5_000_000
 
 
-def _author(data: dict[str, Any]) -> str:
-    author = optional_str(data, "author") or "editor"
-    if not AUTHOR.match(author.strip()):
-        raise ApiError(400, "'author' must be 1-64 letters, digits, spaces or . @ _ -")
-    return author.strip()
+def _author(request: Request) -> str:
+    """Changes are recorded under the logged-in account (or the API token's name), never a name the request claims."""
+    principal = principal_of(request)
+    if principal is None:
+        raise ApiError(401, "log in first")
+    return principal.name
 
 
 def _version(data: dict[str, Any], key: str = "base_version") -> int:
@@ -101,34 +100,34 @@ class EditorApi:
     async def create_entry(self, request: Request) -> Response:
         data = await json_body(request)
         content = {**_content(data), "id": optional_str(data, "id")}
-        record = await self._call(self.editor.create, content, _author(data), allow_similar=data.get("allow_similar") is True)
+        record = await self._call(self.editor.create, content, _author(request), allow_similar=data.get("allow_similar") is True)
         return JSONResponse({"entry": record.to_dict()}, status_code=201)
 
     async def update_entry(self, request: Request) -> Response:
         data = await json_body(request)
         entry_id = request.path_params["entry_id"]
-        record = await self._call(self.editor.edit, entry_id, _content(data), _version(data), _author(data))
+        record = await self._call(self.editor.edit, entry_id, _content(data), _version(data), _author(request))
         return JSONResponse({"entry": record.to_dict()})
 
     async def approve(self, request: Request) -> Response:
         data = await json_body(request)
-        record = await self._call(self.editor.approve, request.path_params["entry_id"], _version(data), _author(data))
+        record = await self._call(self.editor.approve, request.path_params["entry_id"], _version(data), _author(request))
         return await self._changed(record)
 
     async def retire(self, request: Request) -> Response:
         data = await json_body(request)
-        record = await self._call(self.editor.retire, request.path_params["entry_id"], _version(data), _author(data))
+        record = await self._call(self.editor.retire, request.path_params["entry_id"], _version(data), _author(request))
         return await self._changed(record)
 
     async def discard(self, request: Request) -> Response:
         data = await json_body(request)
-        record = await self._call(self.editor.discard, request.path_params["entry_id"], _version(data), _author(data))
+        record = await self._call(self.editor.discard, request.path_params["entry_id"], _version(data), _author(request))
         return JSONResponse({"entry": record.to_dict()})
 
     async def revert(self, request: Request) -> Response:
         data = await json_body(request)
         to_version = _version(data, "to_version")
-        record = await self._call(self.editor.revert, request.path_params["entry_id"], to_version, _version(data), _author(data))
+        record = await self._call(self.editor.revert, request.path_params["entry_id"], to_version, _version(data), _author(request))
         return JSONResponse({"entry": record.to_dict()})
 
     async def add_variants(self, request: Request) -> Response:
@@ -138,7 +137,7 @@ class EditorApi:
             raise ApiError(400, "'questions' must be a non-empty list of strings")
         approve = data.get("approve") is True
         record = await self._call(
-            self.editor.add_variants, request.path_params["entry_id"], questions, _version(data), _author(data), approve=approve
+            self.editor.add_variants, request.path_params["entry_id"], questions, _version(data), _author(request), approve=approve
         )
         return await self._changed(record) if approve else JSONResponse({"entry": record.to_dict()})
 
@@ -182,10 +181,8 @@ class EditorApi:
         )
 
     async def import_csv(self, request: Request) -> Response:
-        body = await read_body(request, MAX_IMPORT_BYTES)
-        author = request.query_params.get("author") or "editor"
-        if not AUTHOR.match(author):
-            raise ApiError(400, "'author' must be 1-64 letters, digits, spaces or . @ _ -")
+        body = await read_body(request, self.engine.settings.limits.max_import_bytes)
+        author = _author(request)
         store = self.editor.store
 
         def run() -> int:
@@ -217,7 +214,7 @@ class EditorApi:
         data = await json_body(request)
         record = await self._call(
             traffic.accept, self.editor.store.engine, self.editor, data.get("message_ids") or [], optional_str(data, "action") or "",
-            _author(data), entry_id=optional_str(data, "entry_id"), questions=optional_str_list(data, "questions") or [],
+            _author(request), entry_id=optional_str(data, "entry_id"), questions=optional_str_list(data, "questions") or [],
             intent=optional_str(data, "intent"), answer=optional_str(data, "answer"),
         )
         return await self._changed(record, status=201)
@@ -225,5 +222,5 @@ class EditorApi:
     async def dismiss(self, request: Request) -> Response:
         data = await json_body(request)
         ids = data.get("message_ids") or []
-        await self._call(traffic.dismiss, self.editor.store.engine, ids, _author(data))
+        await self._call(traffic.dismiss, self.editor.store.engine, ids, _author(request))
         return JSONResponse({"dismissed": len(ids)})

@@ -9,6 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.textcheck import is_valid_unicode
+
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -20,11 +22,28 @@ class ApiError(HTTPException):
         self.extra = extra
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    body = await request.body()
-    if len(body) > limit:
-        raise ApiError(413, f"request body is {len(body)} bytes; the limit is {limit}")
-    return body
+def body_limit(request: Request) -> int:
+    """The app's JSON body limit (settings.limits.max_body_bytes)."""
+    limits = getattr(request.app.state, "limits", None)
+    return int(getattr(limits, "max_body_bytes", MAX_BODY_BYTES))
+
+
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The body, refused with 413 as soon as it is known to be too big (Content-Length, or while streaming)."""
+    limit = body_limit(request) if limit is None else limit
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "Content-Length is not a number")
+        if int(declared) > limit:
+            raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -32,9 +51,11 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ApiError(400, "request body is not UTF-8") from exc
+        raise ApiError(400, f"request body is not UTF-8 (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
         raise ApiError(400, f"request body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "request body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     return data
@@ -46,6 +67,8 @@ def optional_int(data: dict[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(400, f"'{key}' must be an integer")
+    if not -(2**53) <= value <= 2**53:
+        raise ApiError(400, f"'{key}' is out of range")
     return value
 
 
@@ -55,6 +78,8 @@ def optional_str(data: dict[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ApiError(400, f"'{key}' must be a string")
+    if not is_valid_unicode(value):
+        raise ApiError(400, f"'{key}' is not valid Unicode (a lone surrogate)")
     return value
 
 
@@ -64,6 +89,8 @@ def optional_str_list(data: dict[str, Any], key: str) -> list[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ApiError(400, f"'{key}' must be a list of strings")
+    if not all(is_valid_unicode(v) for v in value):
+        raise ApiError(400, f"'{key}' is not valid Unicode (a lone surrogate)")
     return value
 
 

@@ -11,13 +11,19 @@ from bot.settings import Settings
 def serve(settings: Settings, host: str, port: int, model_path: Path | None = None, echo: Callable[[str], None] = print) -> None:
     import uvicorn
 
+    from bot.auth import AuthStore
     from bot.conversations import ConversationStore
     from bot.server.app import create_app
     from bot.suggest import Engine
 
     echo("Loading the encoder and the index; the Rasa model loads in the background ...")
     engine = Engine.from_settings(settings, model_path=model_path, nlu_in_background=True)
-    app = create_app(engine, ConversationStore(settings.db_url))
+    auth = AuthStore(settings.db_url)
+    password = auth.ensure_admin()
+    app = create_app(engine, ConversationStore(settings.db_url), auth=auth)
+    if password:
+        echo("No accounts yet, so one admin account was made (bot user add makes more; run it again to change a password):")
+        echo(f"  log in at http://{host}:{port}/login as  admin  with password  {password}")
     echo(f"Agent console:  http://{host}:{port}/agent")
     echo(f"Customer demo:  http://{host}:{port}/customer?c=demo-1")
     uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets")

@@ -14,9 +14,6 @@ const ACTION_LABEL = { create: "新建", edit: "修改", approve: "审核通过"
 
 const state = { meta: { intents: [], shop: {} }, record: null, reviewTimer: null, pendingPrefill: null };
 
-function author() {
-  return $("author").value.trim() || "editor";
-}
 
 function notice(text, isError = false) {
   $("notice").textContent = text;
@@ -245,7 +242,7 @@ async function reload(message) {
 }
 
 async function entryAction(action, body, message) {
-  const { ok, status, data } = await api("POST", `/api/kb/entries/${encodeURIComponent(state.record.id)}/${action}`, { base_version: state.record.version, author: author(), ...body });
+  const { ok, status, data } = await api("POST", `/api/kb/entries/${encodeURIComponent(state.record.id)}/${action}`, { base_version: state.record.version, ...body });
   if (!ok) {
     if (status === 409 && data.conflict) return showConflict(data, formContent());
     if (status === 422 && data.fields) showFieldErrors(data.fields);
@@ -272,7 +269,7 @@ async function save(event) {
   if (event) event.preventDefault();
   const content = formContent();
   if (state.record) {
-    const { ok, status, data } = await api("PUT", `/api/kb/entries/${encodeURIComponent(state.record.id)}`, { ...content, base_version: state.record.version, author: author() });
+    const { ok, status, data } = await api("PUT", `/api/kb/entries/${encodeURIComponent(state.record.id)}`, { ...content, base_version: state.record.version });
     if (!ok) {
       if (status === 409 && data.conflict) return showConflict(data, content);
       showFieldErrors(data.fields || {});
@@ -285,7 +282,7 @@ async function save(event) {
 }
 
 async function create(content, allowSimilar) {
-  const { ok, status, data } = await api("POST", "/api/kb/entries", { ...content, id: $("e-id").value.trim() || null, author: author(), allow_similar: allowSimilar });
+  const { ok, status, data } = await api("POST", "/api/kb/entries", { ...content, id: $("e-id").value.trim() || null, allow_similar: allowSimilar });
   if (!ok) {
     if (status === 409 && data.near_duplicates) {
       showSimilar(data.near_duplicates, true);
@@ -295,7 +292,7 @@ async function create(content, allowSimilar) {
     return notice(data.error, true);
   }
   if (state.pendingTraffic) {
-    await api("POST", "/api/traffic/accept", { message_ids: state.pendingTraffic, action: "new_entry", entry_id: data.entry.id, author: author() });
+    await api("POST", "/api/traffic/accept", { message_ids: state.pendingTraffic, action: "new_entry", entry_id: data.entry.id });
     state.pendingTraffic = null;
   }
   location.hash = `#/entry/${encodeURIComponent(data.entry.id)}`;
@@ -307,7 +304,7 @@ async function addAsVariant(targetId) {
   if (!questions.length) return notice("先填写买家问法", true);
   const target = await api("GET", `/api/kb/entries/${encodeURIComponent(targetId)}`);
   if (!target.ok) return notice(target.data.error, true);
-  const { ok, data } = await api("POST", `/api/kb/entries/${encodeURIComponent(targetId)}/variants`, { questions, base_version: target.data.entry.version, author: author() });
+  const { ok, data } = await api("POST", `/api/kb/entries/${encodeURIComponent(targetId)}/variants`, { questions, base_version: target.data.entry.version });
   if (!ok) return notice(data.error, true);
   location.hash = `#/entry/${encodeURIComponent(targetId)}`;
   notice(`已把 ${questions.length} 个问法加到 ${targetId} (待审核)`);
@@ -361,14 +358,14 @@ async function acceptCluster(cluster, card) {
     location.hash = "#/new";
     return notice("请补上答案后保存");
   }
-  const { ok, data } = await api("POST", "/api/traffic/accept", { message_ids: ids, action: cluster.action, entry_id: cluster.entry_id, questions: cluster.questions, intent: cluster.intent, answer: cluster.answer, author: author() });
+  const { ok, data } = await api("POST", "/api/traffic/accept", { message_ids: ids, action: cluster.action, entry_id: cluster.entry_id, questions: cluster.questions, intent: cluster.intent, answer: cluster.answer });
   if (!ok) return notice(data.error, true);
   card.remove();
   notice(cluster.action === "variant" ? `已加为 ${data.entry.id} 的问法并生效` : `已新建草稿 ${data.entry.id}，请审核`);
 }
 
 async function dismissCluster(cluster, card) {
-  const { ok, data } = await api("POST", "/api/traffic/dismiss", { message_ids: cluster.messages.map((m) => m.message_id), author: author() });
+  const { ok, data } = await api("POST", "/api/traffic/dismiss", { message_ids: cluster.messages.map((m) => m.message_id) });
   if (!ok) return notice(data.error, true);
   card.remove();
   notice("已忽略");
@@ -379,7 +376,7 @@ async function dismissCluster(cluster, card) {
 async function importCsv() {
   const file = $("import-file").files[0];
   if (!file) return;
-  const response = await fetch(`/api/kb/import?author=${encodeURIComponent(author())}`, { method: "POST", headers: { "Content-Type": "text/csv" }, body: await file.arrayBuffer() });
+  const response = await fetch("/api/kb/import", { method: "POST", headers: { "Content-Type": "text/csv" }, body: await file.arrayBuffer() });
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   const problems = $("import-problems");
   problems.replaceChildren(...(data.problems || []).map((p) => el("li", null, p)));
@@ -396,8 +393,6 @@ async function writeNlu() {
 // -- wiring --------------------------------------------------------------------------------------
 
 async function init() {
-  $("author").value = localStorage.getItem("kb-author") || "";
-  $("author").addEventListener("change", () => localStorage.setItem("kb-author", $("author").value.trim()));
   const { data } = await api("GET", "/api/kb/meta");
   state.meta = data;
   for (const select of [$("f-intent"), $("e-intent")]) {

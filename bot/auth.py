@@ -1,0 +1,186 @@
+"""Accounts, roles, browser sessions and API tokens: argon2 password hashes, hashed session and token secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.db import api_tokens_table, connect, now, sessions_table, users_table
+from bot.errors import BotError
+
+ROLES = ("agent", "editor", "admin")
+TOKEN_ROLES = ("integration", *ROLES)
+# What each role may do. "converse": the conversation API an integration needs (buyer messages in,
+# suggestions and replies out, feedback); "console": the agent and demo pages and their helpers;
+# "edit": the editor and every KB or traffic change; "admin": accounts.
+PERMISSIONS = {
+    "integration": frozenset({"converse"}),
+    "agent": frozenset({"converse", "console"}),
+    "editor": frozenset({"converse", "console", "edit"}),
+    "admin": frozenset({"converse", "console", "edit", "admin"}),
+}
+NAME = re.compile(r"^[\w.@-]{1,64}\Z")
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
+_hasher = PasswordHasher()  # argon2id with the library's current parameters
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+class AuthError(BotError):
+    """A bad account name, role or password (the message says which)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request comes from: a logged-in person (session) or an integration (API token)."""
+
+    name: str
+    role: str
+    via: str  # "session" | "token"
+    csrf: str = ""  # the session's CSRF token; state-changing requests must echo it
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise AuthError("account names are 1-64 letters, digits or . @ _ -")
+    return name
+
+
+class AuthStore:
+    """Users, sessions and tokens in the project database."""
+
+    def __init__(self, db_url: str) -> None:
+        self.engine = connect(db_url)
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """Create the account, or give an existing one this role and password (and log it out everywhere)."""
+        _check_name(name)
+        if role not in ROLES:
+            raise AuthError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise AuthError(f"passwords are {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        hashed = _hasher.hash(password)
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(users_table.c.name).where(users_table.c.name == name)).first()
+            if exists:
+                conn.execute(users_table.update().where(users_table.c.name == name).values(role=role, password_hash=hashed))
+                conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
+            else:
+                conn.execute(users_table.insert().values(name=name, role=role, password_hash=hashed, created_at=now()))
+
+    def remove_user(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
+            return bool(conn.execute(users_table.delete().where(users_table.c.name == name)).rowcount)
+
+    def users(self) -> list[dict[str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(users_table.c.name, users_table.c.role, users_table.c.created_at).order_by(users_table.c.name))
+            return [{"name": r.name, "role": r.role, "created_at": r.created_at.isoformat() + "Z"} for r in rows]
+
+    def has_users(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(users_table.c.name).limit(1)).first() is not None
+
+    def ensure_admin(self) -> str | None:
+        """On a database with no accounts, create `admin` with a random password and return the password."""
+        if self.has_users():
+            return None
+        password = secrets.token_urlsafe(12)
+        self.add_user("admin", "admin", password)
+        return password
+
+    def verify(self, name: str, password: str) -> str | None:
+        """The account's role when the password is right; None otherwise (same work either way)."""
+        if not isinstance(name, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users_table.c.role, users_table.c.password_hash).where(users_table.c.name == name)).first()
+        try:
+            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None:
+            return None
+        if _hasher.check_needs_rehash(row.password_hash):
+            with self.engine.begin() as conn:
+                conn.execute(users_table.update().where(users_table.c.name == name).values(password_hash=_hasher.hash(password)))
+        return str(row.role)
+
+    # -- browser sessions ---------------------------------------------------------------------
+
+    def start_session(self, name: str, hours: float) -> tuple[str, str]:
+        """A new session for the account: (cookie token, CSRF token). Expired sessions are cleared on the way."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(sessions_table.delete().where(sessions_table.c.expires_at < now()))
+            conn.execute(sessions_table.insert().values(token_hash=_digest(token), user_name=name, csrf=csrf, expires_at=now() + timedelta(hours=hours)))
+        return token, csrf
+
+    def session(self, token: str) -> Principal | None:
+        if not token or len(token) > 128:
+            return None
+        query = (
+            sa.select(users_table.c.name, users_table.c.role, sessions_table.c.csrf, sessions_table.c.expires_at)
+            .select_from(sessions_table.join(users_table, sessions_table.c.user_name == users_table.c.name))
+            .where(sessions_table.c.token_hash == _digest(token))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.expires_at < now():
+            return None
+        return Principal(row.name, row.role, "session", row.csrf)
+
+    def end_session(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sessions_table.delete().where(sessions_table.c.token_hash == _digest(token)))
+
+    # -- API tokens ---------------------------------------------------------------------------
+
+    def add_token(self, name: str, role: str = "integration") -> str:
+        """A new bearer token (shown once; only its hash is kept). Replaces a token of the same name."""
+        _check_name(name)
+        if role not in TOKEN_ROLES:
+            raise AuthError(f"token role must be one of {', '.join(TOKEN_ROLES)}, not {role!r}")
+        token = "kefu_" + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(api_tokens_table.delete().where(api_tokens_table.c.name == name))
+            conn.execute(api_tokens_table.insert().values(token_hash=_digest(token), name=name, role=role, created_at=now()))
+        return token
+
+    def remove_token(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(api_tokens_table.delete().where(api_tokens_table.c.name == name)).rowcount)
+
+    def tokens(self) -> list[dict[str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role, api_tokens_table.c.created_at).order_by(api_tokens_table.c.name))
+            return [{"name": r.name, "role": r.role, "created_at": r.created_at.isoformat() + "Z"} for r in rows]
+
+    def token(self, token: str) -> Principal | None:
+        if not token or len(token) > 128:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role).where(api_tokens_table.c.token_hash == _digest(token))).first()
+        return Principal(row.name, row.role, "token") if row else None
+
+
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets (CSRF tokens)."""
+    return bool(a) and hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))

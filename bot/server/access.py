@@ -1,0 +1,166 @@
+"""Who may call what: the middleware that finds the caller, route guards (roles, CSRF), login and logout."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import parse_qs, quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from bot.auth import AuthStore, Principal, same_secret
+from bot.server.http import ApiError, read_body
+from bot.settings import AuthSettings
+
+SESSION_COOKIE = "kefu_session"  # HttpOnly: page scripts never see the session token
+CSRF_COOKIE = "kefu_csrf"  # readable by the pages' scripts, which echo it in X-CSRF-Token
+LOGIN_COOKIE = "kefu_login"  # the login form's own CSRF token (double submit)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOCAL_PATH = re.compile(r"^/(?![/\\])[\w\-./#?=&%]*\Z")
+LOGIN_PAGE = Path(__file__).with_name("static") / "login.html"
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class AuthMiddleware:
+    """Puts the caller on `request.state.principal`: a session cookie, or (for /api/ only) a bearer token; else None."""
+
+    def __init__(self, app: ASGIApp, store: AuthStore) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault("state", {})["principal"] = await run_in_threadpool(self._principal, HTTPConnection(scope))
+        await self.app(scope, receive, send)
+
+    def _principal(self, connection: HTTPConnection) -> Principal | None:
+        cookie = connection.cookies.get(SESSION_COOKIE)
+        if cookie:
+            found = self.store.session(cookie)
+            if found is not None:
+                return found
+        header = connection.headers.get("authorization", "")
+        if connection.url.path.startswith("/api/") and header.lower().startswith("bearer "):
+            return self.store.token(header[7:].strip())
+        return None
+
+
+def principal_of(connection: HTTPConnection) -> Principal | None:
+    return getattr(connection.state, "principal", None)
+
+
+def guard(permission: str, endpoint: Endpoint, page: bool = False) -> Endpoint:
+    """The endpoint, for callers with this permission only; cookie callers must send the CSRF token to change anything.
+
+    Pages (HTML) open for logged-in people only, never for API tokens; an anonymous visitor is sent to
+    the login page, an anonymous API call gets 401.
+    """
+
+    async def guarded(request: Request) -> Response:
+        principal = principal_of(request)
+        if page and (principal is None or principal.via != "session"):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if principal is None:
+            raise ApiError(401, "log in first (or send an API token: Authorization: Bearer ...)")
+        if not principal.can(permission):
+            raise ApiError(403, f"the {principal.role} role may not do this ({permission})")
+        if principal.via == "session" and request.method not in SAFE_METHODS:
+            if not same_secret(request.headers.get("x-csrf-token", ""), principal.csrf):
+                raise ApiError(403, "missing or wrong CSRF token (reload the page)")
+        return await endpoint(request)
+
+    return guarded
+
+
+def guard_socket(permission: str, handler: Callable[[WebSocket], Awaitable[None]]) -> Callable[[WebSocket], Awaitable[None]]:
+    """WebSockets for logged-in pages of this origin only (cookies are SameSite, and the Origin must match)."""
+
+    async def guarded(websocket: WebSocket) -> None:
+        principal = principal_of(websocket)
+        origin = websocket.headers.get("origin")
+        same_origin = origin is None or origin.split("://", 1)[-1] == websocket.headers.get("host")
+        if principal is None or principal.via != "session" or not principal.can(permission) or not same_origin:
+            await websocket.close(code=1008)
+            return
+        await handler(websocket)
+
+    return guarded
+
+
+def _cookie(response: Response, name: str, value: str, max_age: int, settings: AuthSettings, http_only: bool = True) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=http_only, samesite="strict", secure=settings.secure_cookies)
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and LOCAL_PATH.match(target) else "/"
+
+
+class Login:
+    """GET/POST /login, POST /logout and GET /api/me."""
+
+    def __init__(self, store: AuthStore, settings: AuthSettings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def _form(self, next_path: str, error: str = "", status: int = 200) -> Response:
+        token = secrets.token_urlsafe(24)
+        page = (
+            LOGIN_PAGE.read_text(encoding="utf-8")
+            .replace("{{csrf}}", token)
+            .replace("{{next}}", html.escape(next_path, quote=True))
+            .replace("{{error}}", html.escape(error))
+        )
+        response = HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
+        _cookie(response, LOGIN_COOKIE, token, 600, self.settings)
+        return response
+
+    async def page(self, request: Request) -> Response:
+        return self._form(_safe_next(request.query_params.get("next")))
+
+    async def login(self, request: Request) -> Response:
+        body = await read_body(request, limit=8192)
+        try:
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), max_num_fields=8).items()}
+        except (UnicodeDecodeError, ValueError):
+            form = {}
+        next_path = _safe_next(form.get("next"))
+        if not same_secret(form.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")):
+            return self._form(next_path, "登录页已过期，请重新输入。", status=403)
+        name, password = form.get("name", "").strip(), form.get("password", "")
+        role = await run_in_threadpool(self.store.verify, name, password)
+        if role is None:
+            return self._form(next_path, "账号或密码不对。", status=401)
+        token, csrf = await run_in_threadpool(self.store.start_session, name, self.settings.session_hours)
+        response = RedirectResponse(next_path if next_path != "/" else ("/editor" if role == "editor" else "/agent"), status_code=303)
+        max_age = int(self.settings.session_hours * 3600)
+        _cookie(response, SESSION_COOKIE, token, max_age, self.settings)
+        _cookie(response, CSRF_COOKIE, csrf, max_age, self.settings, http_only=False)
+        response.delete_cookie(LOGIN_COOKIE, path="/")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        principal = principal_of(request)
+        if principal is not None and principal.via == "session":
+            if not same_secret(request.headers.get("x-csrf-token", ""), principal.csrf):
+                raise ApiError(403, "missing or wrong CSRF token (reload the page)")
+            await run_in_threadpool(self.store.end_session, request.cookies.get(SESSION_COOKIE, ""))
+        response = JSONResponse({"logged_out": True})
+        for name in (SESSION_COOKIE, CSRF_COOKIE):
+            response.delete_cookie(name, path="/")
+        return response
+
+    async def me(self, request: Request) -> Response:
+        principal = principal_of(request)
+        if principal is None:
+            raise ApiError(401, "not logged in")
+        permissions = sorted(p for p in ("converse", "console", "edit", "admin") if principal.can(p))
+        body: dict[str, Any] = {"name": principal.name, "role": principal.role, "via": principal.via, "permissions": permissions}
+        return JSONResponse(body)
