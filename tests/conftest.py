@@ -99,3 +99,11 @@ def server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str]]:
     from live_server import run_server
 
     yield from run_server(session_dir, trained_model)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One real PostgreSQL server per test session (skipped, with the reason, where it is not installed)."""
+    from pg_server import postgres_server
+
+    yield from postgres_server()

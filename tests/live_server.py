@@ -43,30 +43,33 @@ def api(
         return exc.code, json.loads(exc.read())
 
 
-def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str]]:
-    """`bot serve` as a subprocess against its own SQLite file, with the session's model."""
-    data_dir = session_dir / "server"
-    env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    bot = str(Path(sys.executable).parent / "bot")
-    subprocess.run([bot, "kb", "import"], cwd=PROJECT, env=env, check=True, capture_output=True, timeout=120)
+BOT = str(Path(sys.executable).parent / "bot")
+
+
+def provision(db: str) -> str:
+    """The test accounts on this database, and an admin API token (returned)."""
     from bot.auth import AuthStore
 
-    db = f"sqlite:///{data_dir / 'bot.sqlite3'}"
     auth = AuthStore(db)
     for name, (role, password) in ACCOUNTS.items():
         auth.add_user(name, role, password)
-    admin_token = auth.add_token("tests", "admin")
+    return auth.add_token("tests", "admin")
+
+
+def start_server(data_dir: Path, model: Path, log_path: Path, db: str | None = None, full_pipeline: bool = True, token: str | None = None) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    """`bot serve` on a free port; returns once it answers (and, with `full_pipeline`, once the Rasa model is loaded)."""
+    env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **({"BOT_DB": db} if db else {})}
     port = _free_port()
-    log = open(session_dir / "server.log", "w")
-    process = subprocess.Popen([bot, "serve", "--port", str(port), "--model", str(trained_model)], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(log_path, "w")
+    process = subprocess.Popen([BOT, "serve", "--port", str(port), "--model", str(model)], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"bot serve exited: {(session_dir / 'server.log').read_text()[-2000:]}")
+            raise RuntimeError(f"bot serve exited: {log_path.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
-                if json.loads(response.read()).get("nlu_ready"):  # answering, and the Rasa model loaded too
+                if json.loads(response.read()).get("nlu_ready") or not full_pipeline:
                     break
         except OSError:
             pass
@@ -74,11 +77,29 @@ def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str
     else:
         process.kill()
         raise RuntimeError("bot serve did not become ready in 240 s")
-    TOKENS[base] = admin_token
-    yield {"base": base, "db": db, "token": admin_token}
+    if token:
+        TOKENS[base] = token
+    return process, base
+
+
+def stop_server(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
     process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str]]:
+    """`bot serve` as a subprocess against its own SQLite file, with the session's model."""
+    data_dir = session_dir / "server"
+    env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    subprocess.run([BOT, "kb", "import"], cwd=PROJECT, env=env, check=True, capture_output=True, timeout=120)
+    db = f"sqlite:///{data_dir / 'bot.sqlite3'}"
+    admin_token = provision(db)
+    process, base = start_server(data_dir, trained_model, session_dir / "server.log", token=admin_token)
+    yield {"base": base, "db": db, "token": admin_token}
+    stop_server(process)
 
 
 def login(page: Any, base: str, name: str) -> None:

@@ -1,0 +1,63 @@
+"""Scale-out: two `bot serve` processes on one real PostgreSQL share the KB, conversations and edits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+from live_server import BOT, api, provision, start_server, stop_server
+from pg_server import fresh_database
+
+PROJECT = Path(__file__).resolve().parents[1]
+HUABEI = {"intent": "price", "tags": ["支付"], "questions": ["支持花呗分期吗", "花呗能分期付款吗"], "answer": "亲,支持花呗分期哦,下单时在付款页选择花呗分期就可以啦~"}
+
+
+def _suggested(base: str, text: str) -> list[str]:
+    status, body = api(base, "/api/suggest?q=" + urllib.parse.quote(text))
+    assert status == 200, body
+    return [s["id"] for s in body["suggestions"]]
+
+
+def test_two_servers_on_one_postgresql_see_each_others_edits_within_seconds(postgres_url: str, trained_model: Path, tmp_path: Path) -> None:
+    db = fresh_database(postgres_url, "scale_out")
+    env = {**os.environ, "BOT_DATA_DIR": str(tmp_path / "a"), "BOT_DB": db, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([BOT, "kb", "import"], cwd=PROJECT, env=env, check=True, capture_output=True, timeout=120)
+    token = provision(db)
+    servers = []
+    try:
+        for name in ("a", "b"):
+            servers.append(start_server(tmp_path / name, trained_model, tmp_path / f"{name}.log", db=db, token=token))
+        (_, a), (_, b) = servers
+        assert "shipping_fee.free_threshold" in _suggested(b, "包邮吗")
+
+        status, created = api(a, "/api/kb/entries", HUABEI)
+        assert status == 201, created
+        entry_id, version = created["entry"]["id"], created["entry"]["version"]
+        assert entry_id not in _suggested(b, "可以用花呗吗"), "a draft is not suggested"
+        started = time.monotonic()
+        status, approved = api(a, f"/api/kb/entries/{entry_id}/approve", {"base_version": version})
+        assert status == 200, approved
+        assert entry_id in _suggested(a, "可以用花呗吗"), "the server that approved has it at once"
+        while entry_id not in _suggested(b, "可以用花呗吗"):
+            assert time.monotonic() - started < 5, "the other server did not pick up the approval within 5 s"
+            time.sleep(0.1)
+
+        # A stale save through the other server is a conflict, not a silent overwrite.
+        status, edited = api(a, f"/api/kb/entries/{entry_id}", {**HUABEI, "answer": "亲,支持花呗分期(甲)", "base_version": approved["entry"]["version"]}, method="PUT")
+        assert status == 200, edited
+        status, conflict = api(b, f"/api/kb/entries/{entry_id}", {**HUABEI, "answer": "亲,支持花呗分期(乙)", "base_version": approved["entry"]["version"]}, method="PUT")
+        assert status == 409, conflict
+
+        # Conversations are shared too: a buyer message taken by one process is in the other's console.
+        status, posted = api(b, "/api/conversations/pg-chat/messages", {"text": "是正品吗"})
+        assert status == 201
+        status, history = api(a, "/api/conversations/pg-chat/messages")
+        assert status == 200 and [m["text"] for m in history["messages"]] == ["是正品吗"]
+        status, _ = api(a, "/api/conversations/pg-chat/replies", {"text": "亲,保证正品哦", "message_id": posted["message"]["id"], "entry_id": "authenticity.genuine"})
+        assert status == 201
+    finally:
+        for process, _ in servers:
+            stop_server(process)
