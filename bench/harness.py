@@ -30,6 +30,7 @@ class Server:
     answering_s: float  # from start until /api/health answers (suggestions by retrieval alone)
     ready_s: float  # until the Rasa model is loaded too (the full pipeline)
     token: str  # an admin API token (Authorization: Bearer ...)
+    db_url: str  # the database it serves
 
     def get(self, path: str, timeout: float = 60) -> Any:
         request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})
@@ -54,21 +55,22 @@ def free_port() -> int:
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
 
 
-def _credentials(data_dir: Path) -> str:
-    """The bench's admin account and an admin API token on this data dir's database."""
+def _credentials(data_dir: Path) -> tuple[str, str]:
+    """The bench's admin account and an admin API token on this data dir's database: (token, database URL)."""
     sys.path.insert(0, str(PROJECT))
     from bot.auth import AuthStore
     from bot.settings import load_settings
 
-    auth = AuthStore(load_settings(PROJECT, data_dir=data_dir).db_url)
+    db_url = load_settings(PROJECT, data_dir=data_dir).db_url
+    auth = AuthStore(db_url)
     auth.add_user(BENCH_USER, "admin", BENCH_PASSWORD)
-    return auth.add_token("bench", "admin")
+    return auth.add_token("bench", "admin"), db_url
 
 
 @contextlib.contextmanager
 def serve(data_dir: Path, model: Path | None = None, ready_timeout: float = 240) -> Iterator[Server]:
     """`bot serve` on a free port over this data dir; yields once the whole pipeline (Rasa model too) is loaded."""
-    token = _credentials(data_dir)
+    token, db_url = _credentials(data_dir)
     port = free_port()
     env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     command = [str(BIN / "bot"), "serve", "--port", str(port)] + (["--model", str(model)] if model else [])
@@ -93,7 +95,7 @@ def serve(data_dir: Path, model: Path | None = None, ready_timeout: float = 240)
         from live_server import TOKENS  # the tests' JSON client, which the bench scripts use too
 
         TOKENS[base] = token
-        yield Server(base, process, round(answering, 2), round(time.perf_counter() - started, 2), token)
+        yield Server(base, process, round(answering, 2), round(time.perf_counter() - started, 2), token, db_url)
     finally:
         process.terminate()
         process.wait(timeout=60)

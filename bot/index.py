@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -406,7 +407,7 @@ class KBIndex:
             raise ValueError("compact the index before saving it")
         index_dir.mkdir(parents=True, exist_ok=True)
         final = index_dir / self.fingerprint
-        tmp = index_dir / f".{self.fingerprint}.{time.time_ns()}.tmp"
+        tmp = index_dir / f".{self.fingerprint}.{os.getpid()}.{time.time_ns()}.tmp"
         tmp.mkdir()
         faiss.write_index(self._dense, str(tmp / "dense.faiss"))
         self._lexical.save(tmp / "lexical")
@@ -446,6 +447,28 @@ class KBIndex:
         return cls(entries, rows, dense, lexical, encoder, settings, meta["fingerprint"], meta["shop"])
 
 
+def remove_dead_temporaries(index_dir: Path) -> list[Path]:
+    """Delete temporary index directories left by a process that died mid-save (kill -9, power loss); returns them."""
+    removed = []
+    for tmp in index_dir.glob(".*.tmp") if index_dir.is_dir() else ():
+        parts = tmp.name.split(".")
+        pid = int(parts[2]) if len(parts) >= 5 and parts[2].isdigit() else None
+        if pid is None or not _alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _dense_spec(settings: IndexSettings) -> str:
     """The settings that change what faiss stores: a change rebuilds the index."""
     return f"|{settings.kind}:{settings.exact_max_rows}:{settings.hnsw_m}:{settings.hnsw_ef_construction}"
@@ -474,6 +497,7 @@ def open_index(
     A build takes the vectors of `reuse` or of the last index saved on disk, so only new texts are encoded.
     """
     fingerprint = kb_fingerprint(content, encoder.fingerprint, extra_fingerprint + _dense_spec(settings))
+    remove_dead_temporaries(index_dir)
     directory = index_dir / fingerprint
     loaded = _try_load(directory, encoder, settings)
     if loaded is not None:
