@@ -43,6 +43,7 @@ class Recorder:
         self.status: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.feedback_acknowledged = 0
         self.errors: list[str] = []
+        self.client_error_samples: list[str] = []
 
     async def call(self, http: Any, name: str, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
         started = time.perf_counter()
@@ -50,6 +51,8 @@ class Recorder:
             async with http.request(method, url, **kwargs) as response:
                 body = await response.json(content_type=None)
                 status = response.status
+            if 400 <= status < 500 and len(self.client_error_samples) < 5:
+                self.client_error_samples.append(f"{name} {status}: {(body or {}).get('error')}")
         except Exception as exc:  # a refused connection or a dropped response counts as a failure
             self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
             status, body = 599, None
@@ -139,6 +142,7 @@ def summary(rec: Recorder, elapsed: float, stored_feedback: int, agents: int, ed
             name: {"count": len(v), **{f"p{q}": round(float(np.percentile(v, q)), 1) for q in (50, 95, 99)}}
             for name, v in sorted(rec.latency.items())
         },
+        "client_error_samples": rec.client_error_samples,
         "errors": rec.errors[:20],
     }
 

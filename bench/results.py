@@ -5,7 +5,7 @@
 
 `--run` measures, in this order on this machine: the four systems side by side on the seed KB; ours
 and BM25 at 10k entries; Rasa's ResponseSelector at --rs-size entries (the largest it trains in an
-hour here); the scale series (--sizes).
+hour here); the scale series (--sizes); the load run (20 agents, 2 editors, 60 s).
 """
 
 from __future__ import annotations
@@ -88,6 +88,27 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def load_lines(load: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Load (`bench/load.py`)",
+        "",
+        f"{load['agents']} agents and {load['editors']} editors on one `bot serve` (seed KB, SQLite) over loopback for {load['seconds']:.0f} s,",
+        "the load client on the same 2 cores. Each agent: buyer message (suggest), 0.2-1 s thinking, reply with a picked",
+        "suggestion, sometimes a fresh suggest or an ignored-suggestion report: about one message per agent per second,",
+        "several times what a person types. Each editor, every 1-3 s: create, approve, edit, approve, list.",
+        "",
+        f"**{load['requests']} requests ({load['requests_per_s']}/s), {load['server_errors_5xx']} server errors (5xx); feedback rows acknowledged "
+        f"{load['feedback_acknowledged']}, stored {load['feedback_stored']}.** 4xx: {json.dumps(load['client_errors_4xx'], ensure_ascii=False) or 'none'}"
+        + (f" ({'; '.join(load.get('client_error_samples', []))})" if load.get("client_error_samples") else "") + ".",
+        "",
+        "| request | count | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in load["endpoints"].items():
+        lines.append(f"| {name} | {r['count']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
+    return lines + [""]
+
+
 def plot(compares: dict[str, dict[str, Any]], scale: dict[str, Any], out: Path) -> None:
     import matplotlib
 
@@ -159,6 +180,9 @@ def write() -> None:
         lines += ["1,000,000 entries (about 4M rows) has not been run on this machine yet: at the 370 rows/s that the",
                   "first 100k build measured here (onnx, 2 cores), embedding alone would take about 3 hours.", ""]
     lines += ["No GPU column: no GPU was lent to the session that ran these.", ""]
+    load = _load("load.json")
+    if load:
+        lines += load_lines(load)
     lines += ["![latency, throughput and scale](results.png)", ""]
     (PROJECT / "bench" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
     if compares.get("seed KB") and scale:
@@ -184,6 +208,7 @@ def main() -> None:
         subprocess.run([python, bench / "compare.py", "--size", "10000"], check=True)
         subprocess.run([python, bench / "compare.py", "--size", str(args.rs_size), "--systems", "engine", "http", "response_selector", "bm25"], check=True)
         subprocess.run([python, bench / "scale.py", "--sizes", *map(str, args.sizes)], check=True)
+        subprocess.run([python, bench / "load.py"], check=True)
     write()
 
 
