@@ -47,7 +47,8 @@ def test_each_role_gets_what_it_may_and_nothing_more(server) -> None:  # type: i
     agent, editor = logged_in(base, "agent1"), logged_in(base, "alice")
     assert agent.get(base + "/agent", timeout=30).status_code == 200
     assert agent.get(base + "/api/suggest", params={"q": "包邮吗"}, timeout=30).status_code == 200
-    assert agent.get(base + "/editor", allow_redirects=False, timeout=30).status_code == 403
+    forbidden = agent.get(base + "/editor", allow_redirects=False, timeout=30)
+    assert forbidden.status_code == 403 and "没有权限" in forbidden.text and "agent1" in forbidden.text
     denied = agent.post(base + "/api/kb/entries", json={"intent": "price", "questions": ["x"], "answer": "y"}, timeout=30)
     assert denied.status_code == 403 and "agent role" in denied.json()["error"]
     assert agent.get(base + "/api/users", timeout=30).status_code == 403

@@ -27,6 +27,12 @@ LOCAL_PATH = re.compile(r"^/(?![/\\])[\w\-./#?=&%]*\Z")
 LOGIN_PAGE = Path(__file__).with_name("static") / "login.html"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+FORBIDDEN_PAGE = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>没有权限</title>'
+    '<link rel="stylesheet" href="/static/console.css"><body class="login"><div class="login-box">'
+    "<h1>没有权限</h1><p>{name} 的角色是 {role}，不能打开这个页面。</p>"
+    '<p><a href="/agent">回到客服工作台</a> · <a href="/login">换个账号登录</a></p></div></body></html>'
+)
 
 
 class AuthMiddleware:
@@ -71,6 +77,8 @@ def guard(permission: str, endpoint: Endpoint, page: bool = False) -> Endpoint:
         if principal is None:
             raise ApiError(401, "log in first (or send an API token: Authorization: Bearer ...)")
         if not principal.can(permission):
+            if page:
+                return HTMLResponse(FORBIDDEN_PAGE.format(name=html.escape(principal.name), role=principal.role), status_code=403)
             raise ApiError(403, f"the {principal.role} role may not do this ({permission})")
         if principal.via == "session" and request.method not in SAFE_METHODS:
             if not same_secret(request.headers.get("x-csrf-token", ""), principal.csrf):
