@@ -33,6 +33,14 @@ def _load(name: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def _measured(name: str) -> str:
+    """When a results file was written (sections can come from separate runs)."""
+    import datetime
+
+    path = RESULTS / name
+    return datetime.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M") if path.exists() else "not run"
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     return "–" if value is None else (f"{value:.{digits}f}" if isinstance(value, float) else str(value))
 
@@ -90,7 +98,7 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
 
 def load_lines(load: dict[str, Any]) -> list[str]:
     lines = [
-        "## Load (`bench/load.py`)",
+        f"## Load (`bench/load.py`, measured {_measured('load.json')})",
         "",
         f"{load['agents']} agents and {load['editors']} editors on one `bot serve` (seed KB, SQLite) over loopback for {load['seconds']:.0f} s,",
         "the load client on the same 2 cores. Each agent: buyer message (suggest), 0.2-1 s thinking, reply with a picked",
@@ -146,16 +154,17 @@ def plot(compares: dict[str, dict[str, Any]], scale: dict[str, Any], out: Path) 
 
 
 def write() -> None:
-    compares = {label: _load(f"compare-{key}.json") for key, label in (("seed", "seed KB"), ("10000", "10k entries"))}
-    compares.update({f"{k.split('-')[1].split('.')[0]} entries": _load(k) for k in sorted(p.name for p in RESULTS.glob("compare-*.json"))
+    compares = {f"{label} (measured {_measured(f'compare-{key}.json')})": _load(f"compare-{key}.json") for key, label in (("seed", "seed KB"), ("10000", "10k entries"))}
+    compares.update({f"{k.split('-')[1].split('.')[0]} entries (measured {_measured(k)})": _load(k) for k in sorted((p.name for p in RESULTS.glob("compare-*.json")), key=lambda n: int(n.split("-")[1].split(".")[0]) if n.split("-")[1].split(".")[0].isdigit() else 0)
                      if k not in ("compare-seed.json", "compare-10000.json")})
     scale = _load("scale.json")
     lines = [
         "# Benchmarks",
         "",
-        "Regenerate with `.venv/bin/python bench/results.py --run` (every number below comes from one run on one machine:",
-        f"{platform.machine()}, {_cpus()} CPU cores, Python {platform.python_version()}). Timings are noisy on these machines: compare",
-        "rows of the same table, measured in the same run, rather than milliseconds across runs.",
+        "Regenerate with `.venv/bin/python bench/results.py --run` (it measures every section below in one run on one machine:",
+        f"{platform.machine()}, {_cpus()} CPU cores, Python {platform.python_version()}). Each section says when it was measured; sections",
+        "run separately since the last full run say so by their date. Timings are noisy on these machines: compare rows of the",
+        "same table, measured in the same run, rather than milliseconds across runs.",
         "",
         "## Side by side",
         "",
@@ -173,12 +182,15 @@ def write() -> None:
         if results:
             lines += compare_table(results, label) + ratio_lines(results, label)
     if scale:
-        lines += ["## Scale", "", *scale_table(scale)]
+        lines += [f"## Scale (measured {_measured('scale.json')})", "", *scale_table(scale)]
         if any(r.get("vectors_reused") for r in scale.values()):
             lines += ["\\* the vectors of an earlier build were on disk: only faiss and BM25 were rebuilt, nothing re-embedded.", ""]
     if "1000000" not in scale:
-        lines += ["1,000,000 entries (about 4M rows) has not been run on this machine yet: at the 370 rows/s that the",
-                  "first 100k build measured here (onnx, 2 cores), embedding alone would take about 3 hours.", ""]
+        done = sorted((PROJECT / "bench" / "out" / "vectors").glob("1000000-*.done"))
+        progress = f" ({int(done[0].read_text()):,} of 4,000,421 rows embedded so far)" if done else ""
+        lines += ["1,000,000 entries (4,000,421 unique rows) has not been measured yet: embedding takes hours on these 2 cores",
+                  "(370 rows/s with onnx, 980 with onnx-int8), so `bench/vector_cache.py 1000000 --backend onnx-int8` embeds it",
+                  f"ahead, resumably{progress}, and `bench/scale.py --sizes 1000000 --backend onnx-int8` then builds on it.", ""]
     lines += ["No GPU column: no GPU was lent to the session that ran these.", ""]
     load = _load("load.json")
     if load:
