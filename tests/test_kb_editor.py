@@ -305,3 +305,27 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
     assert traffic.clusters(editor.store.engine, engine.encoder, engine.index, editor) == []
     with pytest.raises(traffic.ReviewError, match="already reviewed"):
         traffic.dismiss(editor.store.engine, [group.messages[0].message_id], "eve")
+
+
+def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    _, editor = live
+    barrier = threading.Barrier(6)
+    created: list[str] = []
+    failures: list[BaseException] = []
+
+    def create(n: int) -> None:
+        barrier.wait()
+        try:
+            data = {**HUABEI, "questions": [f"第{n}个编辑问的分期问题可以吗"]}
+            created.append(editor.create(data, f"editor{n}", allow_similar=True).entry.id)
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and len(set(created)) == 6, (failures, created)

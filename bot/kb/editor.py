@@ -169,10 +169,16 @@ class KBEditor:
             matches = self.similar(content.questions)
             if matches:
                 raise NearDuplicates(matches)
-        entry = Entry(**{**content.__dict__, "id": entry_id or self.new_id(content.intent)})
-        if self.store.record(entry.id) is not None:
-            raise FieldErrors({"id": [f"an entry with id '{entry.id}' already exists"]})
-        return self.store.create(entry, author)
+        if entry_id is not None:
+            if self.store.record(entry_id) is not None:
+                raise FieldErrors({"id": [f"an entry with id '{entry_id}' already exists"]})
+            return self.store.create(Entry(**{**content.__dict__, "id": entry_id}), author)
+        for _ in range(20):  # a generated id: two editors creating at once may pick the same one; the loser takes the next
+            try:
+                return self.store.create(Entry(**{**content.__dict__, "id": self.new_id(content.intent)}), author)
+            except InvalidTransition:
+                continue
+        raise FieldErrors({"id": ["could not find a free id: give one"]})
 
     def edit(self, entry_id: str, data: Mapping[str, Any], base_version: int, author: str) -> EntryRecord:
         """New content for an entry, saved as a draft (an approved entry stays live until this is approved)."""

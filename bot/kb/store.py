@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection
 
 from bot.db import changes_table, connect, entries_table, meta_table, now, pending_table, questions_table, revisions_table, shop_table
@@ -358,11 +359,14 @@ class KBStore:
         """A new entry, saved as a draft (version 1)."""
         stamp = now()
         draft = Entry(**{**entry.__dict__, "status": "draft"})
-        with self.engine.begin() as conn:
-            if conn.execute(sa.select(entries_table.c.id).where(entries_table.c.id == entry.id)).first():
-                raise InvalidTransition(f"an entry with id '{entry.id}' already exists")
-            self._revise(conn, draft, 1, "create", author, stamp)
-            self._write_row(conn, draft, 1, author, stamp, insert=True)
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(sa.select(entries_table.c.id).where(entries_table.c.id == entry.id)).first():
+                    raise InvalidTransition(f"an entry with id '{entry.id}' already exists")
+                self._revise(conn, draft, 1, "create", author, stamp)
+                self._write_row(conn, draft, 1, author, stamp, insert=True)
+        except IntegrityError as exc:  # another writer created the same id between our check and our insert
+            raise InvalidTransition(f"an entry with id '{entry.id}' already exists") from exc
         record = self.record(entry.id)
         assert record is not None
         return record

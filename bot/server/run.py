@@ -26,4 +26,5 @@ def serve(settings: Settings, host: str, port: int, model_path: Path | None = No
         echo(f"  log in at http://{host}:{port}/login as  admin  with password  {password}")
     echo(f"Agent console:  http://{host}:{port}/agent")
     echo(f"Customer demo:  http://{host}:{port}/customer?c=demo-1")
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets")
+    # keep-alive longer than a reverse proxy's (nginx: 60 s), so the proxy never reuses a connection we are closing
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets", timeout_keep_alive=75)
