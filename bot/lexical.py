@@ -102,14 +102,18 @@ class LexicalIndex:
         out = np.zeros(len(docs), dtype=np.float32)
         if not token_ids or not len(docs):
             return out
+        self._add_lookups(out, token_ids, docs)
+        return np.clip(out / ideal, 0.0, 1.0)
+
+    def _add_lookups(self, raw: np.ndarray, token_ids: Sequence[int], docs: np.ndarray) -> None:
+        """Add each token's contribution to the scores of these texts, found by binary search in its postings."""
         for token_id in token_ids:
             posting_docs, contributions = self._postings(token_id)
             if not len(posting_docs):
                 continue
             at = np.minimum(np.searchsorted(posting_docs, docs), len(posting_docs) - 1)
             found = posting_docs[at] == docs
-            out[found] += contributions[at[found]]
-        return np.clip(out / ideal, 0.0, 1.0)
+            raw[found] += contributions[at[found]]
 
     def top(self, query: str, depth: int) -> np.ndarray:
         """About the `depth` best-scoring texts, without scoring all of them.
@@ -137,11 +141,7 @@ class LexicalIndex:
             extra = np.setdiff1d(best, candidates)
             candidates = np.concatenate([candidates, extra])
             raw = np.concatenate([raw, np.zeros(len(extra), dtype=np.float32)])
-        for token_id in common:
-            posting_docs, contributions = self._postings(token_id)
-            at = np.minimum(np.searchsorted(posting_docs, candidates), len(posting_docs) - 1)
-            found = posting_docs[at] == candidates
-            raw[found] += contributions[at[found]]
+        self._add_lookups(raw, common, candidates)
         if len(candidates) > depth:
             candidates = candidates[np.argpartition(-raw, depth - 1)[:depth]]
         return candidates.astype(np.int64)

@@ -44,7 +44,9 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            scope.setdefault("state", {})["principal"] = await run_in_threadpool(self._principal, HTTPConnection(scope))
+            # static assets are public: no database lookup for each script and stylesheet
+            public = scope["path"].startswith("/static/")
+            scope.setdefault("state", {})["principal"] = None if public else await run_in_threadpool(self._principal, HTTPConnection(scope))
         await self.app(scope, receive, send)
 
     def _principal(self, connection: HTTPConnection) -> Principal | None:
@@ -61,6 +63,12 @@ class AuthMiddleware:
 
 def principal_of(connection: HTTPConnection) -> Principal | None:
     return getattr(connection.state, "principal", None)
+
+
+def require_csrf(request: Request, principal: Principal) -> None:
+    """A cookie-authenticated change must echo the session's CSRF token; bearer tokens carry no ambient authority."""
+    if principal.via == "session" and not same_secret(request.headers.get("x-csrf-token", ""), principal.csrf):
+        raise ApiError(403, "missing or wrong CSRF token (reload the page)")
 
 
 def guard(permission: str, endpoint: Endpoint, page: bool = False) -> Endpoint:
@@ -80,9 +88,8 @@ def guard(permission: str, endpoint: Endpoint, page: bool = False) -> Endpoint:
             if page:
                 return HTMLResponse(FORBIDDEN_PAGE.format(name=html.escape(principal.name), role=principal.role), status_code=403)
             raise ApiError(403, f"the {principal.role} role may not do this ({permission})")
-        if principal.via == "session" and request.method not in SAFE_METHODS:
-            if not same_secret(request.headers.get("x-csrf-token", ""), principal.csrf):
-                raise ApiError(403, "missing or wrong CSRF token (reload the page)")
+        if request.method not in SAFE_METHODS:
+            require_csrf(request, principal)
         return await endpoint(request)
 
     return guarded
@@ -157,8 +164,7 @@ class Login:
     async def logout(self, request: Request) -> Response:
         principal = principal_of(request)
         if principal is not None and principal.via == "session":
-            if not same_secret(request.headers.get("x-csrf-token", ""), principal.csrf):
-                raise ApiError(403, "missing or wrong CSRF token (reload the page)")
+            require_csrf(request, principal)
             await run_in_threadpool(self.store.end_session, request.cookies.get(SESSION_COOKIE, ""))
         response = JSONResponse({"logged_out": True})
         for name in (SESSION_COOKIE, CSRF_COOKIE):
