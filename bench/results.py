@@ -81,14 +81,14 @@ def ratio_lines(results: dict[str, Any], label: str) -> list[str]:
 
 def scale_table(scale: dict[str, Any]) -> list[str]:
     lines = [
-        "| entries | rows | faiss index | import s | index build s | engine load s | server answers / full s | suggest p50 / p95 / p99 ms | search p95 ms | recall@10 vs exact | BM25 top-10 vs full scan | peak RSS MB | hit@1 | hit@3 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| entries | rows | encoder | faiss index | import s | index build s | engine load s | server answers / full s | suggest p50 / p95 / p99 ms | search p95 ms | recall@10 vs exact | BM25 top-10 vs full scan | peak RSS MB | hit@1 | hit@3 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in sorted(scale, key=int):
         r = scale[size]
         s = r["suggest_ms"]
         lines.append(
-            f"| {int(size):,} | {r['rows']:,} | {r['dense']} | {_fmt(r.get('import_s'))} | {_fmt(r.get('build_s'))}{'*' if r.get('vectors_reused') else ''} | "
+            f"| {int(size):,} | {r['rows']:,} | {r.get('encoder', '–').split(' ')[-1].strip('()')} | {r['dense']} | {_fmt(r.get('import_s'))} | {_fmt(r.get('build_s'))}{'*' if r.get('vectors_reused') else ''}{'†' if r.get('built_in_earlier_run') else ''} | "
             f"{_fmt(r.get('engine_load_s'))} | {_fmt(r.get('server_answering_s'))} / {_fmt(r.get('server_ready_s'))} | "
             f"{s['p50']:.1f} / {s['p95']:.1f} / {s['p99']:.1f} | "
             f"{r['search_ms']['p95']:.1f} | {r['recall_at_10']:.4f} | {_fmt(r.get('lexical_recall_at_10'), 4)} | {r['peak_rss_mb']} | {r['hit@1']:.3f} | {r['hit@3']:.3f} |"
@@ -184,7 +184,11 @@ def write() -> None:
     if scale:
         lines += [f"## Scale (measured {_measured('scale.json')})", "", *scale_table(scale)]
         if any(r.get("vectors_reused") for r in scale.values()):
-            lines += ["\\* the vectors of an earlier build were on disk: only faiss and BM25 were rebuilt, nothing re-embedded.", ""]
+            lines += ["\\* the vectors were on disk, from an earlier build or (1M) from `bench/vector_cache.py`, which embeds ahead and",
+                      "resumably: only faiss and BM25 were built in the time shown, nothing was embedded.", ""]
+        if any(r.get("built_in_earlier_run") for r in scale.values()):
+            lines += ["† this run opened the index an earlier run of `bench/scale.py` built (same KB, same faiss settings): import and",
+                      "build times are that run's; everything else was measured in this one.", ""]
     if "1000000" not in scale:
         done = sorted((PROJECT / "bench" / "out" / "vectors").glob("1000000-*.done"))
         progress = f" ({int(done[0].read_text()):,} of 4,000,421 rows embedded so far)" if done else ""

@@ -141,7 +141,7 @@ def _new_dense(settings: IndexSettings, dimension: int, n_rows: int):  # type: i
         return faiss.IndexFlatIP(dimension)
     dense = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
     dense.hnsw.efConstruction = settings.hnsw_ef_construction
-    dense.hnsw.efSearch = settings.hnsw_ef_search
+    dense.hnsw.efSearch = settings.ef_search(n_rows)
     return dense
 
 
@@ -343,7 +343,7 @@ class KBIndex:
 
         selector = faiss.IDSelectorBatch(allowed.astype(np.int64)) if allowed is not None else None
         if self.dense_kind == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(self.settings.hnsw_ef_search, depth), sel=selector)
+            params = faiss.SearchParametersHNSW(efSearch=max(self.settings.ef_search(self._dense.ntotal), depth), sel=selector)
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         return self._dense.search(query_vector.reshape(1, -1), depth, params=params)

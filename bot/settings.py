@@ -23,11 +23,18 @@ class IndexSettings:
     exact_max_rows: int = 200_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
-    hnsw_ef_search: int = 256
+    hnsw_ef_search: int = 256  # the least; the search widens as the graph grows (see ef_search)
+    hnsw_rows_per_ef: int = 1000  # one more candidate per this many rows: recall at a fixed width falls with size
 
     def __post_init__(self) -> None:
         if self.kind not in ("auto", "flat", "hnsw"):
             raise ConfigError(f"index.kind must be auto, flat or hnsw, not {self.kind!r}")
+        if self.hnsw_ef_search < 1 or self.hnsw_rows_per_ef < 1:
+            raise ConfigError("index.hnsw_ef_search and index.hnsw_rows_per_ef must be positive")
+
+    def ef_search(self, n_rows: int) -> int:
+        """How wide HNSW searches a graph of n_rows: 256 at 400k rows gave recall@10 0.97, 4M rows need about 4000."""
+        return max(self.hnsw_ef_search, n_rows // self.hnsw_rows_per_ef)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ class Engine:
         self.encoder = encoder
         self.dialogue = dialogue  # None: the model has no stories; context then only finds a follow-up's topic
         self._own_intents = _LRU(OWN_INTENT_CACHE)
-        self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries
+        self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
+        self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
         self.index: KBIndex | None = None
         self.seq = 0  # the last KB change applied
         self._sync_lock = threading.RLock()
@@ -165,7 +166,8 @@ class Engine:
             seq = self.store.last_change()  # read first: a change made during the load is applied again later
             kb = self.store.approved()
             self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index)
-            self.kb, self.seq = kb, seq
+            self._set_kb(kb)
+            self.seq = seq
             self._own_intents.clear()
         return built
 
@@ -188,8 +190,13 @@ class Engine:
         assert self.index is not None
         current = self.store.entries(changed)
         self.index = self.index.apply([e for e in current.values() if e.approved], changed)
-        self.kb = KBContent(shop=self.kb.shop, entries=self.index.live_entries())
+        self._set_kb(KBContent(shop=self.kb.shop, entries=self.index.live_entries()))
         self._own_intents.clear()
+
+    def _set_kb(self, kb: KBContent) -> None:
+        """Make this the live KB; what depends on the whole KB is found here, not per message (1M entries)."""
+        self.kb = kb
+        self._clarify = tuple(e for e in kb.entries if e.approved and CLARIFY_TAG in e.tags)[:1]
 
     def compact_in_background(self) -> threading.Thread:
         """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""
@@ -211,7 +218,7 @@ class Engine:
             if changed is None:
                 return  # a whole-KB change arrived meanwhile: the next sync reloads
             self.index = fresh.apply(list(self.store.entries(changed).values()), changed) if changed else fresh
-            self.kb = KBContent(shop=kb.shop, entries=self.index.live_entries())
+            self._set_kb(KBContent(shop=kb.shop, entries=self.index.live_entries()))
             self.seq = latest
 
     # -- the pipeline ----------------------------------------------------------------------
@@ -373,6 +380,5 @@ class Engine:
         self, intent: IntentScore, ranking: tuple[IntentScore, ...], reason: str, context: ContextReading | None = None
     ) -> Suggestion:
         """No confident reply: say why, and offer the clarifying script if the KB has one."""
-        scripts = [e for e in self.kb.approved() if CLARIFY_TAG in e.tags][:1]
-        clarify = tuple(self._reply(e, 0.0, matched="") for e in scripts)
+        clarify = tuple(self._reply(e, 0.0, matched="") for e in self._clarify)
         return Suggestion(intent, ranking, clarify, abstained=True, reason=reason, context=context)

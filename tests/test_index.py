@@ -141,6 +141,25 @@ def test_the_faiss_index_is_chosen_by_size_and_hnsw_finds_what_exact_search_find
         replace(settings, kind="ivf")
 
 
+def test_hnsw_searches_wider_as_the_graph_grows(engine, content: KBContent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = engine.settings.index
+    assert settings.ef_search(1_000) == settings.hnsw_ef_search and settings.ef_search(4_000_000) == 4_000
+    # a graph searched 1 wide misses neighbours; widened by one per row it finds what exact search finds
+    narrow = replace(settings, kind="hnsw", hnsw_m=4, hnsw_ef_construction=8, hnsw_ef_search=1, hnsw_rows_per_ef=10**9)
+    graph, _ = open_index(content, engine.encoder, narrow, tmp_path)
+    exact, _ = open_index(content, engine.encoder, replace(settings, kind="flat"), tmp_path / "exact")
+    queries = np.stack([engine.encoder.embed(q) for q in ("包邮吗", "是正品吗", "今天下单什么时候到", "能便宜点吗", "我要退货", "发什么快递")])
+
+    def recall(index: KBIndex) -> float:
+        return float(np.mean([len(set(index._dense_search(q, 10)[1][0]) & set(exact._dense_search(q, 10)[1][0])) / 10 for q in queries]))
+
+    narrow_recall = recall(graph)
+    graph.settings = replace(narrow, hnsw_rows_per_ef=1)  # the search width is read at search time: no rebuild
+    assert narrow_recall < recall(graph) and recall(graph) >= 0.98
+    with pytest.raises(BotError, match="positive"):
+        replace(settings, hnsw_rows_per_ef=0)
+
+
 def test_concurrent_embeds_share_encoder_calls_and_each_gets_its_own_vector(engine) -> None:  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor
 

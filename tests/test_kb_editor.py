@@ -52,6 +52,21 @@ def test_new_entry_is_a_draft_until_approved_then_live_without_restart(live) -> 
     assert engine.kb.approved()[-1].id != "" and record.entry.id in {e.id for e in engine.kb.approved()}
 
 
+def test_an_approved_edit_of_the_clarifying_script_is_what_the_next_abstention_offers(live) -> None:  # type: ignore[no-untyped-def]
+    engine, editor = live  # the engine finds the script once per KB version, not per message: it must follow edits
+    engine.sync()
+    assert _ids(engine.suggest("😀😀😀")) == ["out_of_scope.clarify"]
+    record = editor.get("out_of_scope.clarify")
+    edited = editor.edit(record.entry.id, {**_data(record.entry), "answer": "亲,方便再具体说说是哪件商品、什么问题吗?我马上帮您查~"}, record.version, "bob")
+    editor.approve(record.entry.id, edited.version, "bob")
+    engine.sync()
+    assert "哪件商品" in engine.suggest("😀😀😀").suggestions[0].text
+    editor.retire(record.entry.id, editor.get(record.entry.id).version, "bob")
+    engine.sync()
+    result = engine.suggest("😀😀😀")
+    assert result.abstained and result.suggestions == ()
+
+
 def test_edit_of_approved_entry_stays_pending_and_old_version_stays_live(live) -> None:  # type: ignore[no-untyped-def]
     engine, editor = live
     entry_id = "shipping_fee.free_threshold"
