@@ -155,8 +155,8 @@ def plot(compares: dict[str, dict[str, Any]], scale: dict[str, Any], out: Path) 
 
 def write() -> None:
     compares = {f"{label} (measured {_measured(f'compare-{key}.json')})": _load(f"compare-{key}.json") for key, label in (("seed", "seed KB"), ("10000", "10k entries"))}
-    compares.update({f"{k.split('-')[1].split('.')[0]} entries (measured {_measured(k)})": _load(k) for k in sorted((p.name for p in RESULTS.glob("compare-*.json")), key=lambda n: int(n.split("-")[1].split(".")[0]) if n.split("-")[1].split(".")[0].isdigit() else 0)
-                     if k not in ("compare-seed.json", "compare-10000.json")})
+    other_sizes = sorted(int(size) for size in (p.stem.removeprefix("compare-") for p in RESULTS.glob("compare-*.json")) if size.isdigit() and size != "10000")
+    compares.update({f"{size} entries (measured {_measured(f'compare-{size}.json')})": _load(f"compare-{size}.json") for size in other_sizes})
     scale = _load("scale.json")
     lines = [
         "# Benchmarks",

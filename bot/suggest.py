@@ -196,7 +196,7 @@ class Engine:
     def _set_kb(self, kb: KBContent) -> None:
         """Make this the live KB; what depends on the whole KB is found here, not per message (1M entries)."""
         self.kb = kb
-        self._clarify = tuple(e for e in kb.entries if e.approved and CLARIFY_TAG in e.tags)[:1]
+        self._clarify = tuple(e for e in kb.approved() if CLARIFY_TAG in e.tags)[:1]
 
     def compact_in_background(self) -> threading.Thread:
         """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""

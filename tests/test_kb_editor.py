@@ -323,8 +323,6 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
 
 
 def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None:  # type: ignore[no-untyped-def]
-    import threading
-
     _, editor = live
     barrier = threading.Barrier(6)
     created: list[str] = []
