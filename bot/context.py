@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Mapping, Sequence, Union
 
-from bot.segment import normalize
+from bot.normalize import normalize
 
 # A turn is the buyer's text, or a mapping: {"role": "customer" | "agent", "text": ...}, optionally with
 # "intent" (the intent of that turn, when the caller knows it) and, on agent turns, "entry_id" (the KB
@@ -40,6 +40,15 @@ def is_bare_follow_up(text: str) -> bool:
     """True for a message with no topic of its own, e.g. "这个呢", "那这款呢", "还有呢"."""
     normalized = normalize(text)
     return bool(normalized) and len(normalized) <= 12 and not _FOLLOW_UP_FILLER.sub("", normalized)
+
+
+# A reply that asks the buyer for something or promises to come back: an "好的" after it is not goodbye.
+_AWAITS_BUYER = re.compile(r"发我|发给我|告诉我|发一下|拍一下|拍几张|稍等|确认后|确认好|核实|有结果|有消息|有进展|答复您|回复您")
+
+
+def awaits_buyer(answer: str) -> bool:
+    """True for a reply that leaves something open: the buyer is to send or wait for something."""
+    return bool(_AWAITS_BUYER.search(answer))
 
 
 def is_link_only(text: str) -> bool:

@@ -18,6 +18,8 @@ from bot.encoder import Encoder
 from bot.kb import Entry, KBContent
 from bot.kb.template import fill
 from bot.lexical import LexicalIndex, tokenize
+from bot.normalize import VERSION as NORMALIZE_VERSION
+from bot.normalize import normalize
 from bot.segment import load_user_dicts
 from bot.settings import IndexSettings, Settings
 
@@ -161,6 +163,7 @@ def kb_fingerprint(content: KBContent, encoder_fingerprint: str, extra: str = ""
     payload = json.dumps(
         {
             "format": FORMAT_VERSION,
+            "normalize": NORMALIZE_VERSION,
             "encoder": encoder_fingerprint,
             "shop": content.shop,
             "entries": [asdict(e) for e in content.approved()],
@@ -173,11 +176,11 @@ def kb_fingerprint(content: KBContent, encoder_fingerprint: str, extra: str = ""
 
 
 def index_rows(entries: Sequence[Entry], shop: dict[str, str]) -> list[Row]:
-    """One row per question and one for the filled answer of each entry, in entry order."""
+    """One row per question and one for the filled answer of each entry, in entry order, normalised as queries are."""
     rows: list[Row] = []
     for i, entry in enumerate(entries):
-        rows.extend(Row(i, QUESTION, q) for q in entry.questions)
-        rows.append(Row(i, ANSWER, fill(entry.answer, shop).text))
+        rows.extend(Row(i, QUESTION, normalize(q)) for q in entry.questions)
+        rows.append(Row(i, ANSWER, normalize(fill(entry.answer, shop).text)))
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Text normalisation and jieba segmentation, shared by the message checks and the lexical index."""
+"""jieba segmentation of normalised text (bot.normalize), shared by the message checks and the lexical index."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import logging
 import threading
 import unicodedata
 from pathlib import Path
+
+from bot.normalize import normalize
 
 # Particles and interjections buyers sprinkle everywhere; as whole words they carry no topic.
 STOP_WORDS = frozenset("亲吗呢吧啊呀哈嘛哦啦么了的呐哇噢嗯喔额诶哎咯捏滴哒嘞咩").union(
@@ -32,11 +34,6 @@ def load_user_dicts(dict_dir: Path) -> None:
             if resolved not in _loaded_dicts:
                 jieba.load_userdict(str(resolved))
                 _loaded_dicts.add(resolved)
-
-
-def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), lower case, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 def is_word_char(char: str) -> bool:

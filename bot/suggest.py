@@ -10,7 +10,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bot.context import PastTurn, Turn, is_bare_follow_up, past_turns
+from bot.clauses import ACK, FINAL, GREET, THANKS, MessageReading, read_message
+from bot.context import PastTurn, Turn, awaits_buyer, is_bare_follow_up, past_turns
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, encoder_for
 from bot.index import Hit, KBIndex, fingerprint_for, index_for
@@ -24,6 +25,9 @@ from bot.settings import Settings
 from bot.textcheck import check_text
 
 CLARIFY_TAG = "clarify"
+HOLDING_TAG = "holding"  # an intent's "I'll check and get back to you" reply: offered when nothing specific fits
+CLOSING_INTENT = "thanks_goodbye"
+AFFIRM = "affirm"
 RETRIEVAL_INTENT_DEPTH = 10
 COMPACT_AFTER = 200  # overlay entries before the index is rebuilt in the background
 CONTEXTUAL_MIN_CONFIDENCE = 0.5  # NLU must be this sure that a message is a bare "好的" / "这个呢"
@@ -120,6 +124,7 @@ class Engine:
         self._own_intents = _LRU(OWN_INTENT_CACHE)
         self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
         self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
+        self._holding: dict[str, Entry] = {}  # each intent's holding reply (tag "holding"), found once per KB
         self.index: KBIndex | None = None
         self.seq = 0  # the last KB change applied
         self._sync_lock = threading.RLock()
@@ -196,7 +201,9 @@ class Engine:
     def _set_kb(self, kb: KBContent) -> None:
         """Make this the live KB; what depends on the whole KB is found here, not per message (1M entries)."""
         self.kb = kb
-        self._clarify = tuple(e for e in kb.approved() if CLARIFY_TAG in e.tags)[:1]
+        approved = kb.approved()
+        self._clarify = tuple(e for e in approved if CLARIFY_TAG in e.tags)[:1]
+        self._holding = {e.intent: e for e in reversed(approved) if HOLDING_TAG in e.tags}
 
     def compact_in_background(self) -> threading.Thread:
         """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""
@@ -226,43 +233,82 @@ class Engine:
     def suggest(self, message: str, context: Sequence[Turn] | None = None, k: int | None = None) -> Suggestion:
         """Suggest replies for the buyer's message, read in the context of the conversation so far."""
         k = self.settings.suggest.k if k is None else k
-        text = check_message(message, self.settings.limits.max_message_chars)
-        if content_chars(text) == 0:
+        reading = read_message(check_message(message, self.settings.limits.max_message_chars))
+        if content_chars(reading.text) == 0:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), "no words to match (only emoji or punctuation)")
         assert self.index is not None
         index = self.index  # one index for the whole call, even if an edit swaps in a new one meanwhile
         past = past_turns(context)
+        text = reading.query
         nlu = self._parse(text)
         if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text) and self.classifier is not None:
             # The encoder is a Chinese model: for Latin-only noise ("epfJBd0Kh8oO") its nearest rows mean nothing.
             return self._abstain(nlu.intent, nlu.ranking, "no Chinese words, and the intent model reads it as out of scope")
+        if reading.only_social and GREET not in reading.social:
+            return self._acknowledge(reading, nlu, past, index, k)
         history = self._history(past, index) if past else []
         follow_up = bool(past) and self._is_follow_up(text, nlu)
         topic = self._topic(past, history) if follow_up else None
-        retrieve_text = f"{topic} {text}" if topic else text
-        hits = index.search(retrieve_text, max(10, 4 * k))
+        hits = self._retrieve(reading, topic, index, max(10, 4 * k))
         own = self._intent(nlu, hits)
         message_intent = FOLLOW_UP if follow_up else self._message_intent(nlu, own)
         if not follow_up:
             self._own_intents.put(text, message_intent)
         next_reply = self.dialogue.predict(tuple(history), message_intent) if self.dialogue and history else None
         parse = self._in_context(own, nlu, message_intent, next_reply)
+        retrieve_text = f"{topic} {text}" if topic else text
         if next_reply is not None and next_reply.top is not None:
             hits = self._with_intent(hits, index, retrieve_text, next_reply.top.name, k)
+        hits = self._with_holding(hits, parse.intent.name)
         replies = self._rank(hits, parse, k)
-        reading = None
+        reading_context = None
         if past:
             top = next_reply.top if next_reply else None
-            reading = ContextReading(message_intent, top, next_reply.policy if next_reply else None, topic)
+            reading_context = ContextReading(message_intent, top, next_reply.policy if next_reply else None, topic)
         if not replies or replies[0].score < self.settings.suggest.min_score:
             best = f"{replies[0].score:.2f}" if replies else "none"
             return self._abstain(
                 parse.intent,
                 parse.ranking,
                 f"no confident match (best score {best} < {self.settings.suggest.min_score})",
-                reading,
+                reading_context,
             )
-        return Suggestion(parse.intent, parse.ranking, tuple(replies[:k]), abstained=False, context=reading)
+        return Suggestion(parse.intent, parse.ranking, tuple(replies[:k]), abstained=False, context=reading_context)
+
+    def _retrieve(self, reading: MessageReading, topic: str | None, index: KBIndex, depth: int) -> list[Hit]:
+        """The best entries for the message; for several clauses, each entry scored by its best clause too,
+        so the question in "快递收到了 少了一件" is not drowned by the statement before it."""
+        if topic:
+            return index.search(f"{topic} {reading.query}", depth)
+        clauses = reading.content if self.settings.suggest.clause_retrieval and len(reading.content) > 1 else ()
+        texts = [reading.query, *clauses]
+        vectors = self.encoder.encode(texts) if clauses else [None]
+        best: dict[str, Hit] = {}
+        for text, vector in zip(texts, vectors):
+            for hit in index.search(text, depth, query_vector=vector):
+                if hit.entry.id not in best or hit.score > best[hit.entry.id].score:
+                    best[hit.entry.id] = hit
+        return sorted(best.values(), key=lambda h: -h.score)[:depth]
+
+    def _acknowledge(self, reading: MessageReading, nlu: IntentParse, past: Sequence[PastTurn], index: KBIndex, k: int) -> Suggestion:
+        """A message of thanks, goodbye or acknowledgement only: the closing script, or nothing to answer.
+
+        Thanks and "明白了"-style words close a conversation; a plain "好的" closes it on its own or after a
+        reply that answered, but not after one that waits on the buyer (send the order number, we will check
+        and come back): then the buyer is only saying they will. "对"/"可以" answer the agent's question.
+        """
+        reading_context = ContextReading(AFFIRM, None, None, None) if past else None
+        last = past[-1] if past else None
+        sent = index.entry(last.reply_entry) if last and last.reply_entry else None
+        answered = last is not None and (sent is not None and not awaits_buyer(sent.answer) or (sent is None and last.reply_intent is not None))
+        if reading.social & {THANKS, FINAL} or (ACK in reading.social and (not past or answered)):
+            parse = IntentParse(IntentScore(CLOSING_INTENT, 1.0), (IntentScore(CLOSING_INTENT, 1.0),)) if past else nlu
+            hits = index.search_intent(reading.text, CLOSING_INTENT, k)
+            closing = [self._reply(h.entry, (1 - self.settings.suggest.intent_weight) * h.score + self.settings.suggest.intent_weight, h.matched) for h in hits]
+            if closing:
+                return Suggestion(parse.intent, parse.ranking, tuple(closing[:k]), abstained=False, context=reading_context)
+        why = "an acknowledgement of a reply that waits on the buyer" if ACK in reading.social else "an agreement: nothing to answer"
+        return self._abstain(nlu.intent, nlu.ranking, why, reading_context)
 
     # -- context ---------------------------------------------------------------------------
 
@@ -278,6 +324,7 @@ class Engine:
 
     def _own_intent(self, text: str, index: KBIndex) -> str:
         """What an earlier message asked, on its own (remembered: every later message re-reads it)."""
+        text = read_message(text).query
         known = self._own_intents.get(text)
         if known is not None:
             return known
@@ -360,16 +407,28 @@ class Engine:
         return IntentParse(intent=ranking[0], ranking=ranking)
 
     def _rank(self, hits: list[Hit], parse: IntentParse, k: int) -> list[Reply]:
-        """Blend retrieval with the intent: a strong match can still overrule an unsure intent."""
+        """Blend retrieval with the intent: a strong match can still overrule an unsure intent.
+
+        An intent's holding reply ("I'll check and come back") scores at least `holding_score` of retrieval:
+        when the buyer clearly asks about a product but no entry answers that detail, it is what an agent sends.
+        """
         weight = self.settings.suggest.intent_weight
         scored = []
         for hit in hits:
             if CLARIFY_TAG in hit.entry.tags:
                 continue
-            score = (1 - weight) * hit.score + weight * parse.confidence_of(hit.entry.intent)
+            retrieval = max(hit.score, self.settings.suggest.holding_score) if HOLDING_TAG in hit.entry.tags else hit.score
+            score = (1 - weight) * retrieval + weight * parse.confidence_of(hit.entry.intent)
             scored.append((score, hit))
         scored.sort(key=lambda pair: -pair[0])
         return [self._reply(hit.entry, score, hit.matched) for score, hit in scored[:k]]
+
+    def _with_holding(self, hits: list[Hit], intent: str) -> list[Hit]:
+        """Add the intent's holding reply when retrieval did not bring it (its floor decides where it ranks)."""
+        holding = self._holding.get(intent)
+        if holding is None or any(h.entry.id == holding.id for h in hits):
+            return hits
+        return hits + [Hit(holding, 0.0, 0.0, 0.0, "", "question")]
 
     def _reply(self, entry: Entry, score: float, matched: str) -> Reply:
         """The entry's answer filled with the shop's facts."""

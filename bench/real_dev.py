@@ -1,0 +1,191 @@
+"""The real buyer messages of ../shared/data/real_dev: loading, the tuning/report split, relabels and scoring.
+
+Nothing here imports the engine: `bench/real_quality.py` runs engines in their own processes and scores
+their predictions with these functions. The set's lines never leave it: the relabel file names lines by
+file and line number with a hash of the text, not by the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEFAULT_DIR = Path(os.environ.get("REAL_DEV_DIR") or PROJECT.parent / "shared" / "data" / "real_dev")
+RELABELS = PROJECT / "bench" / "real_dev_relabels.yml"
+FILES = ("messages.jsonl", "conversations.jsonl")
+CORE_INTENTS = ("price", "shipping_fee", "authenticity", "delivery_time")
+SPLIT_SALT = "real-dev-split-v1"
+PARTS = ("tune", "report")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One buyer turn of the dev set with its labels; `context` holds the earlier turns of its conversation."""
+
+    file: str
+    number: int  # 1-based line number in its file
+    text: str
+    intent: str
+    acceptable: tuple[str, ...]
+    part: str  # "tune" or "report"
+    conversation_id: str | None = None
+    turn: int | None = None
+    context: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> str:
+        return f"{self.file}:{self.number}"
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.acceptable)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _rank_key(value: str) -> str:
+    return hashlib.sha256(f"{SPLIT_SALT}:{value}".encode("utf-8")).hexdigest()
+
+
+def _alternate(groups: dict[str, list[str]]) -> dict[str, str]:
+    """Within each group (an intent), order the keys by a salted hash and deal them out tune, report, tune ..."""
+    part: dict[str, str] = {}
+    offset = 0
+    for name in sorted(groups):
+        for i, key in enumerate(sorted(groups[name], key=_rank_key)):
+            part[key] = PARTS[(i + offset) % 2]
+        offset += len(groups[name])  # odd-sized groups do not all give their extra line to the same part
+    return part
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: set REAL_DEV_DIR or pass --data-dir (see ../shared/data/real_dev/README.md)")
+    rows = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if raw.strip():
+            rows.append((number, json.loads(raw)))
+    return rows
+
+
+def load(data_dir: Path = DEFAULT_DIR) -> dict[str, list[Line]]:
+    """Both files as Lines, each with its split part; conversation turns carry their earlier turns as context.
+
+    The context is what the console knows live: the earlier buyer messages, each followed by the KB entry
+    the agent sent when an acceptable one exists (the first listed, as `bot eval` reads a log), otherwise
+    the agent's reply is unknown. The set's English paraphrases of the agent are never given to the engine.
+    """
+    messages = _read_jsonl(data_dir / "messages.jsonl")
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for _, row in messages:
+        by_intent[row["intent"]].append(row["text"])
+    message_part = _alternate(by_intent)
+    out: dict[str, list[Line]] = {"messages.jsonl": [], "conversations.jsonl": []}
+    for number, row in messages:
+        out["messages.jsonl"].append(
+            Line("messages.jsonl", number, row["text"], row["intent"], tuple(row["acceptable"]), message_part[row["text"]])
+        )
+
+    turns = _read_jsonl(data_dir / "conversations.jsonl")
+    conversations: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for number, row in turns:
+        conversations[row["conversation_id"]].append((number, row))
+    by_last_intent: dict[str, list[str]] = defaultdict(list)
+    for conversation_id, rows in conversations.items():
+        rows.sort(key=lambda pair: pair[1]["turn"])
+        by_last_intent[rows[-1][1]["intent"]].append(conversation_id)
+    conversation_part = _alternate(by_last_intent)
+    for conversation_id, rows in conversations.items():
+        context: list[dict[str, str]] = []
+        for number, row in rows:
+            out["conversations.jsonl"].append(
+                Line(
+                    "conversations.jsonl", number, row["text"], row["intent"], tuple(row["acceptable"]),
+                    conversation_part[conversation_id], conversation_id, int(row["turn"]), tuple(context),
+                )
+            )
+            context.append({"role": "customer", "text": row["text"]})
+            if row["acceptable"]:
+                context.append({"role": "agent", "text": "", "entry_id": row["acceptable"][0]})
+    out["conversations.jsonl"].sort(key=lambda line: line.number)
+    return out
+
+
+def read_relabels(path: Path = RELABELS) -> dict[str, dict[str, Any]]:
+    """`file:line` -> {"hash", "add": [...], "remove": [...], "why"} for lines whose labels the KB's new entries change."""
+    if not path.is_file():
+        return {}
+    from ruamel.yaml import YAML
+
+    raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
+    return {str(key): value for key, value in (raw.get("lines") or {}).items()}
+
+
+def relabel(lines: Sequence[Line], relabels: dict[str, dict[str, Any]]) -> list[Line]:
+    """The lines with the relabels applied; a relabel whose text hash no longer matches its line is an error."""
+    out = []
+    for line in lines:
+        change = relabels.get(line.key)
+        if change is None:
+            out.append(line)
+            continue
+        if change.get("hash") != text_hash(line.text):
+            raise SystemExit(f"{RELABELS.name}: {line.key} no longer has the text it was relabelled for")
+        acceptable = [a for a in line.acceptable if a not in set(change.get("remove") or ())]
+        acceptable += [a for a in change.get("add") or () if a not in acceptable]
+        out.append(replace(line, acceptable=tuple(acceptable)))
+    return out
+
+
+def core(intent: str) -> str:
+    """The four core intents, everything else "other" (how the held-aside set is scored)."""
+    return intent if intent in CORE_INTENTS else "other"
+
+
+def _macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    labels = sorted(set(gold))
+    f1s = []
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in zip(gold, predicted))
+        fp = sum(g != label and p == label for g, p in zip(gold, predicted))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s) if f1s else 0.0
+
+
+def score(lines: Sequence[Line], predictions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The issue's figures for these lines: intent (all 16 and core four + other), acceptable first / top 3,
+    abstained on answerable, offered on unanswerable. A prediction is {"intent", "ids", "abstained"}."""
+    gold = [line.intent for line in lines]
+    predicted = [predictions[line.key]["intent"] for line in lines]
+    answerable = [line for line in lines if line.answerable]
+    unanswerable = [line for line in lines if not line.answerable]
+
+    def offered(line: Line) -> list[str]:
+        p = predictions[line.key]
+        return [] if p["abstained"] else list(p["ids"])
+
+    def rate(hits: Iterable[bool], n: int) -> float | None:
+        return round(sum(hits) / n, 3) if n else None
+
+    return {
+        "n": len(lines),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "intent_accuracy": rate((g == p for g, p in zip(gold, predicted)), len(lines)),
+        "intent_macro_f1": round(_macro_f1(gold, predicted), 3),
+        "core_intent_accuracy": rate((core(g) == core(p) for g, p in zip(gold, predicted)), len(lines)),
+        "core_intent_macro_f1": round(_macro_f1([core(g) for g in gold], [core(p) for p in predicted]), 3),
+        "first": rate((bool(offered(l)) and offered(l)[0] in l.acceptable for l in answerable), len(answerable)),
+        "top3": rate((any(i in l.acceptable for i in offered(l)[:3]) for l in answerable), len(answerable)),
+        "abstained_on_answerable": rate((predictions[l.key]["abstained"] for l in answerable), len(answerable)),
+        "offered_on_unanswerable": rate((not predictions[l.key]["abstained"] for l in unanswerable), len(unanswerable)),
+    }

@@ -1,0 +1,257 @@
+"""Real buyers' messages: the engine before and after, side by side in one run, on ../shared/data/real_dev.
+
+    .venv/bin/python bench/real_quality.py                      # before = 7d82286 (main before issue 17), after = this tree
+    .venv/bin/python bench/real_quality.py --before HEAD~3 --errors tune
+    .venv/bin/python bench/real_quality.py --only after --errors tune   # quicker: this tree alone
+
+Each engine runs in its own process on its own code, KB and Rasa model (trained once per tree and cached
+under bench/out/real_quality/). The set is split by a salted hash, stratified by intent, into a tuning part
+(look at its errors, tune on it) and a report part (only read its figures). Both are printed, for
+messages.jsonl and conversations.jsonl (each turn with its earlier turns as context), on the set's own
+labels and with bench/real_dev_relabels.yml (labels for entries added to the KB since). suggest latency is
+measured in each process against one raw encoder call, and reported as p95 and as that ratio.
+Writes bench/results/real_quality.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PROJECT = Path(__file__).resolve().parents[1]
+BEFORE_REF = "7d82286"
+CACHE = PROJECT / "bench" / "out" / "real_quality"
+FIGURES = [
+    ("intent acc / macro-F1", "intent_accuracy", "intent_macro_f1"),
+    ("core4+other acc / macro-F1", "core_intent_accuracy", "core_intent_macro_f1"),
+    ("acceptable first / top 3", "first", "top3"),
+]
+
+
+# -- running one engine (in its own process, on its own tree) ------------------------------------------
+
+
+def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int) -> None:
+    """Suggest for every dev line with the engine of `project` (imported from there), timing a latency pass."""
+    sys.path.insert(0, str(project))
+    sys.path.insert(0, str(PROJECT / "bench"))
+    import real_dev
+
+    from bot.kb.sync import import_kb
+    from bot.settings import load_settings
+    from bot.suggest import Engine
+
+    lines = [line for part in real_dev.load(data_dir).values() for line in part]
+    predictions: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(project, data_dir=Path(tmp))
+        import_kb(settings)
+        engine = Engine.from_settings(settings, model_path=model)
+        engine.suggest("你好")  # warm-up
+        for line in lines:
+            result = engine.suggest(line.text, context=list(line.context) or None)
+            predictions[line.key] = {
+                "intent": result.intent.name,
+                "confidence": round(result.intent.confidence, 4),
+                "ids": [r.id for r in result.suggestions],
+                "scores": [r.score for r in result.suggestions],
+                "abstained": result.abstained,
+                "reason": result.reason,
+            }
+        texts = [line.text for line in lines if line.file == "messages.jsonl"]
+        suggest_ms, encode_ms = [], []
+        for _ in range(repeat):
+            for text in texts:
+                engine.encoder.clear_cache()
+                start = time.perf_counter()
+                engine.encoder.encode([text])  # the baseline: one uncached encoder call
+                encode_ms.append((time.perf_counter() - start) * 1000)
+                engine.encoder.clear_cache()  # suggest pays for its own encoding, as for a new message
+                start = time.perf_counter()
+                engine.suggest(text)
+                suggest_ms.append((time.perf_counter() - start) * 1000)
+    out.write_text(json.dumps({"predictions": predictions, "suggest_ms": suggest_ms, "encode_ms": encode_ms}), encoding="utf-8")
+
+
+# -- preparing trees and models --------------------------------------------------------------------------
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=PROJECT, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def tree_at(ref: str) -> Path:
+    """The project as committed at `ref`, unpacked once under bench/out/real_quality/."""
+    sha = _git("rev-parse", "--short=12", ref)
+    tree = CACHE / f"tree-{sha}"
+    if not (tree / "bot.yml").is_file():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha], cwd=PROJECT, check=True, capture_output=True).stdout
+        with tempfile.NamedTemporaryFile(suffix=".tar") as tmp:
+            tmp.write(archive)
+            tmp.flush()
+            with tarfile.open(tmp.name) as tar:
+                tar.extractall(tree)
+    return tree
+
+
+def _training_fingerprint(tree: Path) -> str:
+    digest = hashlib.sha256()
+    paths = [tree / "config.yml", tree / "domain.yml"] + sorted(p for p in (tree / "data").rglob("*") if p.is_file())
+    paths += [p for p in (tree / "bot" / "rasa_tokenizer.py", tree / "bot" / "normalize.py") if p.is_file()]  # what config.yml runs
+    for path in paths:
+        digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_for(tree: Path) -> Path:
+    """A Rasa model trained on this tree's config.yml and data/ with its own code, cached by their content."""
+    target = CACHE / "models" / f"{_training_fingerprint(tree)}.tar.gz"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"training a Rasa model for {tree.name} (a few minutes, once per data change) ...", flush=True)
+    code = (
+        "import sys; from pathlib import Path; from bot.nlu import train_model; "
+        f"train_model(Path({str(tree)!r}), Path({str(target.parent)!r}), fixed_name={target.name[:-7]!r})"
+    )
+    log = target.with_suffix(".log")
+    with log.open("w") as handle:
+        subprocess.run([sys.executable, "-c", code], cwd=tree, env=_env(tree), check=True, stdout=handle, stderr=handle)
+    return target
+
+
+def _env(tree: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def run_engine(name: str, tree: Path, model: Path, data_dir: Path, repeat: int) -> dict[str, Any]:
+    print(f"running {name}: {tree} with {model.name} ...", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "predictions.json"
+        command = [sys.executable, str(Path(__file__).resolve()), "predict", "--project", str(tree), "--model", str(model),
+                   "--data-dir", str(data_dir), "--out", str(out), "--repeat", str(repeat)]
+        subprocess.run(command, cwd=tree, env=_env(tree), check=True, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+# -- the report ------------------------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def _fmt(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _table(results: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
+    rows = ["| set | part | labels | engine | n (answerable / not) | intent acc / macro-F1 | core4+other acc / macro-F1 "
+            "| acceptable first / top 3 | abstained on answerable | offered on unanswerable |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for key, by_engine in results.items():
+        file, part, labels = key.split("|")
+        for name in names:
+            s = by_engine[name]
+            rows.append(
+                f"| {file} | {part} | {labels} | {name} | {s['n']} ({s['answerable']} / {s['unanswerable']}) "
+                + "".join(f"| {_fmt(s[a])} / {_fmt(s[b])} " for _, a, b in FIGURES)
+                + f"| {_fmt(s['abstained_on_answerable'])} | {_fmt(s['offered_on_unanswerable'])} |"
+            )
+    return rows
+
+
+def _errors(lines: list[Any], prediction: dict[str, Any]) -> None:
+    for line in lines:
+        p = prediction[line.key]
+        offered = [] if p["abstained"] else p["ids"]
+        wrong_first = line.answerable and (not offered or offered[0] not in line.acceptable)
+        if wrong_first or (not line.answerable and offered) or p["intent"] != line.intent:
+            context = " / ".join(t["text"] for t in line.context if t["role"] == "customer")
+            print(f"{line.key}\t{line.text}" + (f"\t[ctx: {context}]" if context else "")
+                  + f"\n    gold {line.intent} {list(line.acceptable)}\n    got  {p['intent']} {p['confidence']}"
+                  + f" {list(zip(p['ids'], p['scores']))}" + (f" ABSTAINED ({p['reason']})" if p["abstained"] else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    inner = sub.add_parser("predict", help="(internal) run one engine over the set")
+    inner.add_argument("--project", type=Path, required=True)
+    inner.add_argument("--model", type=Path, required=True)
+    inner.add_argument("--data-dir", type=Path, required=True)
+    inner.add_argument("--out", type=Path, required=True)
+    inner.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--before", default=BEFORE_REF, help=f"git ref of the engine before (default {BEFORE_REF})")
+    parser.add_argument("--only", choices=("before", "after"), help="run one engine only")
+    parser.add_argument("--data-dir", type=Path, default=None, help="real_dev directory (default ../shared/data/real_dev)")
+    parser.add_argument("--repeat", type=int, default=2, help="latency passes over messages.jsonl")
+    parser.add_argument("--errors", choices=("tune",), help="list the tuning part's misses of the after engine "
+                        "(the report part's lines are never listed: tune on what you do not report)")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(PROJECT / "bench"))
+    import real_dev
+
+    if args.command == "predict":
+        predict(args.project.resolve(), args.model.resolve(), args.data_dir.resolve(), args.out, args.repeat)
+        return
+    data_dir = (args.data_dir or real_dev.DEFAULT_DIR).resolve()
+    lines = real_dev.load(data_dir)
+    relabels = real_dev.read_relabels()
+    trees = {"before": tree_at(args.before), "after": PROJECT}
+    names = [n for n in trees if args.only in (None, n)]
+    runs = {name: run_engine(name, trees[name], model_for(trees[name]), data_dir, args.repeat) for name in names}
+
+    results: dict[str, dict[str, Any]] = {}
+    for file, file_lines in lines.items():
+        for part in real_dev.PARTS:
+            chosen = [line for line in file_lines if line.part == part]
+            for labels, labelled in (("original", chosen), ("relabelled", real_dev.relabel(chosen, relabels))):
+                if labels == "relabelled" and not relabels:
+                    continue
+                results[f"{file}|{part}|{labels}"] = {n: real_dev.score(labelled, runs[n]["predictions"]) for n in names}
+    latency = {}
+    for name in names:
+        suggest_ms, encode_ms = runs[name]["suggest_ms"], runs[name]["encode_ms"]
+        latency[name] = {
+            "suggest_ms_p50": round(_pct(suggest_ms, 50), 1),
+            "suggest_ms_p95": round(_pct(suggest_ms, 95), 1),
+            "encode_ms_p50": round(statistics.median(encode_ms), 2),
+            "suggest_p95_over_encode": round(_pct(suggest_ms, 95) / statistics.median(encode_ms), 2),
+        }
+    print("\n" + "\n".join(_table(results, names)))
+    print("\n| engine | suggest p50 ms | suggest p95 ms | one encoder call p50 ms | p95 / encoder call |\n|---|---|---|---|---|")
+    for name, figures in latency.items():
+        print(f"| {name} | {figures['suggest_ms_p50']} | {figures['suggest_ms_p95']} | {figures['encode_ms_p50']} "
+              f"| {figures['suggest_p95_over_encode']} |")
+    if len(names) == 2:
+        ratio = latency["after"]["suggest_ms_p95"] / latency["before"]["suggest_ms_p95"]
+        print(f"\nsuggest p95 after / before: {ratio:.2f}x")
+    if args.errors:
+        name = names[-1]
+        for file, file_lines in lines.items():
+            print(f"\n## {name}: misses on the tuning part of {file}")
+            _errors(real_dev.relabel([l for l in file_lines if l.part == "tune"], relabels), runs[name]["predictions"])
+    out = PROJECT / "bench" / "results" / "real_quality.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    refs = {"before": _git("rev-parse", "--short=12", args.before), "after": "working tree"}
+    out.write_text(json.dumps({"refs": {n: refs[n] for n in names}, "results": results, "latency": latency},
+                              ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nwrote {out.relative_to(PROJECT)}")
+
+
+if __name__ == "__main__":
+    main()
