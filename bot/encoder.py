@@ -90,17 +90,25 @@ class Encoder:
 
     def embed(self, text: str) -> np.ndarray:
         """One text's vector; recent texts are cached (a message is often searched more than once)."""
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Vectors for a few texts (a message and its clauses): cached ones from the cache, the rest in one encoder call."""
         with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
-        vector = self._batcher.embed(text)
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return vector
+            found = [self._cache.get(t) for t in texts]
+            for text, vector in zip(texts, found):
+                if vector is not None:
+                    self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(t for t, v in zip(texts, found) if v is None))
+        if missing:
+            fresh = dict(zip(missing, self._batcher.embed(missing)))
+            with self._lock:
+                for text, vector in fresh.items():
+                    self._cache[text] = vector
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            found = [v if v is not None else fresh[t] for t, v in zip(texts, found)]
+        return found  # type: ignore[return-value]
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
@@ -131,16 +139,17 @@ class _Batcher:
         self._busy = False
         self.batches = 0  # encoder calls made, for the benchmark
 
-    def embed(self, text: str) -> np.ndarray:
-        slot = _Slot(text)
+    def embed(self, texts: Sequence[str]) -> list[np.ndarray]:
+        slots = [_Slot(t) for t in texts]
         with self._ready:
-            self._queue.append(slot)
-            while self._busy and not slot.done:
+            self._queue.extend(slots)
+            while self._busy and not all(s.done for s in slots):
                 self._ready.wait()
-            if not slot.done:
+            mine = not all(s.done for s in slots)
+            if mine:
                 self._busy = True
                 batch, self._queue = self._queue, []
-        if not slot.done:
+        if mine:
             try:
                 vectors = self._encode([s.text for s in batch])
                 for s, vector in zip(batch, vectors):
@@ -154,10 +163,13 @@ class _Batcher:
                 self._busy = False
                 self.batches += 1
                 self._ready.notify_all()
-        if slot.error is not None:
-            raise slot.error
-        assert slot.vector is not None
-        return slot.vector
+        out = []
+        for s in slots:
+            if s.error is not None:
+                raise s.error
+            assert s.vector is not None
+            out.append(s.vector)
+        return out
 
 
 class _TorchRunner:

@@ -299,6 +299,7 @@ class KBIndex:
         """The k best entries for a query, best first; scores fuse cosine and normalised BM25."""
         if k <= 0 or len(self) == 0:
             return []
+        query = normalize(query)
         if query_vector is None:
             query_vector = self.encoder.embed(query)
         entries, rows, dense, lexical = self._built_candidates(query, query_vector, k)
@@ -319,6 +320,7 @@ class KBIndex:
         """
         if k <= 0 or len(self) == 0:
             return []
+        query = normalize(query)
         if query_vector is None:
             query_vector = self.encoder.embed(query)
         built = self._rows_of_intent(intent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -78,6 +79,12 @@ class Suggestion:
         }
 
 
+def _leading(parse: IntentParse, intent: str) -> IntentParse:
+    """The parse with `intent` read for certain (from the message's words), the model's other readings after it."""
+    top = IntentScore(intent, 1.0)
+    return IntentParse(top, (top, *(s for s in parse.ranking if s.name != intent)))
+
+
 class _LRU(OrderedDict):  # type: ignore[type-arg]
     """A bounded str -> str memo (the engine's reading of messages it has seen)."""
 
@@ -122,6 +129,8 @@ class Engine:
         self.encoder = encoder
         self.dialogue = dialogue  # None: the model has no stories; context then only finds a follow-up's topic
         self._own_intents = _LRU(OWN_INTENT_CACHE)
+        # Parses run beside retrieval (TensorFlow and onnxruntime release the GIL: two cores, two jobs at once).
+        self._parser = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rasa-parse")
         self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
         self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
         self._holding: dict[str, Entry] = {}  # each intent's holding reply (tag "holding"), found once per KB
@@ -136,8 +145,6 @@ class Engine:
         """Load everything. With `nlu_in_background`, return as soon as the index can be searched: the Rasa
         model (most of a start: Rasa rebuilds each TensorFlow model by fitting one example) loads in a
         thread, and until it is there suggestions rank by retrieval alone (`nlu_ready` says which)."""
-        from concurrent.futures import ThreadPoolExecutor
-
         load_user_dicts(settings.project_dir / "data" / "dict")
         store = KBStore(settings.db_url)
         model = model_path or latest_model(settings.models_dir)
@@ -240,16 +247,20 @@ class Engine:
         index = self.index  # one index for the whole call, even if an edit swaps in a new one meanwhile
         past = past_turns(context)
         text = reading.query
-        nlu = self._parse(text)
+        if reading.only_social and GREET not in reading.social:
+            return self._acknowledge(reading, self._parse(text), past, index, k)
+        depth = max(10, 4 * k)
+        parsing = self._parser.submit(self._parse, text)  # the Rasa parse runs while retrieval searches
+        hits = self._retrieve(reading, None, index, depth)
+        nlu = parsing.result()
         if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text) and self.classifier is not None:
             # The encoder is a Chinese model: for Latin-only noise ("epfJBd0Kh8oO") its nearest rows mean nothing.
             return self._abstain(nlu.intent, nlu.ranking, "no Chinese words, and the intent model reads it as out of scope")
-        if reading.only_social and GREET not in reading.social:
-            return self._acknowledge(reading, nlu, past, index, k)
         history = self._history(past, index) if past else []
         follow_up = bool(past) and self._is_follow_up(text, nlu)
         topic = self._topic(past, history) if follow_up else None
-        hits = self._retrieve(reading, topic, index, max(10, 4 * k))
+        if topic:
+            hits = self._retrieve(reading, topic, index, depth)
         own = self._intent(nlu, hits)
         message_intent = FOLLOW_UP if follow_up else self._message_intent(nlu, own)
         if not follow_up:
@@ -282,7 +293,7 @@ class Engine:
             return index.search(f"{topic} {reading.query}", depth)
         clauses = reading.content if self.settings.suggest.clause_retrieval and len(reading.content) > 1 else ()
         texts = [reading.query, *clauses]
-        vectors = self.encoder.encode(texts) if clauses else [None]
+        vectors = self.encoder.embed_many(texts)
         best: dict[str, Hit] = {}
         for text, vector in zip(texts, vectors):
             for hit in index.search(text, depth, query_vector=vector):
@@ -302,13 +313,17 @@ class Engine:
         sent = index.entry(last.reply_entry) if last and last.reply_entry else None
         answered = last is not None and (sent is not None and not awaits_buyer(sent.answer) or (sent is None and last.reply_intent is not None))
         if reading.social & {THANKS, FINAL} or (ACK in reading.social and (not past or answered)):
-            parse = IntentParse(IntentScore(CLOSING_INTENT, 1.0), (IntentScore(CLOSING_INTENT, 1.0),)) if past else nlu
+            # Thanks close a conversation; "明白了" / "好的" alone acknowledge, and after an answer they close it.
+            intent = CLOSING_INTENT if THANKS in reading.social or past else AFFIRM
+            parse = _leading(nlu, intent)
+            weight = self.settings.suggest.intent_weight
             hits = index.search_intent(reading.text, CLOSING_INTENT, k)
-            closing = [self._reply(h.entry, (1 - self.settings.suggest.intent_weight) * h.score + self.settings.suggest.intent_weight, h.matched) for h in hits]
+            closing = tuple(self._reply(h.entry, (1 - weight) * h.score + weight, h.matched) for h in hits)
             if closing:
-                return Suggestion(parse.intent, parse.ranking, tuple(closing[:k]), abstained=False, context=reading_context)
+                return Suggestion(parse.intent, parse.ranking, closing, abstained=False, context=reading_context)
+        parse = _leading(nlu, AFFIRM)
         why = "an acknowledgement of a reply that waits on the buyer" if ACK in reading.social else "an agreement: nothing to answer"
-        return self._abstain(nlu.intent, nlu.ranking, why, reading_context)
+        return self._abstain(parse.intent, parse.ranking, why, reading_context)
 
     # -- context ---------------------------------------------------------------------------
 

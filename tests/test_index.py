@@ -193,7 +193,7 @@ def test_an_encoder_failure_reaches_every_caller_in_the_batch() -> None:
 
     def call(text: str) -> None:
         try:
-            batcher.embed(text)
+            batcher.embed([text])
         except RuntimeError as exc:
             errors.append(str(exc))
 

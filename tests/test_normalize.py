@@ -1,0 +1,78 @@
+"""The one normalisation (bot.normalize) and the reading of a message into clauses (bot.clauses)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.clauses import ACK, AGREE, FINAL, GREET, THANKS, read_message
+from bot.context import awaits_buyer
+from bot.normalize import normalize
+
+
+@pytest.mark.parametrize(
+    "noisy, clean",
+    [
+        ("没了，多谢！！", "没了,多谢!"),
+        ("好的，明白了～～～", "好的,明白了~"),
+        ("亲 在么？？", "在吗?"),
+        ("在伐 问个事", "在吗 问个事"),
+        ("包油吗亲", "包邮吗亲"),
+        ("有10元优惠卷吗", "有10元优惠券吗"),
+        ("連核桃一起30元沒減呀", "连核桃一起30元没减呀"),
+        ("OK👌🏻", "好的"),
+        ("nihao", "你好"),
+        ("确定的吗#E-s14", "确定的吗"),
+        ("[微笑]好的", "好的"),
+        ("啊啊啊啊气死了！！！", "啊气死了!"),
+        ("什么时候发货。。。", "什么时候发货."),
+        ("ＡＢＣ１２３", "abc123"),
+    ],
+    ids=["fullwidth-runs", "tilde-run", "leading-qin-zaime", "zaifa", "baoyou-typo", "coupon-typo", "traditional",
+         "ok-emoji", "pinyin", "taobao-emoticon", "bracket-emoticon", "particle-run", "ellipsis", "fullwidth-latin"],
+)
+def test_noise_folds_to_one_form(noisy: str, clean: str) -> None:
+    assert normalize(noisy) == clean
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["亲们好", "亲爱的在吗", "88元包邮吗", "你现在不在", "什么时候到", "怎么用", "9.9元", "这么贵", "不能便宜点吗"],
+    ids=["qinmen", "qinai", "price-88", "xianzai-bu", "shenme", "zenme", "decimal", "zheme", "negation"],
+)
+def test_meaning_is_kept(text: str) -> None:
+    assert normalize(text) == text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("亲在么吗呢啊哈好的，。！？～~!? 包油卷0123ok在不伐👌[]#E-s14谢蟹什怎")), max_size=20) | st.text(max_size=40))
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@pytest.mark.parametrize(
+    "text, content, social",
+    [
+        ("在么 快递收到了 少了一件", ("快递收到了", "少了一件"), {GREET}),
+        ("没了，多谢！！", (), {FINAL, THANKS}),
+        ("好的，明白了", (), {ACK, FINAL}),
+        ("暂时不用了 给你好评", (), {FINAL, THANKS}),
+        ("对的哈", (), {AGREE}),
+        ("没有了 谢谢 啊对了大概多久可以收到啊", ("大概多久可以收到啊",), {FINAL, THANKS}),
+        ("谢谢 能便宜点吗", ("能便宜点吗",), {THANKS}),
+        ("有加厚款吗", ("有加厚款吗",), set()),
+    ],
+    ids=["greet-then-problem", "thanks-noisy", "ack-final", "praise-goodbye", "agree", "thanks-then-question", "thanks-first", "plain"],
+)
+def test_messages_split_into_social_and_content_clauses(text: str, content: tuple[str, ...], social: set[str]) -> None:
+    reading = read_message(text)
+    assert reading.content == content
+    assert reading.social == social
+
+
+def test_a_reply_that_asks_the_buyer_for_something_awaits_them() -> None:
+    assert awaits_buyer("亲,您别着急,麻烦把订单号发我,我马上帮您查一下包裹现在到哪里了~")
+    assert awaits_buyer("我跟仓库确认后回复您")
+    assert not awaits_buyer("亲,全场满99元包邮哦,还没满的话凑一凑就能免运费啦~")
