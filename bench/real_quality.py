@@ -42,11 +42,12 @@ FIGURES = [
 # -- running one engine (in its own process, on its own tree) ------------------------------------------
 
 
-def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int) -> None:
+def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, overrides: list[str]) -> None:
     """Suggest for every dev line with the engine of `project` (imported from there), timing a latency pass."""
     sys.path.insert(0, str(project))
     sys.path.insert(0, str(PROJECT / "bench"))
     import real_dev
+    from tune_real import with_setting
 
     from bot.kb.sync import import_kb
     from bot.settings import load_settings
@@ -56,6 +57,8 @@ def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int) 
     predictions: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(project, data_dir=Path(tmp))
+        for assignment in overrides:
+            settings = with_setting(settings, *assignment.split("=", 1))
         import_kb(settings)
         engine = Engine.from_settings(settings, model_path=model)
         engine.suggest("你好")  # warm-up
@@ -106,43 +109,73 @@ def tree_at(ref: str) -> Path:
     return tree
 
 
-def _training_fingerprint(tree: Path) -> str:
+def _fingerprint(tree: Path, paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    paths = [tree / "config.yml", tree / "domain.yml"] + sorted(p for p in (tree / "data").rglob("*") if p.is_file())
-    paths += [p for p in (tree / "bot" / "rasa_tokenizer.py", tree / "bot" / "normalize.py") if p.is_file()]  # what config.yml runs
     for path in paths:
-        digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes())
+        if path.is_file():
+            digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def model_for(tree: Path) -> Path:
     """A Rasa model trained on this tree's config.yml and data/ with its own code, cached by their content."""
-    target = CACHE / "models" / f"{_training_fingerprint(tree)}.tar.gz"
+    inputs = [tree / "config.yml", tree / "domain.yml", *sorted(p for p in (tree / "data").rglob("*") if p.is_file()),
+              tree / "bot" / "rasa_tokenizer.py", tree / "bot" / "normalize.py"]  # the code config.yml runs
+    target = CACHE / "models" / f"{_fingerprint(tree, inputs)}.tar.gz"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"training a Rasa model for {tree.name} (a few minutes, once per data change) ...", flush=True)
     code = (
-        "import sys; from pathlib import Path; from bot.nlu import train_model; "
+        "from pathlib import Path; from bot.nlu import train_model; "
         f"train_model(Path({str(tree)!r}), Path({str(target.parent)!r}), fixed_name={target.name[:-7]!r})"
     )
-    log = target.with_suffix(".log")
-    with log.open("w") as handle:
-        subprocess.run([sys.executable, "-c", code], cwd=tree, env=_env(tree), check=True, stdout=handle, stderr=handle)
+    _run_logged(code, tree, target.with_suffix(".log"))
     return target
 
 
-def _env(tree: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+def encoders_for(tree: Path) -> Path | None:
+    """A models directory holding this tree's fine-tuned encoder (bot/finetune.py on its kb/ and bot.yml), cached by
+    their content; None for a tree that does not fine-tune."""
+    if not (tree / "bot" / "finetune.py").is_file():
+        return None
+    inputs = [tree / "bot.yml", *sorted(p for p in (tree / "kb").rglob("*") if p.is_file()),
+              tree / "bot" / "finetune.py", tree / "bot" / "normalize.py"]
+    models = CACHE / "encoders" / _fingerprint(tree, inputs)
+    if (models / "encoders" / "current.json").is_file():
+        return models
+    models.mkdir(parents=True, exist_ok=True)
+    print(f"fine-tuning the encoder for {tree.name} (a few minutes, once per KB change) ...", flush=True)
+    code = (
+        "from pathlib import Path; from bot.settings import load_settings; from bot.kb.files import read_kb; "
+        "from bot.intents import load_intents; from bot.encoder import resolve_encoder; from bot.finetune import finetune_encoder; "
+        f"tree = Path({str(tree)!r}); s = load_settings(tree); "
+        f"finetune_encoder(Path({str(models)!r}), resolve_encoder(s.encoder), read_kb(tree / 'kb', load_intents(tree)), (), s.finetune)"
+    )
+    _run_logged(code, tree, models / "finetune.log")
+    return models
 
 
-def run_engine(name: str, tree: Path, model: Path, data_dir: Path, repeat: int) -> dict[str, Any]:
-    print(f"running {name}: {tree} with {model.name} ...", flush=True)
+def _run_logged(code: str, tree: Path, log: Path) -> None:
+    with log.open("w") as handle:
+        subprocess.run([sys.executable, "-c", code], cwd=tree, env=_env(tree), check=True, stdout=handle, stderr=handle)
+
+
+def _env(tree: Path, models: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    if models is not None:
+        env["BOT_MODELS_DIR"] = str(models)
+    return env
+
+
+def run_engine(name: str, tree: Path, data_dir: Path, repeat: int, overrides: list[str]) -> dict[str, Any]:
+    model, encoders = model_for(tree), encoders_for(tree)
+    print(f"running {name}: {tree} with {model.name}" + (f" and the encoder in {encoders}" if encoders else "") + " ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "predictions.json"
         command = [sys.executable, str(Path(__file__).resolve()), "predict", "--project", str(tree), "--model", str(model),
-                   "--data-dir", str(data_dir), "--out", str(out), "--repeat", str(repeat)]
-        subprocess.run(command, cwd=tree, env=_env(tree), check=True, stdout=subprocess.DEVNULL)
+                   "--data-dir", str(data_dir), "--out", str(out), "--repeat", str(repeat)] + [f"--set={o}" for o in overrides]
+        subprocess.run(command, cwd=tree, env=_env(tree, encoders), check=True, stdout=subprocess.DEVNULL)
         return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -194,10 +227,13 @@ def main() -> None:
     inner.add_argument("--data-dir", type=Path, required=True)
     inner.add_argument("--out", type=Path, required=True)
     inner.add_argument("--repeat", type=int, default=1)
+    inner.add_argument("--set", action="append", default=[])
     parser.add_argument("--before", default=BEFORE_REF, help=f"git ref of the engine before (default {BEFORE_REF})")
     parser.add_argument("--only", choices=("before", "after"), help="run one engine only")
     parser.add_argument("--data-dir", type=Path, default=None, help="real_dev directory (default ../shared/data/real_dev)")
     parser.add_argument("--repeat", type=int, default=2, help="latency passes over messages.jsonl")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                        help="override a bot.yml setting of the after engine (to explore; the figures to report use bot.yml)")
     parser.add_argument("--errors", choices=("tune",), help="list the tuning part's misses of the after engine "
                         "(the report part's lines are never listed: tune on what you do not report)")
     args = parser.parse_args()
@@ -206,14 +242,14 @@ def main() -> None:
     import real_dev
 
     if args.command == "predict":
-        predict(args.project.resolve(), args.model.resolve(), args.data_dir.resolve(), args.out, args.repeat)
+        predict(args.project.resolve(), args.model.resolve(), args.data_dir.resolve(), args.out, args.repeat, args.set)
         return
     data_dir = (args.data_dir or real_dev.DEFAULT_DIR).resolve()
     lines = real_dev.load(data_dir)
     relabels = real_dev.read_relabels()
     trees = {"before": tree_at(args.before), "after": PROJECT}
     names = [n for n in trees if args.only in (None, n)]
-    runs = {name: run_engine(name, trees[name], model_for(trees[name]), data_dir, args.repeat) for name in names}
+    runs = {name: run_engine(name, trees[name], data_dir, args.repeat, args.set if name == "after" else []) for name in names}
 
     results: dict[str, dict[str, Any]] = {}
     for file, file_lines in lines.items():

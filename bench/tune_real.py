@@ -47,10 +47,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--max-offered", type=float, default=0.3, help="most offered-on-unanswerable accepted (each file)")
     parser.add_argument("--top", type=int, default=15, help="grid points printed")
+    parser.add_argument("--encoder", help="use this encoder directory as it is (no fine-tuning for this tree)")
     args = parser.parse_args()
 
     import real_dev
-    from real_quality import model_for
+    from real_quality import encoders_for, model_for
 
     from bot.kb.sync import import_kb
     from bot.settings import load_settings
@@ -63,8 +64,16 @@ def main() -> None:
     relabels = real_dev.read_relabels()
     tune = {file: real_dev.relabel([line for line in lines if line.part == "tune"], relabels) for file, lines in data.items()}
 
+    if args.encoder:
+        os.environ["BOT_ENCODER"] = args.encoder
+    else:
+        encoders = encoders_for(PROJECT)
+        if encoders is not None:
+            os.environ["BOT_MODELS_DIR"] = str(encoders)
     with tempfile.TemporaryDirectory() as tmp:
         base = load_settings(PROJECT, data_dir=Path(tmp))
+        if args.encoder:
+            base = with_setting(base, "finetune.enabled", "false")
         import_kb(base)
         engine = Engine.from_settings(base, model_path=model_for(PROJECT))
         engine._parse = functools.lru_cache(maxsize=None)(engine._parse)  # type: ignore[method-assign]

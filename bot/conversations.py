@@ -124,6 +124,18 @@ class ConversationStore:
             conn.execute(feedback_table.insert(), full)
         return len(rows)
 
+    def sent_suggestions(self, limit: int = 50_000) -> list[tuple[str, str]]:
+        """(buyer message, KB entry) for the latest replies agents sent from a suggestion: what fine-tuning learns from."""
+        query = (
+            sa.select(messages_table.c.text, feedback_table.c.entry_id)
+            .join(messages_table, messages_table.c.id == feedback_table.c.message_id)
+            .where(feedback_table.c.event == "sent", feedback_table.c.entry_id.is_not(None), messages_table.c.role == "customer")
+            .order_by(feedback_table.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(row.text, row.entry_id) for row in conn.execute(query)]
+
     def feedback(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
         query = sa.select(feedback_table).order_by(feedback_table.c.id)
         if conversation_id is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -268,6 +269,34 @@ def load_encoder(name: str, backend: str = "torch", cache_dir: Path | None = Non
     return Encoder(resolve_encoder(name), backend, cache_dir)
 
 
+FINETUNED_POINTER = "current.json"
+
+
+def finetuned_root(models_dir: Path) -> Path:
+    return Path(models_dir) / "encoders"
+
+
+def finetuned_encoder(models_dir: Path, base: Path) -> Path | None:
+    """The encoder `bot train` fine-tuned from this base (models/encoders/current.json), if there is one."""
+    pointer = finetuned_root(models_dir) / FINETUNED_POINTER
+    try:
+        current = json.loads(pointer.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    path = finetuned_root(models_dir) / str(current.get("dir"))
+    if current.get("base") != encoder_fingerprint(base) or not (path / "config.json").is_file():
+        return None
+    return path
+
+
+def encoder_path(settings: "Settings") -> Path:
+    """The model directory the engine embeds with: the fine-tuned encoder when `bot train` made one, else the configured one."""
+    base = resolve_encoder(settings.encoder)
+    if settings.finetune.enabled:
+        return finetuned_encoder(settings.models_dir, base) or base
+    return base
+
+
 def encoder_for(settings: "Settings") -> Encoder:
-    """The encoder a project's settings name, with its backend."""
-    return load_encoder(settings.encoder, settings.encoder_backend, settings.encoders_dir)
+    """The encoder a project's settings name (fine-tuned when there is one), with its backend."""
+    return load_encoder(str(encoder_path(settings)), settings.encoder_backend, settings.encoders_dir)

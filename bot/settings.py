@@ -1,4 +1,4 @@
-"""Settings read once from bot.yml and the environment (BOT_ENCODER, BOT_ENCODER_BACKEND, BOT_DB, BOT_DATA_DIR)."""
+"""Settings read once from bot.yml and the environment (BOT_ENCODER, BOT_ENCODER_BACKEND, BOT_DB, BOT_DATA_DIR, BOT_MODELS_DIR)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,18 @@ class SuggestSettings:
 
 
 @dataclass(frozen=True)
+class FinetuneSettings:
+    """`bot train` fine-tunes the encoder on the KB's phrasings and agents' sent suggestions (bot/finetune.py)."""
+
+    enabled: bool = True
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    by_intent: bool = False  # batches of one intent's entries: harder negatives
+    seed: int = 42
+
+
+@dataclass(frozen=True)
 class Limits:
     """What the server accepts; anything beyond gets a 4xx that says which limit, and changes nothing."""
 
@@ -78,6 +90,8 @@ class Settings:
     suggest: SuggestSettings = field(default_factory=SuggestSettings)
     limits: Limits = field(default_factory=Limits)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    models_path: Path | None = None  # where trained models live (BOT_MODELS_DIR); None: <project>/models
 
     @property
     def kb_dir(self) -> Path:
@@ -85,7 +99,8 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        return self.project_dir / "models"
+        """Trained models: the Rasa archives and the fine-tuned encoder (models/encoders/)."""
+        return self.models_path or self.project_dir / "models"
 
     @property
     def index_dir(self) -> Path:
@@ -145,5 +160,7 @@ def load_settings(project_dir: Path | str | None = None, **overrides: Any) -> Se
         suggest=_section(raw, "suggest", SuggestSettings),
         limits=_section(raw, "limits", Limits),
         auth=_section(raw, "auth", AuthSettings),
+        finetune=_section(raw, "finetune", FinetuneSettings),
+        models_path=Path(os.environ["BOT_MODELS_DIR"]).resolve() if os.environ.get("BOT_MODELS_DIR") else None,
     )
     return settings.with_overrides(**overrides)

