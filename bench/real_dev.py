@@ -145,6 +145,16 @@ def relabel(lines: Sequence[Line], relabels: dict[str, dict[str, Any]]) -> list[
     return out
 
 
+def with_setting(settings: Any, name: str, value: str) -> Any:
+    """Settings with one `section.name` (or top-level `name`) replaced by a value parsed to the field's type."""
+    section, _, key = name.rpartition(".")
+    part = getattr(settings, section) if section else settings
+    kind = type(getattr(part, key))
+    parsed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    changed = replace(part, **{key: parsed})
+    return replace(settings, **{section: changed}) if section else changed
+
+
 def core(intent: str) -> str:
     """The four core intents, everything else "other" (how the held-aside set is scored)."""
     return intent if intent in CORE_INTENTS else "other"

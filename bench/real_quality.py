@@ -47,18 +47,19 @@ def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, 
     sys.path.insert(0, str(project))
     sys.path.insert(0, str(PROJECT / "bench"))
     import real_dev
-    from tune_real import with_setting
 
+    import bot
     from bot.kb.sync import import_kb
     from bot.settings import load_settings
     from bot.suggest import Engine
 
+    assert Path(bot.__file__).resolve().is_relative_to(project), f"{bot.__file__} is not the code of {project}"
     lines = [line for part in real_dev.load(data_dir).values() for line in part]
     predictions: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(project, data_dir=Path(tmp))
         for assignment in overrides:
-            settings = with_setting(settings, *assignment.split("=", 1))
+            settings = real_dev.with_setting(settings, *assignment.split("=", 1))
         import_kb(settings)
         engine = Engine.from_settings(settings, model_path=model)
         engine.suggest("你好")  # warm-up

@@ -17,7 +17,6 @@ import itertools
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,6 @@ DEFAULT_GRID = {
     "suggest.holding_score": ["0.5", "0.55", "0.6", "0.65"],
     "suggest.intent_weight": ["0.2", "0.3", "0.4"],
 }
-
-
-def with_setting(settings: Any, name: str, value: str) -> Any:
-    section, key = name.split(".", 1)
-    part = getattr(settings, section)
-    kind = type(getattr(part, key))
-    parsed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-    return replace(settings, **{section: replace(part, **{key: parsed})})
 
 
 def main() -> None:
@@ -73,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = load_settings(PROJECT, data_dir=Path(tmp))
         if args.encoder:
-            base = with_setting(base, "finetune.enabled", "false")
+            base = real_dev.with_setting(base, "finetune.enabled", "false")
         import_kb(base)
         engine = Engine.from_settings(base, model_path=model_for(PROJECT))
         engine._parse = functools.lru_cache(maxsize=None)(engine._parse)  # type: ignore[method-assign]
@@ -82,7 +73,7 @@ def main() -> None:
         for values in itertools.product(*(grid[n] for n in names)):
             settings = base
             for name, value in zip(names, values):
-                settings = with_setting(settings, name, value)
+                settings = real_dev.with_setting(settings, name, value)
             engine.settings = settings
             engine._own_intents.clear()
             figures = {}
@@ -103,12 +94,14 @@ def main() -> None:
         return ok, m["first"] + m["top3"] + c["top3"]
 
     rows.sort(key=objective, reverse=True)
-    print("| " + " | ".join(names) + " | msg intent acc | msg first / top3 | msg offered-unans | conv first / top3 | conv offered-unans |")
-    print("|" + "---|" * (len(names) + 5))
+    print("| " + " | ".join(names) + " | msg intent acc / core4 F1 | msg first / top3 | msg offered-unans | conv intent acc / core4 F1 "
+          "| conv first / top3 | conv offered-unans |")
+    print("|" + "---|" * (len(names) + 6))
     for point, figures in rows[: args.top]:
         m, c = figures["messages.jsonl"], figures["conversations.jsonl"]
         print("| " + " | ".join(point[n] for n in names)
-              + f" | {m['intent_accuracy']:.3f} | {m['first']:.3f} / {m['top3']:.3f} | {m['offered_on_unanswerable']:.3f}"
+              + f" | {m['intent_accuracy']:.3f} / {m['core_intent_macro_f1']:.3f} | {m['first']:.3f} / {m['top3']:.3f}"
+              + f" | {m['offered_on_unanswerable']:.3f} | {c['intent_accuracy']:.3f} / {c['core_intent_macro_f1']:.3f}"
               + f" | {c['first']:.3f} / {c['top3']:.3f} | {c['offered_on_unanswerable']:.3f} |")
 
 

@@ -251,7 +251,8 @@ class Engine:
             return self._acknowledge(reading, self._parse(text), past, index, k)
         depth = max(10, 4 * k)
         parsing = self._parser.submit(self._parse, text)  # the Rasa parse runs while retrieval searches
-        hits = self._retrieve(reading, None, index, depth)
+        earlier = past[-1].text if past and self.settings.suggest.context_retrieval else None
+        hits = self._retrieve(reading, None, index, depth, earlier)
         nlu = parsing.result()
         if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text) and self.classifier is not None:
             # The encoder is a Chinese model: for Latin-only noise ("epfJBd0Kh8oO") its nearest rows mean nothing.
@@ -286,13 +287,13 @@ class Engine:
             )
         return Suggestion(parse.intent, parse.ranking, tuple(replies[:k]), abstained=False, context=reading_context)
 
-    def _retrieve(self, reading: MessageReading, topic: str | None, index: KBIndex, depth: int) -> list[Hit]:
+    def _retrieve(self, reading: MessageReading, topic: str | None, index: KBIndex, depth: int, earlier: str | None = None) -> list[Hit]:
         """The best entries for the message; for several clauses, each entry scored by its best clause too,
         so the question in "快递收到了 少了一件" is not drowned by the statement before it."""
         if topic:
             return index.search(f"{topic} {reading.query}", depth)
         clauses = reading.content if self.settings.suggest.clause_retrieval and len(reading.content) > 1 else ()
-        texts = [reading.query, *clauses]
+        texts = [reading.query, *clauses] + ([f"{read_message(earlier).query} {reading.query}"] if earlier else [])
         vectors = self.encoder.embed_many(texts)
         best: dict[str, Hit] = {}
         for text, vector in zip(texts, vectors):
