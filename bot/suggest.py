@@ -32,6 +32,7 @@ AFFIRM = "affirm"
 RETRIEVAL_INTENT_DEPTH = 10
 COMPACT_AFTER = 200  # overlay entries before the index is rebuilt in the background
 CONTEXTUAL_MIN_CONFIDENCE = 0.5  # NLU must be this sure that a message is a bare "好的" / "这个呢"
+STRONG_MATCH = 0.85  # a retrieval score this high means the message says what a vetted question says
 OWN_INTENT_CACHE = 4096  # earlier messages whose own intent is remembered (a conversation re-reads them)
 
 
@@ -134,6 +135,7 @@ class Engine:
         self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
         self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
         self._holding: dict[str, Entry] = {}  # each intent's holding reply (tag "holding"), found once per KB
+        self._awaiting_intents: frozenset[str] = frozenset()  # intents whose answers mostly wait on the buyer
         self.index: KBIndex | None = None
         self.seq = 0  # the last KB change applied
         self._sync_lock = threading.RLock()
@@ -211,6 +213,10 @@ class Engine:
         approved = kb.approved()
         self._clarify = tuple(e for e in approved if CLARIFY_TAG in e.tags)[:1]
         self._holding = {e.intent: e for e in reversed(approved) if HOLDING_TAG in e.tags}
+        by_intent: dict[str, list[bool]] = {}
+        for entry in approved:
+            by_intent.setdefault(entry.intent, []).append(awaits_buyer(entry.answer))
+        self._awaiting_intents = frozenset(i for i, waits in by_intent.items() if sum(waits) > len(waits) / 2)
 
     def compact_in_background(self) -> threading.Thread:
         """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""
@@ -263,7 +269,7 @@ class Engine:
         if topic:
             hits = self._retrieve(reading, topic, index, depth)
         own = self._intent(nlu, hits)
-        message_intent = FOLLOW_UP if follow_up else self._message_intent(nlu, own)
+        message_intent = FOLLOW_UP if follow_up else self._message_intent(nlu, own, hits)
         if not follow_up:
             self._own_intents.put(text, message_intent)
         next_reply = self.dialogue.predict(tuple(history), message_intent) if self.dialogue and history else None
@@ -271,8 +277,10 @@ class Engine:
         retrieve_text = f"{topic} {text}" if topic else text
         if next_reply is not None and next_reply.top is not None:
             hits = self._with_intent(hits, index, retrieve_text, next_reply.top.name, k)
-        hits = self._with_holding(hits, parse.intent.name)
-        replies = self._rank(hits, parse, k)
+        # The holding reply is for a buyer who clearly asks about that intent: Chinese words, and Rasa agrees.
+        holding = parse.intent.name if has_chinese(text) and nlu.intent.name == parse.intent.name else None
+        hits = self._with_holding(hits, holding)
+        replies = self._rank(hits, parse, k, holding)
         reading_context = None
         if past:
             top = next_reply.top if next_reply else None
@@ -310,9 +318,7 @@ class Engine:
         and come back): then the buyer is only saying they will. "对"/"可以" answer the agent's question.
         """
         reading_context = ContextReading(AFFIRM, None, None, None) if past else None
-        last = past[-1] if past else None
-        sent = index.entry(last.reply_entry) if last and last.reply_entry else None
-        answered = last is not None and (sent is not None and not awaits_buyer(sent.answer) or (sent is None and last.reply_intent is not None))
+        answered = bool(past) and self._answered(past, index)
         if reading.social & {THANKS, FINAL} or (ACK in reading.social and (not past or answered)):
             # Thanks close a conversation; "明白了" / "好的" alone acknowledge, and after an answer they close it.
             intent = CLOSING_INTENT if THANKS in reading.social or past else AFFIRM
@@ -326,15 +332,30 @@ class Engine:
         why = "an acknowledgement of a reply that waits on the buyer" if ACK in reading.social else "an agreement: nothing to answer"
         return self._abstain(parse.intent, parse.ranking, why, reading_context)
 
+    def _answered(self, past: Sequence[PastTurn], index: KBIndex) -> bool:
+        """Whether the agent's last reply answered (rather than asked the buyer for something or promised to check).
+
+        The entry the agent sent decides when the caller names it; otherwise the reply the dialogue model predicts
+        there (or the intent the caller names), by whether most of that intent's answers wait on the buyer.
+        """
+        last = past[-1]
+        sent = index.entry(last.reply_entry) if last.reply_entry else None
+        if sent is not None:
+            return not awaits_buyer(sent.answer)
+        reply = self._history(past, index)[-1].reply_intent
+        return reply is not None and reply not in self._awaiting_intents
+
     # -- context ---------------------------------------------------------------------------
 
     def _is_follow_up(self, text: str, nlu: IntentParse) -> bool:
         """A message with no topic of its own ("这个呢", "那这款呢"), by the NLU model or by its words."""
         return (nlu.intent.name == FOLLOW_UP and nlu.intent.confidence >= CONTEXTUAL_MIN_CONFIDENCE) or is_bare_follow_up(text)
 
-    def _message_intent(self, nlu: IntentParse, own: IntentParse) -> str:
-        """The message on its own: a contextual intent if NLU is sure of one, else the blended topic."""
-        if nlu.intent.name in CONTEXTUAL_INTENTS and nlu.intent.confidence >= CONTEXTUAL_MIN_CONFIDENCE:
+    def _message_intent(self, nlu: IntentParse, own: IntentParse, hits: Sequence[Hit] = ()) -> str:
+        """The message on its own: a contextual intent if NLU is sure of one (and no vetted question says the same
+        thing: "天气怎么样" reads like "这个怎么样" to DIET), else the blended topic."""
+        strong = bool(hits) and hits[0].score >= STRONG_MATCH
+        if nlu.intent.name in CONTEXTUAL_INTENTS and nlu.intent.confidence >= CONTEXTUAL_MIN_CONFIDENCE and not strong:
             return nlu.intent.name
         return own.intent.name
 
@@ -348,7 +369,8 @@ class Engine:
         if self._is_follow_up(text, nlu):
             intent = FOLLOW_UP
         else:
-            intent = self._message_intent(nlu, self._intent(nlu, index.search(text, RETRIEVAL_INTENT_DEPTH)))
+            hits = index.search(text, RETRIEVAL_INTENT_DEPTH)
+            intent = self._message_intent(nlu, self._intent(nlu, hits), hits)
         self._own_intents.put(text, intent)
         return intent
 
@@ -422,26 +444,27 @@ class Engine:
         ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
         return IntentParse(intent=ranking[0], ranking=ranking)
 
-    def _rank(self, hits: list[Hit], parse: IntentParse, k: int) -> list[Reply]:
+    def _rank(self, hits: list[Hit], parse: IntentParse, k: int, holding: str | None = None) -> list[Reply]:
         """Blend retrieval with the intent: a strong match can still overrule an unsure intent.
 
-        An intent's holding reply ("I'll check and come back") scores at least `holding_score` of retrieval:
-        when the buyer clearly asks about a product but no entry answers that detail, it is what an agent sends.
+        The holding reply ("I'll check and come back") of the `holding` intent scores at least `holding_score` of
+        retrieval: when the buyer clearly asks about a product but no entry answers that detail, an agent sends it.
         """
         weight = self.settings.suggest.intent_weight
         scored = []
         for hit in hits:
             if CLARIFY_TAG in hit.entry.tags:
                 continue
-            retrieval = max(hit.score, self.settings.suggest.holding_score) if HOLDING_TAG in hit.entry.tags else hit.score
+            floor = hit.entry.intent == holding and HOLDING_TAG in hit.entry.tags
+            retrieval = max(hit.score, self.settings.suggest.holding_score) if floor else hit.score
             score = (1 - weight) * retrieval + weight * parse.confidence_of(hit.entry.intent)
             scored.append((score, hit))
         scored.sort(key=lambda pair: -pair[0])
         return [self._reply(hit.entry, score, hit.matched) for score, hit in scored[:k]]
 
-    def _with_holding(self, hits: list[Hit], intent: str) -> list[Hit]:
+    def _with_holding(self, hits: list[Hit], intent: str | None) -> list[Hit]:
         """Add the intent's holding reply when retrieval did not bring it (its floor decides where it ranks)."""
-        holding = self._holding.get(intent)
+        holding = self._holding.get(intent) if intent else None
         if holding is None or any(h.entry.id == holding.id for h in hits):
             return hits
         return hits + [Hit(holding, 0.0, 0.0, 0.0, "", "question")]

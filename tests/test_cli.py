@@ -69,6 +69,7 @@ def test_suggest_without_a_model_says_what_to_do(tmp_path: Path, monkeypatch) ->
     for name in ("config.yml", "domain.yml", "bot.yml"):
         (tmp_path / name).write_bytes((PROJECT / name).read_bytes())
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("BOT_MODELS_DIR")  # the session's trained models are elsewhere; this project has none
     code = _run(lambda **kw: cli(["suggest", "包邮吗"], **kw))
     assert code == 1
 

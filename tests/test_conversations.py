@@ -42,3 +42,16 @@ def test_messages_and_mixed_feedback_rows(tmp_path: Path) -> None:
 @pytest.mark.parametrize("conversation_id, ok", [("buyer-1", True), ("小美", True), ("a" * 64, True), ("a" * 65, False), ("bad id", False), ("x/y", False), ("", False), ("a\n", False)])
 def test_conversation_ids(conversation_id: str, ok: bool) -> None:
     assert bool(CONVERSATION_ID.match(conversation_id)) is ok
+
+
+def test_sent_suggestions_are_what_fine_tuning_learns_from(tmp_path: Path) -> None:
+    store = ConversationStore(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    asked = store.add_message("c1", "customer", "这个能包邮不 亲")
+    other = store.add_message("c1", "customer", "在吗")
+    store.add_message("c1", "agent", "亲,满99包邮哦")
+    store.add_feedback([
+        {"conversation_id": "c1", "message_id": asked.id, "event": "shown", "entry_id": "price.coupons", "rank": 2},
+        {"conversation_id": "c1", "message_id": asked.id, "event": "sent", "entry_id": "shipping_fee.free_threshold", "rank": 1, "final_text": "亲,满99包邮哦"},
+        {"conversation_id": "c1", "message_id": other.id, "event": "sent", "entry_id": None, "final_text": "在的亲"},  # typed by hand
+    ])
+    assert store.sent_suggestions() == [("这个能包邮不 亲", "shipping_fee.free_threshold")]

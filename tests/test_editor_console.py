@@ -45,23 +45,23 @@ def _suggested(base: str, text: str) -> list[str]:
     return [s["id"] for s in body["suggestions"]]
 
 
-def test_editor_adds_huabei_entry_approves_it_and_agents_get_it_without_restart(editor_page, server) -> None:  # type: ignore[no-untyped-def]
+def test_editor_adds_an_engraving_entry_approves_it_and_agents_get_it_without_restart(editor_page, server) -> None:  # type: ignore[no-untyped-def]
     base = server["base"]
-    assert not any(i.startswith("price.huabei") for i in _suggested(base, "可以用花呗吗"))
+    assert not any(i.startswith("product_info.engraving") for i in _suggested(base, "能刻字吗"))
     page = editor_page("alice", "#/new")
-    page.fill("#e-id", "price.huabei_installments")
-    page.select_option("#e-intent", "price")
-    page.fill("#e-questions", "支持花呗分期吗\n花呗可以分几期")
-    page.fill("#e-answer", "亲,支持花呗分期哦~在付款页选择花呗分期就可以啦,具体期数以付款页显示为准~")
-    page.fill("#e-tags", "支付, 花呗")
+    page.fill("#e-id", "product_info.engraving")
+    page.select_option("#e-intent", "product_info")
+    page.fill("#e-questions", "可以免费刻字吗\n刻字要加钱吗")
+    page.fill("#e-answer", "亲,支持免费刻字哦~下单时在备注里写上想刻的内容就可以啦,刻好后拍照给您确认~")
+    page.fill("#e-tags", "刻字, 定制")
     page.keyboard.press("Control+s")
-    page.wait_for_selector("#entry-title:text('price.huabei_installments')")
+    page.wait_for_selector("#entry-title:text('product_info.engraving')")
     assert page.locator("#entry-state .state").inner_text() == "草稿"
-    assert "price.huabei_installments" not in _suggested(base, "可以用花呗吗")  # a draft is never suggested
+    assert "product_info.engraving" not in _suggested(base, "能刻字吗")  # a draft is never suggested
     page.click("#approve")
     approved_at = time.monotonic()
     page.wait_for_selector("#entry-state .state.approved")
-    while "price.huabei_installments" not in _suggested(base, "可以用花呗吗"):
+    while "product_info.engraving" not in _suggested(base, "能刻字吗"):
         assert time.monotonic() - approved_at < 1.0, "approved entry not suggested within a second"
         time.sleep(0.05)
     history = page.locator("#history li")
@@ -159,20 +159,20 @@ def test_editor_api_errors_change_nothing(server) -> None:  # type: ignore[no-un
 
 def test_learning_from_traffic_groups_misses_and_accepts_in_one_click(editor_page, server) -> None:  # type: ignore[no-untyped-def]
     base = server["base"]
-    misses = ["你们家东西能用医保卡买吗", "可以刷医保卡吗", "医保卡能付款吗"]
+    misses = ["你们支持以旧换新吗", "旧手机能抵钱换新的吗", "以旧换新怎么弄"]
     for n, text in enumerate(misses):
         status, posted = api(base, f"/api/conversations/traffic-{n}/messages", {"text": text})
         assert status == 201
-        status, _ = api(base, f"/api/conversations/traffic-{n}/replies", {"text": "亲,暂时还不支持医保卡支付哦,可以用支付宝或花呗付款~", "message_id": posted["message"]["id"]})
+        status, _ = api(base, f"/api/conversations/traffic-{n}/replies", {"text": "亲,以旧换新活动以平台页面为准哦,我帮您看看这款能不能参加~", "message_id": posted["message"]["id"]})
         assert status == 201
     page = editor_page("dora", "#/traffic")
     page.wait_for_selector(".cluster")
-    card = page.locator(".cluster", has_text="医保卡").first
+    card = page.locator(".cluster", has_text="以旧换新").first
     assert card.locator("li").count() >= 3 - 1  # similar messages grouped
     assert "新建条目" in card.locator(".proposal").inner_text()
     card.locator("button.accept").click()
     page.wait_for_selector("#notice:text('已新建草稿')")
-    created = [r for r in KBStore(server["db"]).records() if any("医保卡" in q for q in r.head.questions)]
-    assert len(created) == 1 and created[0].entry.status == "draft" and "医保卡" in created[0].head.answer
+    created = [r for r in KBStore(server["db"]).records() if any("以旧换新" in q for q in r.head.questions)]
+    assert len(created) == 1 and created[0].entry.status == "draft" and "以旧换新" in created[0].head.answer
     status, body = api(base, "/api/traffic/clusters")
-    assert all(not any("医保卡" in m["text"] for m in c["messages"]) for c in body["clusters"])
+    assert all(not any("以旧换新" in m["text"] for m in c["messages"]) for c in body["clusters"])

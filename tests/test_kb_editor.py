@@ -21,7 +21,7 @@ from bot.settings import load_settings
 from bot.suggest import Engine
 
 PROJECT = Path(__file__).resolve().parents[1]
-HUABEI = {"intent": "price", "tags": ["支付"], "questions": ["支持花呗分期吗", "花呗能分期付款吗"], "answer": "亲,支持花呗分期哦,下单时在付款页选择花呗分期就可以啦~"}
+ENGRAVING = {"intent": "product_info", "tags": ["刻字"], "questions": ["可以免费刻字吗", "刻字要加钱吗"], "answer": "亲,支持免费刻字哦,下单时在备注里写上想刻的内容就可以啦~"}
 
 
 @pytest.fixture()
@@ -39,14 +39,14 @@ def _ids(result) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_new_entry_is_a_draft_until_approved_then_live_without_restart(live) -> None:  # type: ignore[no-untyped-def]
     engine, editor = live
-    record = editor.create(HUABEI, "alice")
+    record = editor.create(ENGRAVING, "alice")
     assert record.entry.status == "draft" and record.version == 1
     engine.sync()
-    assert record.entry.id not in _ids(engine.suggest("可以用花呗吗"))
+    assert record.entry.id not in _ids(engine.suggest("能刻字吗"))
     approved = editor.approve(record.entry.id, record.version, "alice")
     assert approved.entry.status == "approved"
     assert engine.sync()
-    result = engine.suggest("可以用花呗吗")
+    result = engine.suggest("能刻字吗")
     assert record.entry.id in _ids(result)
     assert engine.index is not None and engine.index.overlay_size == 1
     assert engine.kb.approved()[-1].id != "" and record.entry.id in {e.id for e in engine.kb.approved()}
@@ -161,7 +161,7 @@ def test_review_reports_problems_by_field_and_rule_warnings(live) -> None:  # ty
         editor.create({"intent": "price", "questions": [], "answer": ""}, "alice")
     assert set(refused.value.problems) == {"questions", "answer"}
     with pytest.raises(FieldErrors):
-        editor.create({**HUABEI, "id": "Bad ID!"}, "alice")
+        editor.create({**ENGRAVING, "id": "Bad ID!"}, "alice")
 
 
 def test_near_duplicate_is_refused_until_confirmed_and_can_become_a_variant(live) -> None:  # type: ignore[no-untyped-def]
@@ -266,12 +266,12 @@ def test_overlay_scores_match_a_fresh_build(live) -> None:  # type: ignore[no-un
     lexical = index._lexical
     for query in ["包邮吗", "是正品吗", "什么时候发货"]:
         np.testing.assert_allclose(lexical.score_docs(query, [tokenize(t) for t in texts]), lexical.scores(query)[:50], atol=1e-4)
-    created = editor.create(HUABEI, "alice")
+    created = editor.create(ENGRAVING, "alice")
     editor.approve(created.entry.id, created.version, "alice")
     engine.sync()
     overlaid = engine.index
     fresh = overlaid.compact(engine.kb, "test")
-    for query in ["可以用花呗吗", "包邮吗", "运费险怎么买"]:
+    for query in ["能刻字吗", "包邮吗", "运费险怎么买"]:
         a = [(h.entry.id, round(h.score, 3)) for h in overlaid.search(query, 5)]
         b = [(h.entry.id, round(h.score, 3)) for h in fresh.search(query, 5)]
         assert [i for i, _ in a[:3]] == [i for i, _ in b[:3]], (query, a, b)
@@ -280,13 +280,13 @@ def test_overlay_scores_match_a_fresh_build(live) -> None:  # type: ignore[no-un
 
 def test_background_compaction_swaps_in_a_fresh_index(live) -> None:  # type: ignore[no-untyped-def]
     engine, editor = live
-    created = editor.create(HUABEI, "alice")
+    created = editor.create(ENGRAVING, "alice")
     editor.approve(created.entry.id, created.version, "alice")
     engine.sync()
     assert engine.index.overlay_size == 1
     engine.compact_in_background().join(timeout=300)
     assert engine.index.overlay_size == 0
-    assert created.entry.id in _ids(engine.suggest("可以用花呗吗"))
+    assert created.entry.id in _ids(engine.suggest("能刻字吗"))
     assert (engine.settings.index_dir / engine.index.fingerprint / "rows.json").exists()
 
 
@@ -331,7 +331,7 @@ def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None
     def create(n: int) -> None:
         barrier.wait()
         try:
-            data = {**HUABEI, "questions": [f"第{n}个编辑问的分期问题可以吗"]}
+            data = {**ENGRAVING, "questions": [f"第{n}个编辑问的分期问题可以吗"]}
             created.append(editor.create(data, f"editor{n}", allow_similar=True).entry.id)
         except BaseException as exc:  # noqa: BLE001 - every failure is reported below
             failures.append(exc)

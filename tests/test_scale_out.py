@@ -12,7 +12,7 @@ from live_server import BOT, api, provision, start_server, stop_server
 from pg_server import fresh_database
 
 PROJECT = Path(__file__).resolve().parents[1]
-HUABEI = {"intent": "price", "tags": ["支付"], "questions": ["支持花呗分期吗", "花呗能分期付款吗"], "answer": "亲,支持花呗分期哦,下单时在付款页选择花呗分期就可以啦~"}
+ENGRAVING = {"intent": "product_info", "tags": ["刻字"], "questions": ["可以免费刻字吗", "刻字要加钱吗"], "answer": "亲,支持免费刻字哦,下单时在备注里写上想刻的内容就可以啦~"}
 
 
 def _suggested(base: str, text: str) -> list[str]:
@@ -33,23 +33,23 @@ def test_two_servers_on_one_postgresql_see_each_others_edits_within_seconds(post
         (_, a), (_, b) = servers
         assert "shipping_fee.free_threshold" in _suggested(b, "包邮吗")
 
-        status, created = api(a, "/api/kb/entries", HUABEI)
+        status, created = api(a, "/api/kb/entries", ENGRAVING)
         assert status == 201, created
         entry_id, version = created["entry"]["id"], created["entry"]["version"]
-        assert entry_id not in _suggested(b, "可以用花呗吗"), "a draft is not suggested"
+        assert entry_id not in _suggested(b, "能刻字吗"), "a draft is not suggested"
         started = time.monotonic()
         status, approved = api(a, f"/api/kb/entries/{entry_id}/approve", {"base_version": version})
         assert status == 200, approved
-        assert entry_id in _suggested(a, "可以用花呗吗"), "the server that approved has it at once"
-        while entry_id not in _suggested(b, "可以用花呗吗"):
+        assert entry_id in _suggested(a, "能刻字吗"), "the server that approved has it at once"
+        while entry_id not in _suggested(b, "能刻字吗"):
             assert time.monotonic() - started < 5, "the other server did not pick up the approval within 5 s"
             time.sleep(0.1)
         print(f"approval on one server reached the other's suggestions in {time.monotonic() - started:.2f} s")
 
         # A stale save through the other server is a conflict, not a silent overwrite.
-        status, edited = api(a, f"/api/kb/entries/{entry_id}", {**HUABEI, "answer": "亲,支持花呗分期(甲)", "base_version": approved["entry"]["version"]}, method="PUT")
+        status, edited = api(a, f"/api/kb/entries/{entry_id}", {**ENGRAVING, "answer": "亲,支持免费刻字(甲)", "base_version": approved["entry"]["version"]}, method="PUT")
         assert status == 200, edited
-        status, conflict = api(b, f"/api/kb/entries/{entry_id}", {**HUABEI, "answer": "亲,支持花呗分期(乙)", "base_version": approved["entry"]["version"]}, method="PUT")
+        status, conflict = api(b, f"/api/kb/entries/{entry_id}", {**ENGRAVING, "answer": "亲,支持免费刻字(乙)", "base_version": approved["entry"]["version"]}, method="PUT")
         assert status == 409, conflict
 
         # Conversations are shared too: a buyer message taken by one process is in the other's console.

@@ -118,7 +118,7 @@ def test_non_text_is_a_clear_error(engine) -> None:  # type: ignore[no-untyped-d
 def test_hostile_text_is_just_text(engine) -> None:  # type: ignore[no-untyped-def]
     result = engine.suggest("<img src=x onerror=alert(1)> 包邮吗'; DROP TABLE kb_entries;--")
     assert result.suggestions
-    assert engine.store.count() == len(engine.store.load().entries) == 87
+    assert engine.store.count() == len(engine.store.load().entries) == 92
 
 
 def test_follow_up_borrows_intent_from_context(engine) -> None:  # type: ignore[no-untyped-def]
