@@ -277,9 +277,10 @@ class Engine:
         retrieve_text = f"{topic} {text}" if topic else text
         if next_reply is not None and next_reply.top is not None:
             hits = self._with_intent(hits, index, retrieve_text, next_reply.top.name, k)
-        # The holding reply is for a buyer who clearly asks about that intent: Chinese words, and Rasa agrees.
-        holding = parse.intent.name if has_chinese(text) and nlu.intent.name == parse.intent.name else None
-        hits = self._with_holding(hits, holding)
+        # The holding reply is for a buyer who asks about its intent (by the blended reading or by Rasa's own) in
+        # words, not Latin noise such as "6GncfB".
+        holding = {parse.intent.name, nlu.intent.name} if has_chinese(text) else set()
+        hits = self._with_holding(hits, parse.intent.name if holding else None)
         replies = self._rank(hits, parse, k, holding)
         reading_context = None
         if past:
@@ -444,18 +445,18 @@ class Engine:
         ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
         return IntentParse(intent=ranking[0], ranking=ranking)
 
-    def _rank(self, hits: list[Hit], parse: IntentParse, k: int, holding: str | None = None) -> list[Reply]:
+    def _rank(self, hits: list[Hit], parse: IntentParse, k: int, holding: set[str] = frozenset()) -> list[Reply]:  # type: ignore[assignment]
         """Blend retrieval with the intent: a strong match can still overrule an unsure intent.
 
-        The holding reply ("I'll check and come back") of the `holding` intent scores at least `holding_score` of
-        retrieval: when the buyer clearly asks about a product but no entry answers that detail, an agent sends it.
+        The holding reply ("I'll check and come back") of a `holding` intent scores at least `holding_score` of
+        retrieval: when the buyer asks about a product but no entry answers that detail, an agent sends it.
         """
         weight = self.settings.suggest.intent_weight
         scored = []
         for hit in hits:
             if CLARIFY_TAG in hit.entry.tags:
                 continue
-            floor = hit.entry.intent == holding and HOLDING_TAG in hit.entry.tags
+            floor = hit.entry.intent in holding and HOLDING_TAG in hit.entry.tags
             retrieval = max(hit.score, self.settings.suggest.holding_score) if floor else hit.score
             score = (1 - weight) * retrieval + weight * parse.confidence_of(hit.entry.intent)
             scored.append((score, hit))

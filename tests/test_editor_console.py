@@ -159,7 +159,7 @@ def test_editor_api_errors_change_nothing(server) -> None:  # type: ignore[no-un
 
 def test_learning_from_traffic_groups_misses_and_accepts_in_one_click(editor_page, server) -> None:  # type: ignore[no-untyped-def]
     base = server["base"]
-    misses = ["你们支持以旧换新吗", "旧手机能抵钱换新的吗", "以旧换新怎么弄"]
+    misses = ["你们支持以旧换新吗", "以旧换新怎么弄", "旧的能参加以旧换新吗"]
     for n, text in enumerate(misses):
         status, posted = api(base, f"/api/conversations/traffic-{n}/messages", {"text": text})
         assert status == 201
