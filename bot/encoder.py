@@ -204,11 +204,8 @@ class _OnnxRunner:
     def __call__(self, texts: list[str], progress: bool) -> np.ndarray:
         from tqdm import tqdm
 
-        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths together: less padding
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        starts = range(0, len(texts), BATCH_SIZE)
-        for start in tqdm(starts, desc="encoding", unit="batch", disable=not progress):
-            chosen = order[start:start + BATCH_SIZE]
+        for chosen in tqdm(_length_batches(texts), desc="encoding", unit="batch", disable=not progress):
             batch = self._tokenizer([texts[i] for i in chosen], padding=True, truncation=True, max_length=512, return_tensors="np")
             feed = {k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids") if k in self._inputs}
             hidden = self._session.run(None, feed)[0]
@@ -216,6 +213,20 @@ class _OnnxRunner:
             pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             out[chosen] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return out
+
+
+def _length_batches(texts: Sequence[str], slack: float = 1.5) -> list[np.ndarray]:
+    """Indices of the texts in batches of similar length (at most BATCH_SIZE, the longest within `slack` times the
+    shortest plus a few characters): a batch is padded to its longest text, so a message and its short clauses
+    are encoded apart instead of every clause padded to the whole message."""
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < BATCH_SIZE and len(texts[i]) <= slack * len(texts[batches[-1][0]]) + 4:
+            batches[-1].append(int(i))
+        else:
+            batches.append([int(i)])
+    return [np.array(b, dtype=np.int64) for b in batches]
 
 
 def export_onnx(path: Path, target: Path, quantize: bool) -> Path:

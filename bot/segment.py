@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import lru_cache
 import unicodedata
 from pathlib import Path
 
@@ -18,7 +19,9 @@ _lock = threading.Lock()
 _loaded_dicts: set[Path] = set()
 
 
+@lru_cache(maxsize=1)
 def _jieba():  # type: ignore[no-untyped-def]
+    """jieba, quiet; once per process (setLevel walks every logger Rasa made: a millisecond a call)."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -61,8 +64,10 @@ def words(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def lexical_tokens(text: str) -> list[str]:
-    """Words plus character bigrams of the content, so typos and odd segmentations still overlap."""
+    """Words plus character bigrams of the content, so typos and odd segmentations still overlap (memoised: a
+    query is tokenised by the candidate search and again by the scoring; callers do not modify the list)."""
     ws = words(text)
     chars = "".join(ws)
     bigrams = [chars[i : i + 2] for i in range(len(chars) - 1) if not chars[i : i + 2].isascii()]

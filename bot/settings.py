@@ -46,7 +46,7 @@ class SuggestSettings:
     retrieval_intent_temperature: float = 0.03
     context_weight: float = 0.3  # share of the dialogue model's next-reply prediction for a message with its own topic
     holding_score: float = 0.6  # retrieval score an intent's holding reply (tag "holding") has at least
-    clause_retrieval: bool = True  # score each entry by its best clause too, for messages of several clauses
+    clause_retrieval: bool = False  # score each entry by its best clause too, for messages of several clauses
     context_retrieval: bool = True  # in a conversation, also search with the previous buyer message before this one
 
 
