@@ -20,7 +20,7 @@ from bot.kb.template import fill
 from bot.lexical import LexicalIndex, tokenize
 from bot.normalize import VERSION as NORMALIZE_VERSION
 from bot.normalize import normalize
-from bot.segment import load_user_dicts
+from bot.segment import is_chinese, load_user_dicts
 from bot.settings import IndexSettings, Settings
 
 FORMAT_VERSION = 4
@@ -294,6 +294,16 @@ class KBIndex:
                 vectors[i] = self._overlay.vectors[overlay_rows[text]]
                 found[i] = True
         return found, vectors
+
+    def known_share(self, text: str) -> float | None:
+        """The share of the text's Chinese characters that occur somewhere in the KB (None without any): random
+        ideographs score far lower than any real message."""
+        chars = [c for c in normalize(text) if is_chinese(c)]
+        if not chars:
+            return None
+        overlay = {c for tokens in self._overlay.tokens for token in tokens for c in token}
+        known = self._lexical.characters
+        return sum(c in known or c in overlay for c in chars) / len(chars)
 
     def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None) -> list[Hit]:
         """The k best entries for a query, best first; scores fuse cosine and normalised BM25."""

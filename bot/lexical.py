@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -61,6 +62,11 @@ class LexicalIndex:
     @property
     def n_docs(self) -> int:
         return self._n_docs
+
+    @functools.cached_property
+    def characters(self) -> frozenset[str]:
+        """Every character of the indexed tokens."""
+        return frozenset(char for token in self._vocab for char in token)
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self._n_docs - df + 0.5) / (df + 0.5))

@@ -43,9 +43,14 @@ def is_word_char(char: str) -> bool:
     return unicodedata.category(char)[0] in ("L", "N")
 
 
+def is_chinese(char: str) -> bool:
+    """True for a CJK ideograph."""
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
 def has_chinese(text: str) -> bool:
     """True if the text holds at least one CJK ideograph."""
-    return any("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
+    return any(is_chinese(c) for c in text)
 
 
 def content_chars(text: str) -> int:

@@ -48,6 +48,7 @@ class SuggestSettings:
     holding_score: float = 0.6  # retrieval score an intent's holding reply (tag "holding") has at least
     clause_retrieval: bool = False  # score each entry by its best clause too, for messages of several clauses
     context_retrieval: bool = True  # in a conversation, also search with the previous buyer message before this one
+    min_known_share: float = 0.5  # abstain on a message whose Chinese characters are mostly absent from the KB
 
 
 @dataclass(frozen=True)

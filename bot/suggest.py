@@ -255,6 +255,9 @@ class Engine:
         text = reading.query
         if reading.only_social and GREET not in reading.social:
             return self._acknowledge(reading, self._parse(text), past, index, k)
+        known = index.known_share(text)
+        if known is not None and known < self.settings.suggest.min_known_share:
+            return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), f"mostly characters the knowledge base never uses ({known:.2f} known)")
         depth = max(10, 4 * k)
         parsing = self._parser.submit(self._parse, text)  # the Rasa parse runs while retrieval searches
         earlier = past[-1].text if past and self.settings.suggest.context_retrieval else None

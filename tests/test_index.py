@@ -212,3 +212,14 @@ def test_an_encoder_failure_reaches_every_caller_in_the_batch() -> None:
     for thread in [first, *queued]:
         thread.join(5)
     assert errors == ["encoder died"] * 3 and batcher.batches == 2
+
+
+def test_known_share_tells_random_ideographs_from_buyer_messages(engine) -> None:  # type: ignore[no-untyped-def]
+    import random
+
+    rng = random.Random(3)
+    noise = ["".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(8)) for _ in range(50)]
+    assert max(engine.index.known_share(t) for t in noise) < 0.5
+    assert engine.index.known_share("亲，这款有加厚的吗？") >= 0.8
+    assert engine.index.known_share("ok thx") == 1.0  # read as 好的 谢谢
+    assert engine.index.known_share("12345 !!") is None
