@@ -110,8 +110,8 @@ def tree_at(ref: str) -> Path:
     return tree
 
 
-def _fingerprint(tree: Path, paths: list[Path]) -> str:
-    digest = hashlib.sha256()
+def _fingerprint(tree: Path, paths: list[Path], extra: str = "") -> str:
+    digest = hashlib.sha256(extra.encode())
     for path in paths:
         if path.is_file():
             digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes())
@@ -140,9 +140,12 @@ def encoders_for(tree: Path) -> Path | None:
     their content; None for a tree that does not fine-tune."""
     if not (tree / "bot" / "finetune.py").is_file():
         return None
-    inputs = [tree / "bot.yml", *sorted(p for p in (tree / "kb").rglob("*") if p.is_file()),
-              tree / "bot" / "finetune.py", tree / "bot" / "normalize.py"]
-    models = CACHE / "encoders" / _fingerprint(tree, inputs)
+    inputs = [*sorted(p for p in (tree / "kb").rglob("*") if p.is_file()), tree / "bot" / "finetune.py", tree / "bot" / "normalize.py"]
+    import yaml  # of bot.yml only what fine-tuning reads: a changed threshold elsewhere retrains nothing
+
+    config = yaml.safe_load((tree / "bot.yml").read_text(encoding="utf-8")) or {}
+    used = json.dumps({key: config.get(key) for key in ("encoder", "encoder_backend", "finetune")}, sort_keys=True)
+    models = CACHE / "encoders" / _fingerprint(tree, inputs, used)
     if (models / "encoders" / "current.json").is_file():
         return models
     models.mkdir(parents=True, exist_ok=True)
