@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 import sqlalchemy as sa
+from rapidfuzz.distance import Levenshtein
 
 from bot.db import connect, conversations_table, feedback_table, messages_table, now
 
@@ -34,16 +35,8 @@ class Message:
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance in characters: how much the agent rewrote a suggestion."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    """Levenshtein distance in characters: how much the agent rewrote a suggestion (rapidfuzz, bit-parallel C)."""
+    return int(Levenshtein.distance(a, b))
 
 
 class ConversationStore:
@@ -136,9 +129,22 @@ class ConversationStore:
         with self.engine.connect() as conn:
             return [(row.text, row.entry_id) for row in conn.execute(query)]
 
-    def feedback(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+    def has_message(self, conversation_id: str, message_id: int) -> bool:
+        """True if this message belongs to this conversation."""
+        query = sa.select(messages_table.c.id).where(messages_table.c.id == message_id, messages_table.c.conversation_id == conversation_id)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def feedback(
+        self, conversation_id: str | None = None, event: str | None = None, message_ids: Iterable[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Feedback rows in order, of one conversation, one event and these messages where given."""
         query = sa.select(feedback_table).order_by(feedback_table.c.id)
         if conversation_id is not None:
             query = query.where(feedback_table.c.conversation_id == conversation_id)
+        if event is not None:
+            query = query.where(feedback_table.c.event == event)
+        if message_ids is not None:
+            query = query.where(feedback_table.c.message_id.in_(list(message_ids)))
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query).all()]

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.errors import ConfigError
+from bot.private import private_file
 
 metadata = sa.MetaData()
 
@@ -177,7 +178,7 @@ def _make_engine(url: str) -> Engine:
         raise ConfigError(f"--db: not a database URL: {url!r} (e.g. sqlite:///var/bot.sqlite3)") from exc
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database and sa_url.database != ":memory:":
-            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(sa_url.database))  # 0600 in a 0700 folder; SQLite gives its -wal and -shm the same mode
         engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")

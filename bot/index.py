@@ -20,6 +20,7 @@ from bot.kb.template import fill
 from bot.lexical import LexicalIndex, tokenize
 from bot.normalize import VERSION as NORMALIZE_VERSION
 from bot.normalize import normalize
+from bot.private import private_dir
 from bot.segment import is_chinese, load_user_dicts
 from bot.settings import IndexSettings, Settings
 
@@ -420,7 +421,7 @@ class KBIndex:
 
         if self.overlay_size:
             raise ValueError("compact the index before saving it")
-        index_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(index_dir)
         final = index_dir / self.fingerprint
         tmp = index_dir / f".{self.fingerprint}.{os.getpid()}.{time.time_ns()}.tmp"
         tmp.mkdir()

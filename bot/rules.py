@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Collection, Iterable
 
 from bot.segment import is_word_char
 
@@ -32,8 +32,21 @@ def _content(text: str) -> str:
     return "".join(c for c in text if is_word_char(c))
 
 
-def check_reply(text: str, approved_answers: Iterable[str] = ()) -> list[RuleWarning]:
-    """Warnings for a reply the agent is about to send (or an answer an editor is about to approve)."""
+def promises_made(answers: Iterable[str]) -> frozenset[str]:
+    """The commitments (PROMISES) that some of these approved answers make: found once per KB, not per keystroke."""
+    left, made = set(PROMISES), set()
+    for answer in answers:
+        found = {p for p in left if p in answer}
+        made |= found
+        left -= found
+        if not left:
+            break
+    return frozenset(made)
+
+
+def check_reply(text: str, promised: Collection[str] | None = None) -> list[RuleWarning]:
+    """Warnings for a reply the agent is about to send (or an answer an editor is about to approve); `promised`:
+    the commitments the approved answers make (`promises_made`), None to skip that rule."""
     warnings: list[RuleWarning] = []
     if _content(text) in BARE_ACKS:
         warnings.append(
@@ -46,10 +59,9 @@ def check_reply(text: str, approved_answers: Iterable[str] = ()) -> list[RuleWar
         warnings.append(
             RuleWarning("negative", f"'{negatives[0]}' without an offer: say what we can do instead", negatives[0])
         )
-    approved = list(approved_answers)
-    if approved:
+    if promised is not None:
         for promise in PROMISES:
-            if promise in text and not any(promise in answer for answer in approved):
+            if promise in text and promise not in promised:
                 warnings.append(
                     RuleWarning("promise", f"'{promise}' promises something no approved answer promises", promise)
                 )

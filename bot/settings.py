@@ -77,6 +77,10 @@ class Limits:
 class AuthSettings:
     session_hours: float = 12.0  # a browser login lasts one shift
     secure_cookies: bool = False  # true behind an HTTPS reverse proxy: cookies are then only sent over HTTPS
+    login_failures_per_account: int = 5  # wrong passwords for one account within the window before it must wait
+    login_failures_per_address: int = 20  # wrong passwords from one client address within the window
+    login_window_minutes: float = 15.0
+    hashing_threads: int = 2  # password hashing runs in its own pool, never in the one requests share
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from bot.intents import OUT_OF_SCOPE
 from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
 from bot.kb.template import fill
+from bot.rules import promises_made
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model
 from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
@@ -133,6 +134,7 @@ class Engine:
         # Parses run beside retrieval (TensorFlow and onnxruntime release the GIL: two cores, two jobs at once).
         self._parser = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rasa-parse")
         self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
+        self.promised: frozenset[str] | None = None  # the commitments approved answers make (set by _set_kb)
         self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
         self._holding: dict[str, Entry] = {}  # each intent's holding reply (tag "holding"), found once per KB
         self._awaiting_intents: frozenset[str] = frozenset()  # intents whose answers mostly wait on the buyer
@@ -217,6 +219,7 @@ class Engine:
         for entry in approved:
             by_intent.setdefault(entry.intent, []).append(awaits_buyer(entry.answer))
         self._awaiting_intents = frozenset(i for i, waits in by_intent.items() if sum(waits) > len(waits) / 2)
+        self.promised = promises_made(e.answer for e in approved) if approved else None  # what the reply check allows agents to promise
 
     def compact_in_background(self) -> threading.Thread:
         """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""

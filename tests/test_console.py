@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from live_server import api, login
+from playwright.sync_api import expect
 
 from bot.conversations import ConversationStore
 
@@ -70,7 +71,7 @@ def test_customer_question_agent_picks_edits_and_sends(pages, server) -> None:  
     original = reply.input_value()
     reply.press("End")
     agent.keyboard.type(" 放心拍哦")
-    agent.wait_for_function("!document.getElementById('send').disabled")
+    expect(agent.locator("#send")).to_be_enabled(timeout=30_000)
     reply.press("Enter")
     customer.wait_for_selector(".msg.agent:text('放心拍哦')")
     assert customer.locator(".msg.agent").last.inner_text() == original + " 放心拍哦"
@@ -112,12 +113,12 @@ def test_follow_up_uses_the_conversation(pages) -> None:  # type: ignore[no-unty
     _say(customer, "那运费呢")
     agent.wait_for_selector("#intent-name:text('shipping_fee')")
     _say(customer, "这个呢")  # no topic of its own: the previous message's
-    agent.wait_for_function("document.querySelectorAll('#chat .msg.customer').length === 4")
+    expect(agent.locator("#chat .msg.customer")).to_have_count(4, timeout=30_000)
     agent.wait_for_selector("#intent-name:text('shipping_fee')")
     assert agent.locator("#intent-context").inner_text() == "接上文「那运费呢」"
     agent.locator("body").click(position={"x": 5, "y": 5})
     agent.keyboard.press("1")  # the agent answers with the first suggestion...
-    agent.wait_for_function("!document.getElementById('send').disabled")
+    expect(agent.locator("#send")).to_be_enabled(timeout=30_000)
     agent.locator("#reply").press("Enter")
     customer.wait_for_selector(".msg.agent")
     _say(customer, "好的")  # ...and the buyer's acknowledgement is the moment for the closing script

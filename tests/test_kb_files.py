@@ -150,3 +150,22 @@ def test_write_kb_keeps_multiline_answers(tmp_path: Path, seed) -> None:  # type
     write_kb(KBContent(shop=seed.shop, entries=(entry,)), tmp_path)
     again = read_kb(tmp_path, load_intents(PROJECT))
     assert again.entries == (entry,)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text_and_read_back_as_they_were(seed) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+    from dataclasses import replace
+
+    from bot.kb import KBContent
+    from bot.kb.csv_io import dump_csv, parse_csv
+
+    hostile = ["=HYPERLINK(\"http://x.example\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "'=already quoted", "'plain quote"]
+    entry = replace(seed.entries[0], questions=(*hostile, "包邮吗"), answer="=cmd|' /C calc'!A0")
+    text = dump_csv(KBContent(shop=seed.shop, entries=(entry,)))
+    cells = next(row for row in csv.reader(io.StringIO(text)) if row and row[0] == entry.id)
+    assert cells[4].startswith("'=HYPERLINK") and cells[5].startswith("'=cmd")
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "-", "@")), cell
+    again = parse_csv(text.encode("utf-8"), load_intents(PROJECT), seed.shop)
+    assert again.entries[0].questions == entry.questions and again.entries[0].answer == entry.answer

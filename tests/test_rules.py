@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rules import check_reply
+from bot.rules import check_reply, promises_made
 
 APPROVED = ["亲,全场满99元包邮哦~", "亲,16:30前付款当天发货,一般3-4个工作日送达~"]
 
@@ -33,7 +33,7 @@ def test_a_question_form_is_not_a_refusal() -> None:
 
 
 def test_an_unauthorised_promise_warns_only_against_approved_answers() -> None:
-    warnings = check_reply("亲,明天到,保证!", APPROVED)
+    warnings = check_reply("亲,明天到,保证!", promises_made(APPROVED))
     assert {w.fragment for w in warnings if w.rule == "promise"} == {"明天到", "保证"}
-    assert check_reply("亲,全场满99元包邮哦~", APPROVED) == []
+    assert check_reply("亲,全场满99元包邮哦~", promises_made(APPROVED)) == []
     assert check_reply("亲,明天到,保证!") == [], "no approved answers given: promise check is off"

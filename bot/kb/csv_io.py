@@ -4,12 +4,15 @@ One row per entry: id, intent, status, tags, questions, answer. Tags and questio
 inside their cell. An approved entry's pending edit is a second row with the same id and status
 `draft`, right below it. The shop profile is not in the CSV; it stays in shop.yml / the database.
 The file is written as UTF-8 with a byte-order mark (so spreadsheet programs read the Chinese right).
+A cell that a spreadsheet would run as a formula (starting with = + - @, say a buyer's "=HYPERLINK(...)" taken
+as a question variant) is written behind a ' and read back without it, so files stay lossless.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -19,6 +22,16 @@ from bot.kb.files import MAX_FILE_BYTES, claim_questions
 from bot.kb.validate import check_content, check_id, clean_content
 
 COLUMNS = ("id", "intent", "status", "tags", "questions", "answer")
+FORMULA = re.compile(r"^'*[=+\-@\t\r]")  # a formula in Excel/WPS, or such a cell already behind quotes
+
+
+def _guarded(cell: str) -> str:
+    """The cell as a spreadsheet shows it as text: one more leading ' where it would start a formula."""
+    return "'" + cell if FORMULA.match(cell) else cell
+
+
+def _unguarded(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and FORMULA.match(cell) else cell
 
 
 def _lines(cell: str) -> list[str]:
@@ -34,7 +47,8 @@ def dump_csv(content: KBContent) -> str:
     for entry in sorted(content.entries, key=lambda e: e.id):
         for row in (entry, drafts.get(entry.id)):
             if row is not None:
-                writer.writerow([row.id, row.intent, row.status, "\n".join(row.tags), "\n".join(row.questions), row.answer])
+                cells = [row.id, row.intent, row.status, "\n".join(row.tags), "\n".join(row.questions), row.answer]
+                writer.writerow([_guarded(cell) for cell in cells])
     return buffer.getvalue()
 
 
@@ -88,7 +102,7 @@ def parse_csv(data: bytes, intents: Iterable[str], shop: dict[str, str], name: s
         if len(row) != len(COLUMNS):
             problems.append(f"{where}: has {len(row)} cells; expected {len(COLUMNS)} ({','.join(COLUMNS)})")
             continue
-        entry_id, intent, status, tags, questions, answer = (cell.strip() for cell in row)
+        entry_id, intent, status, tags, questions, answer = (_unguarded(cell.strip()) for cell in row)
         data = {"intent": intent, "tags": _lines(tags), "questions": _lines(questions), "answer": answer}
         row_problems = check_id(entry_id) + [m for messages in check_content(data, intents, shop).values() for m in messages]
         if status not in STATUSES:

@@ -14,7 +14,7 @@ from bot.errors import BotError
 from bot.kb import Entry
 from bot.kb.store import EntryRecord, InvalidTransition, KBStore
 from bot.kb.validate import FieldProblems, check_content, check_id, clean_content
-from bot.rules import check_reply
+from bot.rules import check_reply, promises_made
 
 if TYPE_CHECKING:
     from bot.index import KBIndex
@@ -119,7 +119,7 @@ class KBEditor:
             index = self._index()  # the live entries in memory; the database only when there is no index
             live = index.live_entries() if index is not None else self.store.approved().entries
             approved = [e.answer for e in live if e.id != entry_id]
-            warnings = [{"field": "answer", "rule": w.rule, "message": w.message} for w in check_reply(answer, approved)]
+            warnings = [{"field": "answer", "rule": w.rule, "message": w.message} for w in check_reply(answer, promises_made(approved) if approved else None)]
         return Review(errors, warnings)
 
     def similar(self, questions: Iterable[str], exclude: str | None = None, min_score: float = SIMILAR_MIN_SCORE) -> list[dict[str, Any]]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+import math
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qs, quote
@@ -17,6 +20,7 @@ from starlette.websockets import WebSocket
 
 from bot.auth import AuthStore, Principal, same_secret
 from bot.server.http import ApiError, read_body
+from bot.server.throttle import LoginThrottle
 from bot.settings import AuthSettings
 
 SESSION_COOKIE = "kefu_session"  # HttpOnly: page scripts never see the session token
@@ -110,8 +114,8 @@ def guard_socket(permission: str, handler: Callable[[WebSocket], Awaitable[None]
     return guarded
 
 
-def _cookie(response: Response, name: str, value: str, max_age: int, settings: AuthSettings, http_only: bool = True) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=http_only, samesite="strict", secure=settings.secure_cookies)
+def _cookie(response: Response, name: str, value: str, max_age: int, secure: bool, http_only: bool = True) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=http_only, samesite="strict", secure=secure)
 
 
 def _safe_next(target: str | None) -> str:
@@ -124,8 +128,18 @@ class Login:
     def __init__(self, store: AuthStore, settings: AuthSettings) -> None:
         self.store = store
         self.settings = settings
+        self.throttle = LoginThrottle(
+            settings.login_failures_per_account, settings.login_failures_per_address, settings.login_window_minutes * 60
+        )
+        # argon2 on its own few threads: a flood of logins queues here, not in the pool every request's session lookup uses
+        self._hashing = ThreadPoolExecutor(max_workers=settings.hashing_threads, thread_name_prefix="password-hashing")
 
-    def _form(self, next_path: str, error: str = "", status: int = 200) -> Response:
+    def _secure(self, request: Request) -> bool:
+        """Cookies only over HTTPS: when configured, or when the request came over TLS (directly, or through a proxy
+        on loopback that says so in X-Forwarded-Proto, which uvicorn trusts from 127.0.0.1)."""
+        return self.settings.secure_cookies or request.url.scheme == "https"
+
+    def _form(self, request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
         token = secrets.token_urlsafe(24)
         page = (
             LOGIN_PAGE.read_text(encoding="utf-8")
@@ -134,11 +148,11 @@ class Login:
             .replace("{{error}}", html.escape(error))
         )
         response = HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
-        _cookie(response, LOGIN_COOKIE, token, 600, self.settings)
+        _cookie(response, LOGIN_COOKIE, token, 600, self._secure(request))
         return response
 
     async def page(self, request: Request) -> Response:
-        return self._form(_safe_next(request.query_params.get("next")))
+        return self._form(request, _safe_next(request.query_params.get("next")))
 
     async def login(self, request: Request) -> Response:
         body = await read_body(request, limit=8192)
@@ -148,16 +162,24 @@ class Login:
             form = {}
         next_path = _safe_next(form.get("next"))
         if not same_secret(form.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")):
-            return self._form(next_path, "登录页已过期，请重新输入。", status=403)
+            return self._form(request, next_path, "登录页已过期，请重新输入。", status=403)
         name, password = form.get("name", "").strip(), form.get("password", "")
-        role = await run_in_threadpool(self.store.verify, name, password)
+        address = request.client.host if request.client else "unknown"
+        wait = self.throttle.retry_after(name, address)
+        if wait:
+            response = self._form(request, next_path, f"登录失败次数太多，请 {math.ceil(wait / 60)} 分钟后再试。", status=429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        role = await asyncio.get_running_loop().run_in_executor(self._hashing, self.store.verify, name, password)
         if role is None:
-            return self._form(next_path, "账号或密码不对。", status=401)
+            self.throttle.failed(name, address)
+            return self._form(request, next_path, "账号或密码不对。", status=401)
+        self.throttle.succeeded(name)
         token, csrf = await run_in_threadpool(self.store.start_session, name, self.settings.session_hours)
         response = RedirectResponse(next_path if next_path != "/" else ("/editor" if role == "editor" else "/agent"), status_code=303)
         max_age = int(self.settings.session_hours * 3600)
-        _cookie(response, SESSION_COOKIE, token, max_age, self.settings)
-        _cookie(response, CSRF_COOKIE, csrf, max_age, self.settings, http_only=False)
+        _cookie(response, SESSION_COOKIE, token, max_age, self._secure(request))
+        _cookie(response, CSRF_COOKIE, csrf, max_age, self._secure(request), http_only=False)
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return response
 

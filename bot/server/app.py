@@ -28,6 +28,7 @@ from bot.rules import check_reply
 from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of
 from bot.server.http import ApiError, api_error, json_body, optional_int, optional_str
 from bot.server.editor_api import EditorApi
+from bot.server.headers import SecurityHeaders
 from bot.server.hub import Hub
 from bot.suggest import Engine, check_message
 from bot.textcheck import check_text
@@ -55,13 +56,15 @@ class Console:
     def _context(self, conversation_id: str, before: int | None = None) -> list[dict[str, str]]:
         """The last messages before `before`, each agent reply with the KB entry it started from (if any)."""
         messages = [m for m in self.store.messages(conversation_id, limit=CONTEXT_TURNS + 1) if before is None or m.id < before]
+        messages = messages[-CONTEXT_TURNS:]
+        customer_ids = [m.id for m in messages if m.role == "customer"]
         sent = {
             row["message_id"]: row["entry_id"]
-            for row in self.store.feedback(conversation_id)
-            if row["event"] == "sent" and row.get("entry_id") and row.get("message_id")
+            for row in self.store.feedback(conversation_id, event="sent", message_ids=customer_ids)
+            if row.get("entry_id")
         }
         turns, answering = [], None
-        for message in messages[-CONTEXT_TURNS:]:
+        for message in messages:
             turn = {"role": message.role, "text": message.text}
             if message.role == "customer":
                 answering = message.id
@@ -101,40 +104,49 @@ class Console:
     async def agent_reply(self, request: Request) -> Response:
         conversation_id = _conversation_id(request)
         data = await json_body(request)
+        limit = self.engine.settings.limits.max_reply_chars
         try:
-            text = check_text(data.get("text"), "reply", self.engine.settings.limits.max_reply_chars)
+            text = check_text(data.get("text"), "reply", limit)
         except MessageError as exc:
             raise ApiError(422, str(exc)) from exc
         leftover = VARIABLE.findall(text)
         if leftover:
             raise ApiError(422, f"reply still has unfilled variable(s): {', '.join('{' + v + '}' for v in leftover)}")
-        if not self.store.exists(conversation_id):
-            raise ApiError(404, f"no conversation '{conversation_id}'")
         reply_to = optional_int(data, "message_id")
         entry_id = optional_str(data, "entry_id")
         rank = optional_int(data, "rank")
         suggested_text = optional_str(data, "suggested_text")
-        message = await run_in_threadpool(self.store.add_message, conversation_id, "agent", text.strip())
-        rows = self._reply_feedback(conversation_id, reply_to, entry_id, rank, suggested_text, message.text)
-        await run_in_threadpool(self.store.add_feedback, rows)
+        if suggested_text is not None and len(suggested_text) > limit:  # the edit distance compares at most this much
+            raise ApiError(422, f"'suggested_text' is {len(suggested_text)} characters; the limit is {limit}")
+        message, stored = await run_in_threadpool(self._record_reply, conversation_id, text.strip(), reply_to, entry_id, rank, suggested_text)
         payload = {"conversation_id": conversation_id, "message": message.to_dict()}
         await self.hub.to_customer(conversation_id, {"type": "agent_message", **payload})
         await self.hub.to_agents({"type": "agent_message", **payload})
-        return JSONResponse({**payload, "feedback": len(rows)}, status_code=201)
+        return JSONResponse({**payload, "feedback": stored}, status_code=201)
 
-    def _reply_feedback(
-        self, conversation_id: str, reply_to: int | None, entry_id: str | None, rank: int | None, suggested: str | None, final: str
-    ) -> list[dict[str, Any]]:
+    def _check_message_of(self, conversation_id: str, message_id: int | None) -> None:
+        """404 unless the conversation exists and holds this message (when one is named)."""
+        if not self.store.exists(conversation_id):
+            raise ApiError(404, f"no conversation '{conversation_id}'")
+        if message_id is not None and not self.store.has_message(conversation_id, message_id):
+            raise ApiError(404, f"no message {message_id} in conversation '{conversation_id}'")
+
+    def _record_reply(
+        self, conversation_id: str, final: str, reply_to: int | None, entry_id: str | None, rank: int | None, suggested: str | None
+    ) -> tuple[Any, int]:
+        """Store the agent's reply and its feedback (picked, edited with its edit distance, ignored, sent); off the loop."""
+        self._check_message_of(conversation_id, reply_to)
+        message = self.store.add_message(conversation_id, "agent", final)
         base = {"conversation_id": conversation_id, "message_id": reply_to}
         rows: list[dict[str, Any]] = []
-        shown = [r for r in self.store.feedback(conversation_id) if r["event"] == "shown" and r["message_id"] == reply_to]
+        shown = self.store.feedback(conversation_id, event="shown", message_ids=[reply_to]) if reply_to is not None else []
         if entry_id:
             rows.append({**base, "event": "picked", "entry_id": entry_id, "rank": rank})
             if suggested is not None and suggested != final:
                 rows.append({**base, "event": "edited", "entry_id": entry_id, "rank": rank, "final_text": final, "edit_distance": edit_distance(suggested, final)})
         rows += [{**base, "event": "ignored", "entry_id": r["entry_id"], "rank": r["rank"]} for r in shown if r["entry_id"] != entry_id]
         rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": final})
-        return rows
+        return message, self.store.add_feedback(rows)
 
     async def feedback(self, request: Request) -> Response:
         data = await json_body(request)
@@ -145,6 +157,11 @@ class Console:
         if event not in FEEDBACK_EVENTS:
             raise ApiError(400, f"'event' must be one of {', '.join(FEEDBACK_EVENTS)}")
         final_text = optional_str(data, "final_text")
+        if final_text is not None:
+            try:
+                final_text = check_text(final_text, "final_text", self.engine.settings.limits.max_reply_chars)
+            except MessageError as exc:
+                raise ApiError(422, str(exc)) from exc
         row = {
             "conversation_id": conversation_id,
             "message_id": optional_int(data, "message_id"),
@@ -153,8 +170,12 @@ class Console:
             "rank": optional_int(data, "rank"),
             "final_text": final_text,
         }
-        await run_in_threadpool(self.store.add_feedback, [row])
+        await run_in_threadpool(self._store_feedback, row)
         return JSONResponse({"stored": 1}, status_code=201)
+
+    def _store_feedback(self, row: dict[str, Any]) -> None:
+        self._check_message_of(row["conversation_id"], row["message_id"])
+        self.store.add_feedback([row])
 
     async def suggest(self, request: Request) -> Response:
         query = request.query_params.get("q")
@@ -181,8 +202,10 @@ class Console:
     async def check(self, request: Request) -> Response:
         data = await json_body(request)
         text = optional_str(data, "text") or ""
-        approved = [e.answer for e in self.engine.kb.approved()]
-        warnings = [{"rule": w.rule, "message": w.message} for w in check_reply(text, approved)] if text.strip() else []
+        if len(text) > self.engine.settings.limits.max_reply_chars:
+            raise ApiError(422, f"text is {len(text)} characters; the limit is {self.engine.settings.limits.max_reply_chars}")
+        found = check_reply(text, self.engine.promised) if text.strip() else []  # bounded text, a set lookup per rule
+        warnings = [{"rule": w.rule, "message": w.message} for w in found]
         leftover = VARIABLE.findall(text)
         return JSONResponse({"warnings": warnings, "leftover_variables": leftover, "can_send": bool(text.strip()) and not leftover})
 
@@ -314,7 +337,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AuthMiddleware, store=auth)],
+        middleware=[Middleware(SecurityHeaders), Middleware(AuthMiddleware, store=auth)],
         exception_handlers={HTTPException: api_error},
         lifespan=_poll_kb(engine, poll_interval),
     )

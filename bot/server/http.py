@@ -56,6 +56,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise ApiError(400, f"request body is not JSON: {exc.msg} at position {exc.pos}") from exc
     except RecursionError as exc:
         raise ApiError(400, "request body is nested too deeply") from exc
+    except ValueError as exc:  # an integer of thousands of digits: Python's int-string limit
+        raise ApiError(400, f"request body holds a number too long to read ({exc})") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     return data
