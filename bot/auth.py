@@ -147,6 +147,24 @@ class AuthStore:
             return None
         return Principal(row.name, row.role, "session", row.csrf)
 
+    @staticmethod
+    def session_key(token: str) -> str:
+        """What the database keeps of a session token (its SHA-256): how open pages are tied to their session."""
+        return _digest(token)
+
+    def live_sessions(self, keys: set[str]) -> set[str]:
+        """Those of these session keys whose session still holds: not logged out, expired, or its account removed
+        or given a new password (one query for all open pages)."""
+        if not keys:
+            return set()
+        query = (
+            sa.select(sessions_table.c.token_hash)
+            .select_from(sessions_table.join(users_table, sessions_table.c.user_name == users_table.c.name))
+            .where(sessions_table.c.token_hash.in_(sorted(keys)), sessions_table.c.expires_at >= now())
+        )
+        with self.engine.connect() as conn:
+            return {row.token_hash for row in conn.execute(query)}
+
     def end_session(self, token: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.token_hash == _digest(token)))

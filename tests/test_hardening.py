@@ -147,3 +147,61 @@ def test_the_database_and_its_folder_are_private(server, tmp_path: Path) -> None
     KBStore(f"sqlite:///{fresh}").load()
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600 and stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+
+
+def _login(base: str, name: str, password: str) -> requests.Session:
+    session = requests.Session()
+    form = session.get(base + "/login", timeout=30)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    response = session.post(base + "/login", data={"name": name, "password": password, "csrf": csrf}, allow_redirects=False, timeout=30)
+    assert response.status_code == 303, response.text
+    session.headers["X-CSRF-Token"] = session.cookies["kefu_csrf"]
+    return session
+
+
+def test_open_pages_are_closed_when_their_session_ends(server) -> None:  # type: ignore[no-untyped-def]
+    """After logout or the account's removal, its open console stops receiving buyers' messages (closed with 1008);
+    the pages of other sessions stay open."""
+    import asyncio
+    import json
+
+    import websockets
+
+    from bot.auth import AuthStore
+
+    base = server["base"]
+    ws_agent = base.replace("http://", "ws://") + "/ws/agent"
+    AuthStore(server["db"]).add_user("frank", "agent", "frank-pass-123")
+    leaving, staying, removed = _login(base, "agent1", ACCOUNTS["agent1"][1]), _login(base, "agent1", ACCOUNTS["agent1"][1]), _login(base, "frank", "frank-pass-123")
+
+    def cookie(session: requests.Session) -> dict[str, str]:
+        return {"Cookie": f"kefu_session={session.cookies['kefu_session']}"}
+
+    async def closed_within(socket, seconds: float) -> int | None:  # type: ignore[no-untyped-def]
+        try:
+            while True:
+                await asyncio.wait_for(socket.recv(), timeout=seconds)
+        except websockets.exceptions.ConnectionClosed as exc:
+            return exc.code
+        except asyncio.TimeoutError:
+            return None
+
+    async def scenario() -> None:
+        async with websockets.connect(ws_agent, extra_headers=cookie(leaving)) as first, \
+                websockets.connect(ws_agent, extra_headers=cookie(staying)) as second, \
+                websockets.connect(ws_agent, extra_headers=cookie(removed)) as third:
+            await asyncio.sleep(0.3)
+            assert api(base, "/api/conversations/ws-ends/messages", {"text": "包邮吗"})[0] == 201
+            for socket in (first, second, third):
+                assert json.loads(await asyncio.wait_for(socket.recv(), timeout=30))["type"] == "customer_message"
+            assert leaving.post(base + "/logout", timeout=30).status_code == 200
+            AuthStore(server["db"]).remove_user("frank")
+            assert await closed_within(first, 3) == 1008
+            assert await closed_within(third, 3) == 1008
+            assert api(base, "/api/conversations/ws-ends/messages", {"text": "今天发货吗"})[0] == 201
+            assert json.loads(await asyncio.wait_for(second.recv(), timeout=30))["type"] == "customer_message"
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as own_loop:  # the session's Playwright keeps an event loop in this thread
+        own_loop.submit(asyncio.run, scenario()).result()

@@ -69,6 +69,11 @@ def principal_of(connection: HTTPConnection) -> Principal | None:
     return getattr(connection.state, "principal", None)
 
 
+def session_key_of(connection: HTTPConnection) -> str:
+    """The key of the caller's login session (what the database keeps of the cookie), for tying pages to it."""
+    return AuthStore.session_key(connection.cookies.get(SESSION_COOKIE, ""))
+
+
 def require_csrf(request: Request, principal: Principal) -> None:
     """A cookie-authenticated change must echo the session's CSRF token; bearer tokens carry no ambient authority."""
     if principal.via == "session" and not same_secret(request.headers.get("x-csrf-token", ""), principal.csrf):

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +25,7 @@ from bot.intents import load_intents
 from bot.kb.editor import KBEditor
 from bot.kb.template import VARIABLE, fill
 from bot.rules import check_reply
-from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of
+from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of, session_key_of
 from bot.server.http import ApiError, api_error, json_body, optional_int, optional_str
 from bot.server.editor_api import EditorApi
 from bot.server.headers import SecurityHeaders
@@ -221,47 +221,54 @@ class Console:
         return JSONResponse({"ok": True, "entries": len(self.engine.index or ()), "nlu_ready": self.engine.nlu_ready.is_set()})
 
     async def agent_socket(self, websocket: WebSocket) -> None:
-        await self._hold(websocket, self.hub.agents)
+        await self._hold(websocket, None)
 
     async def customer_socket(self, websocket: WebSocket) -> None:
         conversation_id = websocket.path_params["conversation_id"]
         if not CONVERSATION_ID.match(conversation_id):
             await websocket.close(code=1008)
             return
-        await self._hold(websocket, self.hub.customers.setdefault(conversation_id, set()))
+        await self._hold(websocket, conversation_id)
 
-    @staticmethod
-    async def _hold(websocket: WebSocket, sockets: set[WebSocket]) -> None:
-        """Keep a page's socket in its set until the page goes away; pages only listen."""
+    async def _hold(self, websocket: WebSocket, conversation_id: str | None) -> None:
+        """Keep a page's socket in the hub until the page goes away or its session ends; pages only listen."""
         await websocket.accept()
-        sockets.add(websocket)
+        self.hub.join(websocket, session_key_of(websocket), conversation_id)
         try:
             while True:
                 await websocket.receive_text()
         except WebSocketDisconnect:
             pass
         finally:
-            sockets.discard(websocket)
+            self.hub.leave(websocket)
 
 
-def _poll_kb(engine: Engine, interval: float) -> Callable[[Starlette], AsyncIterator[None]]:
-    """While the app runs, apply KB changes made elsewhere (the CLI, another server process) every `interval` s."""
+def _background(engine: Engine, hub: Hub, auth: AuthStore, interval: float) -> Callable[[Starlette], AsyncIterator[None]]:
+    """While the app runs, every `interval` s: apply KB changes made elsewhere (the CLI, another server process), and
+    close the open pages whose session ended (logout, account removed or given a new password, expiry), on any process."""
+
+    async def every(interval: float, work: Callable[[], Awaitable[Any]], what: str) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await work()
+            except Exception as exc:  # a database hiccup must not stop the console; try again next time
+                logger.warning("%s failed: %s", what, exc)
+
+    async def sync() -> None:
+        await run_in_threadpool(engine.sync)
+
+    async def close_ended() -> None:
+        await hub.close_ended(lambda keys: run_in_threadpool(auth.live_sessions, keys))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async def poll() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                try:
-                    await run_in_threadpool(engine.sync)
-                except Exception as exc:  # a database hiccup must not stop the console; try again next time
-                    logger.warning("KB sync failed: %s", exc)
-
-        task = asyncio.create_task(poll())
+        tasks = [asyncio.create_task(every(interval, sync, "KB sync")), asyncio.create_task(every(interval, close_ended, "session check"))]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
 
     return lifespan
 
@@ -339,7 +346,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(AuthMiddleware, store=auth)],
         exception_handlers={HTTPException: api_error},
-        lifespan=_poll_kb(engine, poll_interval),
+        lifespan=_background(engine, console.hub, auth, poll_interval),
     )
     app.state.console = console
     app.state.limits = engine.settings.limits
