@@ -102,6 +102,26 @@ def eval_command(logs: Path, out_dir: Path, intent_map: Path | None, compare: tu
     evaluate_log(_settings(db_url), logs, out_dir, intent_map, model, tuple(compare or ()), echo=click.echo)
 
 
+@cli.group("db")
+def db_group() -> None:
+    """The database: conversations, feedback, accounts and the KB."""
+
+
+@db_group.command("prune")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None, help="Keep this many days (default: retention.days in bot.yml).")
+@db_option
+def db_prune(days: float | None, db_url: str | None) -> None:
+    """Delete conversations, messages and feedback older than the retention limit (`bot serve` does it hourly)."""
+    from bot.conversations import ConversationStore
+
+    settings = _settings(db_url)
+    keep = days if days is not None else settings.retention.days
+    if not keep:
+        raise BotError("retention.days is 0 (keep everything): give --days to prune anyway")
+    gone = ConversationStore(settings.db_url).prune(keep)
+    click.echo(f"older than {keep:g} days: deleted {gone['conversations']} conversations, {gone['messages']} messages, {gone['feedback']} feedback rows")
+
+
 @cli.group()
 def user() -> None:
     """Accounts for the web pages: agent (console), editor (and the KB editor), admin (everything)."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 from rapidfuzz.distance import Levenshtein
 
-from bot.db import connect, conversations_table, feedback_table, messages_table, now
+from bot.db import connect, conversations_table, feedback_table, messages_table, now, traffic_reviewed_table
+from bot.personal import mask_personal
 
 CONVERSATION_ID = re.compile(r"^[\w.:-]{1,64}\Z")  # \w: letters of any script (小美), digits, _
 FEEDBACK_EVENTS = ("shown", "picked", "edited", "sent", "ignored")
@@ -46,6 +47,8 @@ class ConversationStore:
         self.engine = connect(url)
 
     def add_message(self, conversation_id: str, role: str, text: str) -> Message:
+        """Store a message with personal data masked (bot.personal); the Message returned holds what was stored."""
+        text = mask_personal(text)
         created = now()
         with self.engine.begin() as conn:
             exists = conn.execute(
@@ -113,6 +116,9 @@ class ConversationStore:
         columns = [c.name for c in feedback_table.columns if c.name != "id"]
         # every row with every column: an executemany takes its columns from the first row
         full = [{**dict.fromkeys(columns), "created_at": created, **row} for row in rows]
+        for row in full:
+            if row["final_text"]:
+                row["final_text"] = mask_personal(row["final_text"])
         with self.engine.begin() as conn:
             conn.execute(feedback_table.insert(), full)
         return len(rows)
@@ -128,6 +134,23 @@ class ConversationStore:
         )
         with self.engine.connect() as conn:
             return [(row.text, row.entry_id) for row in conn.execute(query)]
+
+    def prune(self, days: float) -> dict[str, int]:
+        """Delete what is older than `days`: feedback rows, messages, and conversations with nothing newer (the
+        retention limit for buyers' messages); returns how many of each went."""
+        cutoff = now() - timedelta(days=days)
+        with self.engine.begin() as conn:
+            feedback = conn.execute(feedback_table.delete().where(feedback_table.c.created_at < cutoff)).rowcount
+            messages = conn.execute(messages_table.delete().where(messages_table.c.created_at < cutoff)).rowcount
+            conversations = conn.execute(
+                conversations_table.delete().where(
+                    conversations_table.c.updated_at < cutoff,
+                    ~sa.exists().where(messages_table.c.conversation_id == conversations_table.c.id),
+                )
+            ).rowcount
+            conn.execute(traffic_reviewed_table.delete().where(
+                ~sa.exists().where(messages_table.c.id == traffic_reviewed_table.c.message_id)))
+        return {"conversations": conversations, "messages": messages, "feedback": feedback}
 
     def has_message(self, conversation_id: str, message_id: int) -> bool:
         """True if this message belongs to this conversation."""

@@ -74,6 +74,13 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long buyers' conversations and the feedback on them are kept (`bot db prune`, and hourly in `bot serve`)."""
+
+    days: float = 180.0  # 0 keeps everything
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     session_hours: float = 12.0  # a browser login lasts one shift
     secure_cookies: bool = False  # true behind an HTTPS reverse proxy: cookies are then only sent over HTTPS
@@ -94,6 +101,7 @@ class Settings:
     encoder_backend: str = DEFAULT_BACKEND
     index: IndexSettings = field(default_factory=IndexSettings)
     suggest: SuggestSettings = field(default_factory=SuggestSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     limits: Limits = field(default_factory=Limits)
     auth: AuthSettings = field(default_factory=AuthSettings)
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
@@ -164,6 +172,7 @@ def load_settings(project_dir: Path | str | None = None, **overrides: Any) -> Se
         encoder_backend=os.environ.get("BOT_ENCODER_BACKEND") or str(raw.get("encoder_backend") or DEFAULT_BACKEND),
         index=_section(raw, "index", IndexSettings),
         suggest=_section(raw, "suggest", SuggestSettings),
+        retention=_section(raw, "retention", RetentionSettings),
         limits=_section(raw, "limits", Limits),
         auth=_section(raw, "auth", AuthSettings),
         finetune=_section(raw, "finetune", FinetuneSettings),

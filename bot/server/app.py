@@ -97,7 +97,8 @@ class Console:
         if suggestion["abstained"]:  # kept for the editors' "learning from traffic" page
             shown.append({**base, "event": "abstained"})
         await run_in_threadpool(self.store.add_feedback, shown)
-        payload = {"conversation_id": conversation_id, "message": message.to_dict(), "suggestion": suggestion}
+        # the live console and the caller see the message as sent; the database keeps it with personal data masked
+        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": text}, "suggestion": suggestion}
         await self.hub.to_agents({"type": "customer_message", **payload})
         return JSONResponse(payload, status_code=201)
 
@@ -119,7 +120,7 @@ class Console:
         if suggested_text is not None and len(suggested_text) > limit:  # the edit distance compares at most this much
             raise ApiError(422, f"'suggested_text' is {len(suggested_text)} characters; the limit is {limit}")
         message, stored = await run_in_threadpool(self._record_reply, conversation_id, text.strip(), reply_to, entry_id, rank, suggested_text)
-        payload = {"conversation_id": conversation_id, "message": message.to_dict()}
+        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": text.strip()}}  # the buyer gets the reply as written
         await self.hub.to_customer(conversation_id, {"type": "agent_message", **payload})
         await self.hub.to_agents({"type": "agent_message", **payload})
         return JSONResponse({**payload, "feedback": stored}, status_code=201)
@@ -243,17 +244,22 @@ class Console:
             self.hub.leave(websocket)
 
 
-def _background(engine: Engine, hub: Hub, auth: AuthStore, interval: float) -> Callable[[Starlette], AsyncIterator[None]]:
-    """While the app runs, every `interval` s: apply KB changes made elsewhere (the CLI, another server process), and
-    close the open pages whose session ended (logout, account removed or given a new password, expiry), on any process."""
+PRUNE_EVERY_S = 3600
 
-    async def every(interval: float, work: Callable[[], Awaitable[Any]], what: str) -> None:
+
+def _background(engine: Engine, store: ConversationStore, hub: Hub, auth: AuthStore, interval: float) -> Callable[[Starlette], AsyncIterator[None]]:
+    """While the app runs, every `interval` s: apply KB changes made elsewhere (the CLI, another server process), and
+    close the open pages whose session ended (logout, account removed or given a new password, expiry), on any process;
+    hourly (and at start): delete conversations past the retention limit."""
+
+    async def every(interval: float, work: Callable[[], Awaitable[Any]], what: str, first: float | None = None) -> None:
+        await asyncio.sleep(interval if first is None else first)
         while True:
-            await asyncio.sleep(interval)
             try:
                 await work()
             except Exception as exc:  # a database hiccup must not stop the console; try again next time
                 logger.warning("%s failed: %s", what, exc)
+            await asyncio.sleep(interval)
 
     async def sync() -> None:
         await run_in_threadpool(engine.sync)
@@ -261,9 +267,20 @@ def _background(engine: Engine, hub: Hub, auth: AuthStore, interval: float) -> C
     async def close_ended() -> None:
         await hub.close_ended(lambda keys: run_in_threadpool(auth.live_sessions, keys))
 
+    async def prune() -> None:
+        days = engine.settings.retention.days
+        if days:
+            gone = await run_in_threadpool(store.prune, days)
+            if any(gone.values()):
+                logger.info("retention (%g days): deleted %s", days, gone)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(every(interval, sync, "KB sync")), asyncio.create_task(every(interval, close_ended, "session check"))]
+        tasks = [
+            asyncio.create_task(every(interval, sync, "KB sync")),
+            asyncio.create_task(every(interval, close_ended, "session check")),
+            asyncio.create_task(every(PRUNE_EVERY_S, prune, "retention prune", first=0.0)),
+        ]
         try:
             yield
         finally:
@@ -346,7 +363,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(AuthMiddleware, store=auth)],
         exception_handlers={HTTPException: api_error},
-        lifespan=_background(engine, console.hub, auth, poll_interval),
+        lifespan=_background(engine, store, console.hub, auth, poll_interval),
     )
     app.state.console = console
     app.state.limits = engine.settings.limits
