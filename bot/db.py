@@ -156,6 +156,18 @@ sessions_table = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
 )
 
+# Live events for the pages of other server processes (PostgreSQL LISTEN/NOTIFY carries only the id); kept minutes.
+live_events_table = sa.Table(
+    "live_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("origin", sa.String(32), nullable=False),  # the process that published it (it delivered it itself)
+    sa.Column("target", sa.String(80), nullable=False),  # "agents" or "customer:<conversation id>"
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+)
+
+
 # Integrations (the shop's chat platform): bearer tokens, stored as SHA-256, each with a role.
 api_tokens_table = sa.Table(
     "api_tokens",

@@ -21,6 +21,39 @@ def _suggested(base: str, text: str) -> list[str]:
     return [s["id"] for s in body["suggestions"]]
 
 
+def _live_events_on(base: str, conversation_id: str, act) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def]
+    """Open an agent console and a customer page on `base` (logged in as agent1), run `act`, collect what both receive."""
+    import asyncio
+    import json
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    import websockets
+    from live_server import ACCOUNTS
+
+    session = requests.Session()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', session.get(base + "/login", timeout=30).text).group(1)  # type: ignore[union-attr]
+    assert session.post(base + "/login", data={"name": "agent1", "password": ACCOUNTS["agent1"][1], "csrf": csrf}, allow_redirects=False, timeout=30).status_code == 303
+    headers = {"Cookie": f"kefu_session={session.cookies['kefu_session']}"}
+    ws = base.replace("http://", "ws://")
+
+    async def collect() -> list[tuple[str, dict]]:
+        got: list[tuple[str, dict]] = []
+        async with websockets.connect(ws + "/ws/agent", extra_headers=headers, max_size=None) as agent, \
+                websockets.connect(ws + f"/ws/customer/{conversation_id}", extra_headers=headers, max_size=None) as customer:
+            await asyncio.sleep(0.3)
+            for status, body in await asyncio.get_running_loop().run_in_executor(None, act):
+                assert status == 201, body
+            for where, socket, count in (("agent", agent, 2), ("customer", customer, 1)):
+                for _ in range(count):
+                    got.append((where, json.loads(await asyncio.wait_for(socket.recv(), timeout=5))))
+        return got
+
+    with ThreadPoolExecutor(1) as own_loop:  # the session's Playwright may hold an event loop in this thread
+        return own_loop.submit(asyncio.run, collect()).result()
+
+
 def test_two_servers_on_one_postgresql_see_each_others_edits_within_seconds(postgres_url: str, trained_model: Path, tmp_path: Path) -> None:
     db = fresh_database(postgres_url, "scale_out")
     env = {**os.environ, "BOT_DATA_DIR": str(tmp_path / "a"), "BOT_DB": db, "HF_HUB_OFFLINE": "1"}
@@ -59,6 +92,14 @@ def test_two_servers_on_one_postgresql_see_each_others_edits_within_seconds(post
         assert status == 200 and [m["text"] for m in history["messages"]] == ["是正品吗"]
         status, _ = api(a, "/api/conversations/pg-chat/replies", {"text": "亲,保证正品哦", "message_id": posted["message"]["id"], "entry_id": "authenticity.genuine"})
         assert status == 201
+
+        # Live pages: a console and a customer page open on B see what is posted through A (LISTEN/NOTIFY).
+        events = _live_events_on(b, "pg-live", lambda: [
+            api(a, "/api/conversations/pg-live/messages", {"text": "今天能发货吗 " + "急" * 900}),
+            api(a, "/api/conversations/pg-live/replies", {"text": "亲,今天16:30前下单当天发哦"}),
+        ])
+        assert [(where, e["type"]) for where, e in events] == [("agent", "customer_message"), ("agent", "agent_message"), ("customer", "agent_message")]
+        assert events[0][1]["suggestion"]["suggestions"], "the whole event, suggestions too (more than a NOTIFY payload holds)"
     finally:
         for process, _ in servers:
             stop_server(process)

@@ -30,6 +30,7 @@ from bot.server.http import ApiError, api_error, json_body, optional_int, option
 from bot.server.editor_api import EditorApi
 from bot.server.headers import SecurityHeaders
 from bot.server.hub import Hub
+from bot.server.relay import Relay, relays
 from bot.suggest import Engine, check_message
 from bot.textcheck import check_text
 
@@ -276,6 +277,10 @@ def _background(engine: Engine, store: ConversationStore, hub: Hub, auth: AuthSt
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        relay = Relay(engine.settings.db_url) if relays(engine.settings.db_url) else None
+        if relay is not None:  # several processes on one PostgreSQL: live pages see every process's events
+            relay.start(asyncio.get_running_loop(), hub.deliver)
+            hub.publish = lambda target, event: run_in_threadpool(relay.publish, target, event)
         tasks = [
             asyncio.create_task(every(interval, sync, "KB sync")),
             asyncio.create_task(every(interval, close_ended, "session check")),
@@ -286,6 +291,9 @@ def _background(engine: Engine, store: ConversationStore, hub: Hub, auth: AuthSt
         finally:
             for task in tasks:
                 task.cancel()
+            if relay is not None:
+                hub.publish = None
+                await run_in_threadpool(relay.stop)
 
     return lifespan
 

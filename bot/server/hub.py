@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Awaitable, Callable
 
 from starlette.websockets import WebSocket
 
+logger = logging.getLogger(__name__)
+AGENTS, CUSTOMER = "agents", "customer:"  # the targets of an event: every agent page, or one conversation's customer page
 SESSION_ENDED = 1008  # policy violation: the page's login ended (logout, account removed, new password, expiry)
 
 
@@ -17,6 +20,8 @@ class Hub:
         self.agents: set[WebSocket] = set()
         self.customers: dict[str, set[WebSocket]] = {}
         self.sessions: dict[WebSocket, str] = {}  # each open page's session key
+        # also hands each event to the other server processes (bot.server.relay); None: this process is alone
+        self.publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     def join(self, socket: WebSocket, session: str, conversation_id: str | None = None) -> None:
         """A page opened: an agent console (no conversation) or the customer page of one conversation."""
@@ -56,7 +61,22 @@ class Hub:
                 self.leave(socket)
 
     async def to_agents(self, event: dict[str, Any]) -> None:
-        await self._send(self.agents, event)
+        await self._everywhere(AGENTS, event)
 
     async def to_customer(self, conversation_id: str, event: dict[str, Any]) -> None:
-        await self._send(self.customers.get(conversation_id, set()), event)
+        await self._everywhere(CUSTOMER + conversation_id, event)
+
+    async def deliver(self, target: str, event: dict[str, Any]) -> None:
+        """Send an event to this process's pages of `target` ("agents" or "customer:<conversation id>")."""
+        if target == AGENTS:
+            await self._send(self.agents, event)
+        elif target.startswith(CUSTOMER):
+            await self._send(self.customers.get(target[len(CUSTOMER):], set()), event)
+
+    async def _everywhere(self, target: str, event: dict[str, Any]) -> None:
+        await self.deliver(target, event)
+        if self.publish is not None:
+            try:
+                await self.publish(target, event)
+            except Exception as exc:  # the other processes' pages miss it live; the database has it for their reload
+                logger.warning("could not relay a live event: %s", exc)
