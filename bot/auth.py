@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.db import api_tokens_table, connect, now, sessions_table, users_table
+from bot.db import api_tokens_table, connect, now, password_changes_due_table, sessions_table, users_table
 from bot.errors import BotError
 
 ROLES = ("agent", "editor", "admin")
@@ -45,6 +45,7 @@ class Principal:
     role: str
     via: str  # "session" | "token"
     csrf: str = ""  # the session's CSRF token; state-changing requests must echo it
+    must_change_password: bool = False  # a session of an account whose password was made for it: only /password
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
@@ -68,8 +69,9 @@ class AuthStore:
 
     # -- accounts -----------------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, password: str) -> None:
-        """Create the account, or give an existing one this role and password (and log it out everywhere)."""
+    def add_user(self, name: str, role: str, password: str, must_change: bool = False) -> None:
+        """Create the account, or give an existing one this role and password (and log it out everywhere);
+        `must_change`: the password was made for the account, which must choose its own at its first login."""
         _check_name(name)
         if role not in ROLES:
             raise AuthError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -83,10 +85,34 @@ class AuthStore:
                 conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
             else:
                 conn.execute(users_table.insert().values(name=name, role=role, password_hash=hashed, created_at=now()))
+            conn.execute(password_changes_due_table.delete().where(password_changes_due_table.c.user_name == name))
+            if must_change:
+                conn.execute(password_changes_due_table.insert().values(user_name=name, created_at=now()))
+
+    def change_password(self, name: str, current: str, new: str) -> None:
+        """The account's own new password (the current one first); ends all its sessions, clears a due change."""
+        if self.verify(name, current) is None:
+            raise AuthError("the current password is wrong")
+        if new == current:
+            raise AuthError("the new password must differ from the current one")
+        role = self.role(name)
+        if role is None:
+            raise AuthError(f"no account '{name}'")
+        self.add_user(name, role, new)
+
+    def password_change_due(self, name: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(password_changes_due_table.c.user_name).where(password_changes_due_table.c.user_name == name)).first() is not None
+
+    def role(self, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users_table.c.role).where(users_table.c.name == name)).first()
+        return str(row.role) if row else None
 
     def remove_user(self, name: str) -> bool:
         with self.engine.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
+            conn.execute(password_changes_due_table.delete().where(password_changes_due_table.c.user_name == name))
             return bool(conn.execute(users_table.delete().where(users_table.c.name == name)).rowcount)
 
     def users(self) -> list[dict[str, str]]:
@@ -103,7 +129,7 @@ class AuthStore:
         if self.has_users():
             return None
         password = secrets.token_urlsafe(12)
-        self.add_user("admin", "admin", password)
+        self.add_user("admin", "admin", password, must_change=True)
         return password
 
     def verify(self, name: str, password: str) -> str | None:
@@ -137,15 +163,17 @@ class AuthStore:
         if not token or len(token) > 128:
             return None
         query = (
-            sa.select(users_table.c.name, users_table.c.role, sessions_table.c.csrf, sessions_table.c.expires_at)
-            .select_from(sessions_table.join(users_table, sessions_table.c.user_name == users_table.c.name))
+            sa.select(users_table.c.name, users_table.c.role, sessions_table.c.csrf, sessions_table.c.expires_at,
+                      password_changes_due_table.c.user_name.label("change_due"))
+            .select_from(sessions_table.join(users_table, sessions_table.c.user_name == users_table.c.name)
+                         .outerjoin(password_changes_due_table, password_changes_due_table.c.user_name == users_table.c.name))
             .where(sessions_table.c.token_hash == _digest(token))
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None or row.expires_at < now():
             return None
-        return Principal(row.name, row.role, "session", row.csrf)
+        return Principal(row.name, row.role, "session", row.csrf, must_change_password=row.change_due is not None)
 
     @staticmethod
     def session_key(token: str) -> str:

@@ -156,6 +156,14 @@ sessions_table = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
 )
 
+# Accounts whose password was made for them (the first admin's, printed once): they must choose their own first.
+password_changes_due_table = sa.Table(
+    "password_changes_due",
+    metadata,
+    sa.Column("user_name", sa.String(64), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 # Live events for the pages of other server processes (PostgreSQL LISTEN/NOTIFY carries only the id); kept minutes.
 live_events_table = sa.Table(
     "live_events",

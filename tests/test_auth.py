@@ -185,6 +185,45 @@ def test_a_fresh_install_makes_an_admin_and_bot_user_add_makes_accounts(tmp_path
         assert password, printed
         assert f"http://127.0.0.1:{port}/login" in printed, "bound to loopback by default"
         assert AuthStore(db).verify("admin", password.group(1)) == "admin"
+        _first_admin_chooses_a_password(f"http://127.0.0.1:{port}", password.group(1))
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def _first_admin_chooses_a_password(base: str, printed: str) -> None:
+    """The printed password opens only /password until the admin chose another; then everything opens."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(base + "/api/health", timeout=2)
+            break
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, "the server did not answer"
+            time.sleep(0.2)
+    session = requests.Session()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', session.get(base + "/login", timeout=30).text).group(1)  # type: ignore[union-attr]
+    response = session.post(base + "/login", data={"name": "admin", "password": printed, "csrf": csrf}, allow_redirects=False, timeout=30)
+    assert response.status_code == 303 and response.headers["location"] == "/password"
+    session.headers["X-CSRF-Token"] = session.cookies["kefu_csrf"]
+    assert session.get(base + "/agent", allow_redirects=False, timeout=30).headers["location"] == "/password"
+    assert session.get(base + "/api/conversations", timeout=30).status_code == 403
+    form = session.get(base + "/password", timeout=30)
+    assert form.status_code == 200 and "设置新密码" in form.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    for fields, says in (({"current": printed, "new": printed, "confirm": printed}, "不同"),
+                         ({"current": printed, "new": "new-admin-pass-1", "confirm": "new-admin-pass-2"}, "不一样"),
+                         ({"current": "wrong-pass-123", "new": "new-admin-pass-1", "confirm": "new-admin-pass-1"}, "当前密码不对")):
+        refused = session.post(base + "/password", data={**fields, "csrf": csrf}, allow_redirects=False, timeout=30)
+        assert refused.status_code == 400 and says in refused.text, fields
+    changed = session.post(base + "/password", data={"current": printed, "new": "new-admin-pass-1", "confirm": "new-admin-pass-1", "csrf": csrf},
+                           allow_redirects=False, timeout=30)
+    assert changed.status_code == 303 and changed.headers["location"] == "/agent"
+    session.headers["X-CSRF-Token"] = session.cookies["kefu_csrf"]
+    assert session.get(base + "/agent", allow_redirects=False, timeout=30).status_code == 200
+    assert session.get(base + "/api/conversations", timeout=30).status_code == 200
+    again = requests.Session()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', again.get(base + "/login", timeout=30).text).group(1)  # type: ignore[union-attr]
+    assert again.post(base + "/login", data={"name": "admin", "password": printed, "csrf": csrf}, allow_redirects=False, timeout=30).status_code == 401

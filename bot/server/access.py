@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from bot.auth import AuthStore, Principal, same_secret
+from bot.auth import MAX_PASSWORD, MIN_PASSWORD, AuthError, AuthStore, Principal, same_secret
 from bot.server.http import ApiError, read_body
 from bot.server.throttle import LoginThrottle
 from bot.settings import AuthSettings
@@ -29,6 +29,7 @@ LOGIN_COOKIE = "kefu_login"  # the login form's own CSRF token (double submit)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCAL_PATH = re.compile(r"^/(?![/\\])[\w\-./#?=&%]*\Z")
 LOGIN_PAGE = Path(__file__).with_name("static") / "login.html"
+PASSWORD_PAGE = Path(__file__).with_name("static") / "password.html"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 FORBIDDEN_PAGE = (
@@ -93,6 +94,10 @@ def guard(permission: str, endpoint: Endpoint, page: bool = False) -> Endpoint:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         if principal is None:
             raise ApiError(401, "log in first (or send an API token: Authorization: Bearer ...)")
+        if principal.must_change_password:
+            if page:
+                return RedirectResponse("/password", status_code=303)
+            raise ApiError(403, "choose your own password first (/password)")
         if not principal.can(permission):
             if page:
                 return HTMLResponse(FORBIDDEN_PAGE.format(name=html.escape(principal.name), role=principal.role), status_code=403)
@@ -111,7 +116,7 @@ def guard_socket(permission: str, handler: Callable[[WebSocket], Awaitable[None]
         principal = principal_of(websocket)
         origin = websocket.headers.get("origin")
         same_origin = origin is None or origin.split("://", 1)[-1] == websocket.headers.get("host")
-        if principal is None or principal.via != "session" or not principal.can(permission) or not same_origin:
+        if principal is None or principal.via != "session" or principal.must_change_password or not principal.can(permission) or not same_origin:
             await websocket.close(code=1008)
             return
         await handler(websocket)
@@ -121,6 +126,10 @@ def guard_socket(permission: str, handler: Callable[[WebSocket], Awaitable[None]
 
 def _cookie(response: Response, name: str, value: str, max_age: int, secure: bool, http_only: bool = True) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=http_only, samesite="strict", secure=secure)
+
+
+def _home(role: str) -> str:
+    return "/editor" if role == "editor" else "/agent"
 
 
 def _safe_next(target: str | None) -> str:
@@ -181,11 +190,62 @@ class Login:
             return self._form(request, next_path, "账号或密码不对。", status=401)
         self.throttle.succeeded(name)
         token, csrf = await run_in_threadpool(self.store.start_session, name, self.settings.session_hours)
-        response = RedirectResponse(next_path if next_path != "/" else ("/editor" if role == "editor" else "/agent"), status_code=303)
+        must_change = await run_in_threadpool(self.store.password_change_due, name)
+        target = "/password" if must_change else next_path if next_path != "/" else _home(role)
+        response = RedirectResponse(target, status_code=303)
+        self._set_session(request, response, token, csrf)
+        response.delete_cookie(LOGIN_COOKIE, path="/")
+        return response
+
+    def _set_session(self, request: Request, response: Response, token: str, csrf: str) -> None:
         max_age = int(self.settings.session_hours * 3600)
         _cookie(response, SESSION_COOKIE, token, max_age, self._secure(request))
         _cookie(response, CSRF_COOKIE, csrf, max_age, self._secure(request), http_only=False)
-        response.delete_cookie(LOGIN_COOKIE, path="/")
+
+    def _password_form(self, principal: Principal, error: str = "", status: int = 200) -> Response:
+        page = (
+            PASSWORD_PAGE.read_text(encoding="utf-8")
+            .replace("{{name}}", html.escape(principal.name))
+            .replace("{{csrf}}", html.escape(principal.csrf, quote=True))
+            .replace("{{error}}", html.escape(error))
+        )
+        return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
+
+    async def password_page(self, request: Request) -> Response:
+        """GET /password: a logged-in person chooses a new password (required after the first admin's login)."""
+        principal = principal_of(request)
+        if principal is None or principal.via != "session":
+            return RedirectResponse("/login?next=/password", status_code=303)
+        return self._password_form(principal)
+
+    async def change_password(self, request: Request) -> Response:
+        """POST /password (a form): the current password, the new one twice; a fresh session on success."""
+        principal = principal_of(request)
+        if principal is None or principal.via != "session":
+            return RedirectResponse("/login?next=/password", status_code=303)
+        body = await read_body(request, limit=8192)
+        try:
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), max_num_fields=8).items()}
+        except (UnicodeDecodeError, ValueError):
+            form = {}
+        if not same_secret(form.get("csrf", ""), principal.csrf):
+            return self._password_form(principal, "页面已过期，请重新输入。", status=403)
+        current, new = form.get("current", ""), form.get("new", "")
+        problem = (
+            "两次输入的新密码不一样。" if new != form.get("confirm", "")
+            else f"新密码需要 {MIN_PASSWORD}-{MAX_PASSWORD} 个字符。" if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD
+            else "新密码要和当前密码不同。" if new == current
+            else None
+        )
+        if problem:
+            return self._password_form(principal, problem, status=400)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._hashing, self.store.change_password, principal.name, current, new)
+        except AuthError:  # the checks above passed: the current password is wrong
+            return self._password_form(principal, "当前密码不对。", status=400)
+        token, csrf = await run_in_threadpool(self.store.start_session, principal.name, self.settings.session_hours)
+        response = RedirectResponse(_home(principal.role), status_code=303)
+        self._set_session(request, response, token, csrf)
         return response
 
     async def logout(self, request: Request) -> Response:

@@ -327,6 +327,8 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         Route("/login", login.page, methods=["GET"]),
         Route("/login", login.login, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
+        Route("/password", login.password_page, methods=["GET"]),
+        Route("/password", login.change_password, methods=["POST"]),
         Route("/agent", page("agent.html", "console")),
         Route("/customer", page("customer.html", "console")),
         Route("/editor", page("editor.html", "edit")),
