@@ -73,21 +73,27 @@ class ConversationStore:
                 is not None
             )
 
-    def messages(self, conversation_id: str, limit: int = 200) -> list[Message]:
+    def messages(self, conversation_id: str, limit: int = 200, before: int | None = None) -> list[Message]:
+        """The last `limit` messages (before message id `before`, when given), oldest first."""
+        query = sa.select(messages_table).where(messages_table.c.conversation_id == conversation_id)
+        if before is not None:
+            query = query.where(messages_table.c.id < before)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(messages_table)
-                .where(messages_table.c.conversation_id == conversation_id)
-                .order_by(messages_table.c.id.desc())
-                .limit(limit)
-            ).all()
+            rows = conn.execute(query.order_by(messages_table.c.id.desc()).limit(limit)).all()
         return [Message(r.id, r.conversation_id, r.role, r.text, r.created_at) for r in reversed(rows)]
 
-    def conversations(self, limit: int = 100) -> list[dict[str, Any]]:
+    def count_conversations(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(conversations_table)).scalar_one())
+
+    def conversations(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Recent conversations, newest first, each with its last message."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(conversations_table).order_by(conversations_table.c.updated_at.desc()).limit(limit)
+                sa.select(conversations_table)
+                .order_by(conversations_table.c.updated_at.desc(), conversations_table.c.id)
+                .limit(limit)
+                .offset(offset)
             ).all()
             out = []
             for row in rows:

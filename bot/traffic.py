@@ -27,7 +27,8 @@ from bot.kb.store import EntryRecord
 REWRITE_RATIO = 0.5  # an edit distance above this share of the reply's length is a heavy rewrite
 CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages join one group
 VARIANT_MIN_SCORE = 0.7  # a group whose closest entry scores this much becomes "add as variants"
-MAX_MESSAGES = 2000
+MAX_MESSAGES = 2000  # newest unreviewed buyer messages read for the traffic page
+ENCODE_CHUNK = 32
 MAX_QUESTIONS = 10
 
 
@@ -64,13 +65,18 @@ def missed_messages(engine: sa.engine.Engine, limit: int = MAX_MESSAGES) -> list
     """Recent buyer messages that were abstained on, rejected or heavily rewritten, not yet reviewed."""
     with engine.connect() as conn:
         reviewed = sa.select(traffic_reviewed_table.c.message_id)
+        recent = (  # the newest `limit` buyer messages not yet reviewed: the read is bounded, whatever the traffic
+            sa.select(messages_table.c.id)
+            .where(messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed))
+            .order_by(messages_table.c.id.desc())
+            .limit(limit)
+        )
         rows = conn.execute(
             sa.select(feedback_table, messages_table.c.text.label("message_text"))
             .join(messages_table, messages_table.c.id == feedback_table.c.message_id)
             .where(
                 feedback_table.c.event.in_(("abstained", "shown", "sent", "edited")),
-                messages_table.c.role == "customer",
-                feedback_table.c.message_id.not_in(reviewed),
+                feedback_table.c.message_id.in_(recent.scalar_subquery()),
             )
             .order_by(feedback_table.c.message_id.desc(), feedback_table.c.id)
         ).all()
@@ -144,7 +150,9 @@ def clusters(engine: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, 
     missed = missed_messages(engine)
     if not missed:
         return []
-    vectors = encoder.encode([m.text for m in missed])
+    texts = [m.text for m in missed]
+    # a few texts per encoder call: agents' suggestions, which need the same encoder, get their turn in between
+    vectors = np.concatenate([encoder.encode(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)])
     return [_propose([missed[i] for i in group], index, editor) for group in _groups(vectors)]
 
 

@@ -205,3 +205,33 @@ def test_open_pages_are_closed_when_their_session_ends(server) -> None:  # type:
 
     with ThreadPoolExecutor(1) as own_loop:  # the session's Playwright keeps an event loop in this thread
         own_loop.submit(asyncio.run, scenario()).result()
+
+
+def test_every_list_endpoint_pages(server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    status, first = api(base, "/api/kb/entries?limit=10")
+    assert status == 200 and len(first["entries"]) == 10 and first["next_offset"] == 10 and first["count"] > 80
+    status, last = api(base, f"/api/kb/entries?limit=10&offset={first['count'] - 3}")
+    assert len(last["entries"]) == 3 and last["next_offset"] is None
+    assert not {e["id"] for e in first["entries"]} & {e["id"] for e in last["entries"]}
+    for bad in ("limit=0", "limit=abc", "limit=501", "offset=-1"):
+        status, body = api(base, f"/api/kb/entries?{bad}")
+        assert status == 400 and ("'limit'" in body["error"] or "'offset'" in body["error"]), bad
+
+    ids = [api(base, "/api/conversations/paged-1/messages", {"text": f"第{i}个问题 包邮吗"})[1]["message"]["id"] for i in range(5)]
+    status, page = api(base, "/api/conversations/paged-1/messages?limit=2")
+    assert [m["id"] for m in page["messages"]] == ids[-2:] and page["next_before"] == ids[-2]
+    status, page = api(base, f"/api/conversations/paged-1/messages?limit=2&before={page['next_before']}")
+    assert [m["id"] for m in page["messages"]] == ids[1:3] and page["next_before"] == ids[1]
+    status, page = api(base, f"/api/conversations/paged-1/messages?limit=2&before={ids[1]}")
+    assert [m["id"] for m in page["messages"]] == ids[:1] and page["next_before"] is None
+
+    api(base, "/api/conversations/paged-2/messages", {"text": "是正品吗"})
+    status, one = api(base, "/api/conversations?limit=1")
+    assert status == 200 and len(one["conversations"]) == 1 and one["next_offset"] == 1 and one["count"] >= 2
+    status, two = api(base, "/api/conversations?limit=1&offset=1")
+    assert two["conversations"][0]["id"] != one["conversations"][0]["id"]
+    status, clusters = api(base, "/api/traffic/clusters?limit=1")
+    assert status == 200 and len(clusters["clusters"]) <= 1 and "next_offset" in clusters
+    status, users = api(base, "/api/users?limit=2")
+    assert status == 200 and len(users["users"]) == 2 and users["users_page"]["next_offset"] == 2

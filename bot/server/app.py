@@ -26,7 +26,7 @@ from bot.kb.editor import KBEditor
 from bot.kb.template import VARIABLE, fill
 from bot.rules import check_reply
 from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of, session_key_of
-from bot.server.http import ApiError, api_error, json_body, optional_int, optional_str
+from bot.server.http import ApiError, api_error, json_body, optional_int, optional_str, page_of
 from bot.server.editor_api import EditorApi
 from bot.server.headers import SecurityHeaders
 from bot.server.hub import Hub
@@ -212,12 +212,26 @@ class Console:
         return JSONResponse({"warnings": warnings, "leftover_variables": leftover, "can_send": bool(text.strip()) and not leftover})
 
     async def conversations(self, request: Request) -> Response:
-        return JSONResponse({"conversations": await run_in_threadpool(self.store.conversations)})
+        page = page_of(request)
+
+        def read() -> tuple[list[dict[str, Any]], int]:
+            return self.store.conversations(page.limit, page.offset), self.store.count_conversations()
+
+        found, total = await run_in_threadpool(read)
+        return JSONResponse({"conversations": found, **page.of(found, total)})
 
     async def messages(self, request: Request) -> Response:
+        """The last `limit` messages (default 200), oldest first; `before=ID` pages back, `next_before` says where."""
         conversation_id = _conversation_id(request)
-        messages = await run_in_threadpool(self.store.messages, conversation_id)
-        return JSONResponse({"conversation_id": conversation_id, "messages": [m.to_dict() for m in messages]})
+        limit = page_of(request, default=200).limit
+        before = request.query_params.get("before")
+        if before is not None and (not before.isdigit() or len(before) > 15):
+            raise ApiError(400, "'before' must be a message id")
+        messages = await run_in_threadpool(self.store.messages, conversation_id, limit + 1, int(before) if before else None)
+        older = len(messages) > limit
+        messages = messages[-limit:]
+        return JSONResponse({"conversation_id": conversation_id, "messages": [m.to_dict() for m in messages],
+                             "limit": limit, "next_before": messages[0].id if older else None})
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"ok": True, "entries": len(self.engine.index or ()), "nlu_ready": self.engine.nlu_ready.is_set()})
@@ -382,6 +396,10 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
 
 def users_endpoint(auth: AuthStore) -> Endpoint:
     async def users(request: Request) -> Response:
-        return JSONResponse({"users": await run_in_threadpool(auth.users), "tokens": await run_in_threadpool(auth.tokens)})
+        """Accounts and API tokens, one page of each (`limit`, `offset` apply to both)."""
+        page = page_of(request)
+        accounts, tokens = await run_in_threadpool(auth.users), await run_in_threadpool(auth.tokens)
+        window = slice(page.offset, page.offset + page.limit)
+        return JSONResponse({"users": accounts[window], "tokens": tokens[window], "users_page": page.of(accounts), "tokens_page": page.of(tokens)})
 
     return users

@@ -19,7 +19,7 @@ from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
 from bot.kb.nlu_export import write_kb_nlu
 from bot.kb.store import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
 from bot.server.access import principal_of
-from bot.server.http import ApiError, json_body, optional_int, optional_str, optional_str_list, read_body
+from bot.server.http import ApiError, json_body, optional_int, optional_str, optional_str_list, page_of, read_body
 from bot.suggest import Engine
 
 
@@ -86,10 +86,12 @@ class EditorApi:
         status = params.get("status") or None
         if status not in (None, "approved", "draft", "retired", "pending"):
             raise ApiError(400, "'status' must be approved, draft, retired or pending")
+        page = page_of(request)
         records = await self._call(
             self.editor.list, intent=params.get("intent") or None, tag=params.get("tag") or None, status=status, search=params.get("q")
         )
-        return JSONResponse({"entries": [r.to_dict() for r in records], "count": len(records)})
+        shown = records[page.offset:page.offset + page.limit]
+        return JSONResponse({"entries": [r.to_dict() for r in shown], **page.of(records)})
 
     async def get_entry(self, request: Request) -> Response:
         entry_id = request.path_params["entry_id"]
@@ -207,8 +209,10 @@ class EditorApi:
     # -- learning from traffic ------------------------------------------------------------------
 
     async def clusters(self, request: Request) -> Response:
+        page = page_of(request, default=50, most=200)
         found = await run_in_threadpool(traffic.clusters, self.editor.store.engine, self.engine.encoder, self.engine.index, self.editor)
-        return JSONResponse({"clusters": [c.to_dict() for c in found]})
+        shown = found[page.offset:page.offset + page.limit]
+        return JSONResponse({"clusters": [c.to_dict() for c in shown], **page.of(found)})
 
     async def accept(self, request: Request) -> Response:
         data = await json_body(request)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -99,3 +100,31 @@ def optional_str_list(data: dict[str, Any], key: str) -> list[str] | None:
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail, **getattr(exc, "extra", {})}, status_code=exc.status_code)
+
+
+@dataclass(frozen=True)
+class Page:
+    """`?limit=N&offset=M` of a list endpoint: at most `limit` items from `offset` on."""
+
+    limit: int
+    offset: int
+
+    def of(self, items: Sequence[Any], total: int | None = None) -> dict[str, Any]:
+        """The paging fields of a response for these items (already this page's when `total` is given)."""
+        total = len(items) if total is None else total
+        end = self.offset + self.limit
+        return {"count": total, "limit": self.limit, "offset": self.offset, "next_offset": end if end < total else None}
+
+
+def page_of(request: Request, default: int = 100, most: int = 500) -> Page:
+    """The page a list request asks for; a 400 naming the parameter if it is not a number in range."""
+    values = {}
+    for name, fallback, top in (("limit", default, most), ("offset", 0, 10**9)):
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            values[name] = fallback
+            continue
+        if not raw.isdigit() or len(raw) > 10 or int(raw) > top or (name == "limit" and int(raw) == 0):
+            raise ApiError(400, f"'{name}' must be a whole number {'from 1 to ' + str(top) if name == 'limit' else 'from 0'}")
+        values[name] = int(raw)
+    return Page(values["limit"], values["offset"])

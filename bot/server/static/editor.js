@@ -59,15 +59,16 @@ function stateBadge(record) {
   return el("span", `state ${cls}`, STATE_LABEL[record.state] || record.state);
 }
 
-async function loadList() {
+async function loadList(offset = 0) {
   const params = new URLSearchParams();
   for (const [key, id] of [["q", "f-q"], ["intent", "f-intent"], ["tag", "f-tag"], ["status", "f-status"]]) {
     if ($(id).value.trim()) params.set(key, $(id).value.trim());
   }
+  params.set("offset", String(offset));
   const { ok, data } = await api("GET", `/api/kb/entries?${params}`);
   if (!ok) return notice(data.error, true);
   const body = $("entries");
-  body.replaceChildren();
+  if (!offset) body.replaceChildren();  // a new search; "more" appends the next page
   for (const record of data.entries) {
     const head = record.pending || record;
     const row = el("tr");
@@ -83,6 +84,8 @@ async function loadList() {
     body.append(row);
   }
   $("count").textContent = `${data.count} 条`;
+  $("more").hidden = data.next_offset === null;
+  $("more").dataset.offset = data.next_offset ?? "";
 }
 
 // -- entry form ----------------------------------------------------------------------------------
@@ -399,8 +402,9 @@ async function init() {
     for (const intent of data.intents) select.append(new Option(intent, intent));
   }
   $("variables").textContent = "店铺变量: " + Object.keys(data.shop).map((k) => `{${k}}`).join(" ");
-  for (const id of ["f-q", "f-tag"]) $(id).addEventListener("input", () => { clearTimeout(state.listTimer); state.listTimer = setTimeout(loadList, 200); });
-  for (const id of ["f-intent", "f-status"]) $(id).addEventListener("change", loadList);
+  for (const id of ["f-q", "f-tag"]) $(id).addEventListener("input", () => { clearTimeout(state.listTimer); state.listTimer = setTimeout(() => loadList(), 200); });
+  for (const id of ["f-intent", "f-status"]) $(id).addEventListener("change", () => loadList());
+  $("more").addEventListener("click", () => loadList(Number($("more").dataset.offset)));
   $("filters").addEventListener("submit", (e) => e.preventDefault());
   for (const id of ["e-questions", "e-answer", "e-tags", "e-intent"]) $(id).addEventListener("input", scheduleReview);
   $("entry-form").addEventListener("submit", save);
