@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any, Awaitable, Callable
@@ -10,6 +12,8 @@ from starlette.websockets import WebSocket
 
 logger = logging.getLogger(__name__)
 AGENTS, CUSTOMER = "agents", "customer:"  # the targets of an event: every agent page, or one conversation's customer page
+SEND_TIMEOUT_S = 5.0
+SLOW_PAGE = 1013  # try again later: the page could not keep up
 SESSION_ENDED = 1008  # policy violation: the page's login ended (logout, account removed, new password, expiry)
 
 
@@ -53,12 +57,19 @@ class Hub:
         return len(ended)
 
     async def _send(self, sockets: set[WebSocket], event: dict[str, Any]) -> None:
+        """To every page at once; a page that is gone, or too slow to take it within SEND_TIMEOUT_S, is dropped
+        (it reloads what it missed), so one slow network never holds up the others."""
         text = json.dumps(event, ensure_ascii=False)
-        for socket in list(sockets):
+
+        async def one(socket: WebSocket) -> None:
             try:
-                await socket.send_text(text)
-            except Exception:  # a page that went away: forget it, keep serving the others
+                await asyncio.wait_for(socket.send_text(text), timeout=SEND_TIMEOUT_S)
+            except Exception:
                 self.leave(socket)
+                with contextlib.suppress(Exception):
+                    await socket.close(code=SLOW_PAGE)
+
+        await asyncio.gather(*(one(socket) for socket in list(sockets)))
 
     async def to_agents(self, event: dict[str, Any]) -> None:
         await self._everywhere(AGENTS, event)

@@ -1,0 +1,47 @@
+"""The hub of open pages: every page gets an event at once, a slow page is dropped, empty sets are forgotten."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.server import hub as hub_module
+from bot.server.hub import Hub
+
+
+class FakePage:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.received: list[str] = []
+        self.closed: int | None = None
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.sleep(self.delay)
+        self.received.append(text)
+
+    async def close(self, code: int) -> None:
+        self.closed = code
+
+
+def test_a_slow_page_does_not_hold_up_the_others_and_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "SEND_TIMEOUT_S", 0.2)
+    hub = Hub()
+    slow, fast = FakePage(delay=60), FakePage()
+    hub.join(slow, "s1")  # type: ignore[arg-type]
+    hub.join(fast, "s2")  # type: ignore[arg-type]
+    customer = FakePage()
+    hub.join(customer, "s3", "c-1")  # type: ignore[arg-type]
+
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await hub.to_agents({"type": "customer_message"})
+        return loop.time() - start
+
+    took = asyncio.run(run())
+    assert fast.received and not slow.received and slow.closed == hub_module.SLOW_PAGE
+    assert took < 5, "the event waited for the slow page for its whole delay"
+    assert slow not in hub.agents and slow not in hub.sessions and fast in hub.agents
+    hub.leave(customer)  # type: ignore[arg-type]
+    assert "c-1" not in hub.customers, "a conversation's set is forgotten once empty"
