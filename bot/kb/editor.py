@@ -151,7 +151,7 @@ class KBEditor:
     # -- writing --------------------------------------------------------------------------------
 
     def new_id(self, intent: str) -> str:
-        taken = {r.entry.id for r in self.store.records()}
+        taken = self.store.ids_starting(f"{intent}.new")
         n = 1
         while f"{intent}.new{n}" in taken:
             n += 1

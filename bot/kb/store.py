@@ -281,6 +281,11 @@ class KBStore:
         with self.engine.connect() as conn:
             return self._records(conn)
 
+    def ids_starting(self, prefix: str) -> set[str]:
+        """The entry ids that start with `prefix` (an index range scan, not a read of every entry)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(entries_table.c.id).where(entries_table.c.id.startswith(prefix, autoescape=True))).scalars())
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(entries_table)).scalar_one())
