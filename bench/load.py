@@ -1,7 +1,12 @@
 """Load: 20 agents and 2 editors on one real `bot serve` over loopback for a fixed time (asyncio + aiohttp).
 
-    .venv/bin/python bench/load.py                      # 20 agents, 2 editors, 60 s, seed KB
+    .venv/bin/python bench/load.py                      # stress: 20 agents, 2 editors, 60 s, seed KB, SQLite
     .venv/bin/python bench/load.py --agents 40 --seconds 120
+    .venv/bin/python bench/load.py --profile realistic  # 20 agents x 4 chats, a buyer message every 15 s a chat, 10 min
+    .venv/bin/python bench/load.py --postgres           # the same on a PostgreSQL server started for the run
+
+The realistic profile paces people as people: each chat's buyer writes every 10-20 s, the agent answers after 2-8 s,
+and each editor changes an entry every 20-40 s.
 
 Each agent runs one conversation after another as the console does: the buyer's message is posted
 (`POST .../messages`, which suggests), the agent thinks for 0.2-1 s, sends a reply with the picked
@@ -18,11 +23,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,18 +69,41 @@ class Recorder:
         return status, body
 
 
-async def agent(http: Any, base: str, n: int, until: float, texts: list[str], rec: Recorder) -> None:
-    rng = random.Random(n)
+@dataclass(frozen=True)
+class Profile:
+    """How fast the people act: seconds between a buyer's messages in a chat, an agent's thinking, an editor's rounds."""
+
+    chats_per_agent: int
+    buyer_pause: tuple[float, float]
+    agent_think: tuple[float, float]
+    editor_pause: tuple[float, float]
+    seconds: float
+
+
+PROFILES = {
+    "stress": Profile(1, (0.0, 0.0), (0.2, 1.0), (1.0, 3.0), 60),  # far above a human pace
+    "realistic": Profile(4, (10.0, 20.0), (2.0, 8.0), (20.0, 40.0), 600),
+}
+
+
+async def agent(http: Any, base: str, n: int, until: float, texts: list[str], rec: Recorder, profile: Profile) -> None:
+    """One agent's chats, each in turn: a buyer message, a reply after thinking, sometimes more suggestions or feedback."""
+    await asyncio.gather(*(chat(http, base, n, c, until, texts, rec, profile) for c in range(profile.chats_per_agent)))
+
+
+async def chat(http: Any, base: str, n: int, lane: int, until: float, texts: list[str], rec: Recorder, profile: Profile) -> None:
+    rng = random.Random(n * 100 + lane)
     chat = 0
     while time.monotonic() < until:
-        conversation = f"load-{n}-{chat}"
+        conversation = f"load-{n}-{lane}-{chat}"
         for _ in range(rng.randint(1, 4)):
+            await asyncio.sleep(rng.uniform(*profile.buyer_pause))
             if time.monotonic() >= until:
                 break
             status, posted = await rec.call(http, "post message (suggest)", "POST", f"{base}/api/conversations/{conversation}/messages", json={"text": rng.choice(texts)})
             if status != 201:
                 continue
-            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            await asyncio.sleep(rng.uniform(*profile.agent_think))
             suggestions = posted["suggestion"]["suggestions"]
             reply: dict[str, Any] = {"text": "亲,您好,马上为您处理哦", "message_id": posted["message"]["id"]}
             if suggestions:
@@ -90,7 +121,7 @@ async def agent(http: Any, base: str, n: int, until: float, texts: list[str], re
         chat += 1
 
 
-async def editor(http: Any, base: str, n: int, until: float, rec: Recorder) -> None:
+async def editor(http: Any, base: str, n: int, until: float, rec: Recorder, profile: Profile) -> None:
     rng = random.Random(1000 + n)
     round_ = 0
     while time.monotonic() < until:
@@ -107,10 +138,10 @@ async def editor(http: Any, base: str, n: int, until: float, rec: Recorder) -> N
                     await rec.call(http, "approve", "POST", f"{base}/api/kb/entries/{entry_id}/approve", json={"base_version": edited["entry"]["version"]})
         await rec.call(http, "list entries", "GET", f"{base}/api/kb/entries", params={"intent": "price"})
         round_ += 1
-        await asyncio.sleep(rng.uniform(1.0, 3.0))
+        await asyncio.sleep(rng.uniform(*profile.editor_pause))
 
 
-async def run(base: str, token: str, agents: int, editors: int, seconds: float) -> tuple[Recorder, float]:
+async def run(base: str, token: str, agents: int, editors: int, seconds: float, profile: Profile) -> tuple[Recorder, float]:
     import aiohttp
 
     rec = Recorder()
@@ -120,7 +151,8 @@ async def run(base: str, token: str, agents: int, editors: int, seconds: float) 
     async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
         started = time.monotonic()
         until = started + seconds
-        await asyncio.gather(*[agent(http, base, i, until, texts, rec) for i in range(agents)], *[editor(http, base, i, until, rec) for i in range(editors)])
+        await asyncio.gather(*[agent(http, base, i, until, texts, rec, profile) for i in range(agents)],
+                             *[editor(http, base, i, until, rec, profile) for i in range(editors)])
         return rec, time.monotonic() - started
 
 
@@ -151,23 +183,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--editors", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=None, help="default: 60 for stress, 600 for realistic")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="stress")
+    parser.add_argument("--postgres", action="store_true", help="run on a PostgreSQL server started for the run (Debian's postgresql)")
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
+    profile = PROFILES[args.profile]
+    seconds = args.seconds or profile.seconds
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            sys.path.insert(0, str(PROJECT / "tests"))
+            from pg_server import fresh_database, postgres_server
+
+            admin = stack.enter_context(contextlib.contextmanager(postgres_server)())
+            os.environ["BOT_DB"] = fresh_database(admin, "load")
+        result = measure(args.model, args.agents, args.editors, seconds, profile)
+    result.update(profile=args.profile, database="postgresql" if args.postgres else "sqlite")
+    out = OUT.with_name("load" + ("" if args.profile == "stress" else f"_{args.profile}") + ("_postgres" if args.postgres else "") + ".json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "errors"}, ensure_ascii=False, indent=2))
+    print(f"wrote {out}")
+
+
+def measure(model: Path | None, agents: int, editors: int, seconds: float, profile: Profile) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from bot.db import connect
 
-    with running_server(args.model) as server:
-        rec, elapsed = asyncio.run(run(server.base, server.token, args.agents, args.editors, args.seconds))
-        db = server.db_url
-        with connect(db).connect() as conn:
+    with running_server(model) as server:
+        rec, elapsed = asyncio.run(run(server.base, server.token, agents, editors, seconds, profile))
+        with connect(server.db_url).connect() as conn:
             stored = conn.execute(sa.text("SELECT count(*) FROM feedback WHERE event != 'shown' AND event != 'abstained' AND conversation_id LIKE 'load-%'")).scalar_one()
-    result = summary(rec, elapsed, int(stored), args.agents, args.editors)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k != "errors"}, ensure_ascii=False, indent=2))
-    print(f"wrote {OUT}")
+    return summary(rec, elapsed, int(stored), agents, editors)
 
 
 if __name__ == "__main__":

@@ -342,3 +342,17 @@ def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None
     for thread in threads:
         thread.join()
     assert failures == [] and len(set(created)) == 6, (failures, created)
+
+
+def test_a_review_searches_near_duplicates_of_a_bounded_number_of_new_questions(live, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.kb.editor import SIMILAR_MAX_QUESTIONS
+
+    engine, editor = live
+    searched: list[str] = []
+    search = engine.index.search
+    monkeypatch.setattr(engine.index, "search", lambda query, k=10, **kw: searched.append(query) or search(query, k, **kw))
+    taken = engine.kb.approved()[0].questions[0]
+    review = editor.review({"intent": "price", "questions": [taken, "全新问法一"], "answer": "好的"})
+    assert review.taken == {taken: engine.kb.approved()[0].id}
+    editor.similar([f"新问法{i}" for i in range(100)] + ["新问法1"] * 5)
+    assert len(searched) == SIMILAR_MAX_QUESTIONS and len(set(searched)) == len(searched)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SIMILAR_MIN_SCORE = 0.8  # fused retrieval score above which an existing entry counts as a near-duplicate
 SIMILAR_LIMIT = 5
+SIMILAR_MAX_QUESTIONS = 20  # a review searches near-duplicates of this many of the form's questions at most
 
 
 class FieldErrors(BotError):
@@ -48,6 +49,7 @@ class Review:
 
     errors: FieldProblems = field(default_factory=dict)
     warnings: list[dict[str, str]] = field(default_factory=list)
+    taken: dict[str, str] = field(default_factory=dict)  # questions refused as another entry's: no need to search them
 
     def to_dict(self) -> dict[str, Any]:
         return {"errors": self.errors, "warnings": self.warnings, "ok": not self.errors}
@@ -109,6 +111,7 @@ class KBEditor:
         """Field errors (blocking) and service-rule warnings (advisory) for entry content about to be saved."""
         shop = self.store.shop()
         errors = check_content(data, self.intents, shop)
+        taken: dict[str, str] = {}
         if "questions" not in errors:
             taken = {q: owner for q, owner in self.store.question_owners([q.strip() for q in data["questions"]]).items() if owner != entry_id}
             if taken:
@@ -120,7 +123,7 @@ class KBEditor:
             live = index.live_entries() if index is not None else self.store.approved().entries
             approved = [e.answer for e in live if e.id != entry_id]
             warnings = [{"field": "answer", "rule": w.rule, "message": w.message} for w in check_reply(answer, promises_made(approved) if approved else None)]
-        return Review(errors, warnings)
+        return Review(errors, warnings, taken)
 
     def similar(self, questions: Iterable[str], exclude: str | None = None, min_score: float = SIMILAR_MIN_SCORE) -> list[dict[str, Any]]:
         """Live entries whose questions are close in meaning to any of these (best match per entry, best first)."""
@@ -128,10 +131,7 @@ class KBEditor:
         if index is None:
             return []
         best: dict[str, dict[str, Any]] = {}
-        for question in questions:
-            question = question.strip()
-            if not question:
-                continue
+        for question in list(dict.fromkeys(q.strip() for q in questions if q.strip()))[:SIMILAR_MAX_QUESTIONS]:
             for hit in index.search(question, SIMILAR_LIMIT):
                 if hit.entry.id == exclude or hit.score < min_score:
                     continue

@@ -159,7 +159,8 @@ class EditorApi:
         entry_id = optional_str(data, "entry_id")
         content = _content(data)
         review = await self._call(self.editor.review, content, entry_id)
-        similar = await self._call(self.editor.similar, content["questions"], entry_id) if content["questions"] else []
+        fresh = [q for q in content["questions"] if q.strip() not in review.taken]  # a refused question is known already
+        similar = await self._call(self.editor.similar, fresh, entry_id) if fresh else []
         return JSONResponse({**review.to_dict(), "near_duplicates": similar})
 
     async def similar(self, request: Request) -> Response:
