@@ -109,3 +109,12 @@ def login(page: Any, base: str, name: str) -> None:
     page.fill("input[name=password]", ACCOUNTS[name][1])
     page.click("#login")
     page.wait_for_url(lambda url: "/login" not in url)  # logged in: sent on to the page (a Python predicate: the pages' CSP forbids eval)
+
+
+def run_in_own_loop(coroutine: Any) -> Any:
+    """asyncio.run on a thread of its own: the session's Playwright keeps an event loop in the test thread."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import requests
-from live_server import ACCOUNTS, TOKENS, api
+from live_server import ACCOUNTS, TOKENS, api, run_in_own_loop
 
 from bot.server.throttle import FailureWindow
 
@@ -201,10 +201,7 @@ def test_open_pages_are_closed_when_their_session_ends(server) -> None:  # type:
             assert api(base, "/api/conversations/ws-ends/messages", {"text": "今天发货吗"})[0] == 201
             assert json.loads(await asyncio.wait_for(second.recv(), timeout=30))["type"] == "customer_message"
 
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as own_loop:  # the session's Playwright keeps an event loop in this thread
-        own_loop.submit(asyncio.run, scenario()).result()
+    run_in_own_loop(scenario())
 
 
 def test_every_list_endpoint_pages(server) -> None:  # type: ignore[no-untyped-def]

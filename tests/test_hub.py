@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from live_server import run_in_own_loop
 
 from bot.server import hub as hub_module
 from bot.server.hub import Hub
@@ -39,7 +40,7 @@ def test_a_slow_page_does_not_hold_up_the_others_and_is_dropped(monkeypatch: pyt
         await hub.to_agents({"type": "customer_message"})
         return loop.time() - start
 
-    took = asyncio.run(run())
+    took = run_in_own_loop(run())
     assert fast.received and not slow.received and slow.closed == hub_module.SLOW_PAGE
     assert took < 5, "the event waited for the slow page for its whole delay"
     assert slow not in hub.agents and slow not in hub.sessions and fast in hub.agents

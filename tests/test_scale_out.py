@@ -26,11 +26,10 @@ def _live_events_on(base: str, conversation_id: str, act) -> list[tuple[str, dic
     import asyncio
     import json
     import re
-    from concurrent.futures import ThreadPoolExecutor
 
     import requests
     import websockets
-    from live_server import ACCOUNTS
+    from live_server import ACCOUNTS, run_in_own_loop
 
     session = requests.Session()
     csrf = re.search(r'name="csrf" value="([^"]+)"', session.get(base + "/login", timeout=30).text).group(1)  # type: ignore[union-attr]
@@ -50,8 +49,7 @@ def _live_events_on(base: str, conversation_id: str, act) -> list[tuple[str, dic
                     got.append((where, json.loads(await asyncio.wait_for(socket.recv(), timeout=5))))
         return got
 
-    with ThreadPoolExecutor(1) as own_loop:  # the session's Playwright may hold an event loop in this thread
-        return own_loop.submit(asyncio.run, collect()).result()
+    return run_in_own_loop(collect())  # type: ignore[no-any-return]
 
 
 def test_two_servers_on_one_postgresql_see_each_others_edits_within_seconds(postgres_url: str, trained_model: Path, tmp_path: Path) -> None:
