@@ -176,9 +176,11 @@ class EditorApi:
     # -- files ----------------------------------------------------------------------------------
 
     async def export_csv(self, request: Request) -> Response:
-        content = await run_in_threadpool(self.editor.store.load)
+        def render() -> bytes:  # grows with the KB: off the event loop
+            return dump_csv(self.editor.store.load()).encode("utf-8-sig")
+
         return Response(
-            dump_csv(content).encode("utf-8-sig"),
+            await run_in_threadpool(render),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="kb.csv"'},
         )
