@@ -141,22 +141,30 @@ class ConversationStore:
         with self.engine.connect() as conn:
             return [(row.text, row.entry_id) for row in conn.execute(query)]
 
-    def prune(self, days: float) -> dict[str, int]:
+    def prune(self, days: float, batch: int = 5000) -> dict[str, int]:
         """Delete what is older than `days`: feedback rows, messages, and conversations with nothing newer (the
-        retention limit for buyers' messages); returns how many of each went."""
+        retention limit for buyers' messages), `batch` rows per transaction so writers never wait long; returns
+        how many of each went."""
         cutoff = now() - timedelta(days=days)
+        gone = {"conversations": 0, "messages": 0, "feedback": 0}
+        for name, table, old in (
+            ("feedback", feedback_table, feedback_table.c.created_at < cutoff),
+            ("messages", messages_table, messages_table.c.created_at < cutoff),
+            ("conversations", conversations_table, sa.and_(
+                conversations_table.c.updated_at < cutoff,
+                ~sa.exists().where(messages_table.c.conversation_id == conversations_table.c.id))),
+        ):
+            key = table.c.id
+            while True:
+                with self.engine.begin() as conn:
+                    ids = conn.execute(sa.select(key).where(old).limit(batch)).scalars().all()
+                    if not ids:
+                        break
+                    gone[name] += conn.execute(table.delete().where(key.in_(ids))).rowcount
         with self.engine.begin() as conn:
-            feedback = conn.execute(feedback_table.delete().where(feedback_table.c.created_at < cutoff)).rowcount
-            messages = conn.execute(messages_table.delete().where(messages_table.c.created_at < cutoff)).rowcount
-            conversations = conn.execute(
-                conversations_table.delete().where(
-                    conversations_table.c.updated_at < cutoff,
-                    ~sa.exists().where(messages_table.c.conversation_id == conversations_table.c.id),
-                )
-            ).rowcount
             conn.execute(traffic_reviewed_table.delete().where(
                 ~sa.exists().where(messages_table.c.id == traffic_reviewed_table.c.message_id)))
-        return {"conversations": conversations, "messages": messages, "feedback": feedback}
+        return gone
 
     def has_message(self, conversation_id: str, message_id: int) -> bool:
         """True if this message belongs to this conversation."""

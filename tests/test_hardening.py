@@ -62,6 +62,8 @@ def test_feedback_names_a_message_of_its_own_conversation_and_checks_its_text(se
     too_long = api(base, "/api/feedback", {"conversation_id": "fb-mine", "message_id": mine, "event": "sent", "final_text": "好" * 5000})
     assert too_long[0] == 422
     assert api(base, "/api/feedback", {"conversation_id": "fb-mine", "message_id": mine, "event": "sent", "final_text": "亲,满99包邮哦"})[0] == 201
+    big_rank = api(base, "/api/feedback", {"conversation_id": "fb-mine", "message_id": mine, "event": "shown", "rank": 3_000_000_000})
+    assert big_rank[0] == 400 and "'rank' must be from 1 to 1000" in big_rank[1]["error"], "an int4 column on PostgreSQL"
     reply = api(base, "/api/conversations/fb-mine/replies", {"text": "您好", "message_id": theirs})
     assert reply[0] == 404, "a reply cannot claim another conversation's message either"
 
@@ -108,6 +110,18 @@ def test_the_failure_window_forgets_old_failures() -> None:
     window.fail("a")
     window.clear("a")
     assert window.retry_after("a") == 0
+
+
+def test_a_burst_of_guesses_gets_no_more_tries_than_one_at_a_time() -> None:
+    """Attempts are counted before the password is hashed: ten sent at once, before any answer, get five tries."""
+    from bot.server.throttle import LoginThrottle
+
+    throttle = LoginThrottle(per_account=5, per_address=20, window_s=900, clock=lambda: 1000.0)
+    waits = [throttle.attempt("erin", f"203.0.113.{i}") for i in range(10)]
+    assert waits[:5] == [0] * 5 and all(w > 0 for w in waits[5:])
+    throttle.succeeded("someone", "198.51.100.7")  # a right password takes back its address's count
+    assert [throttle.attempt(f"name{i}", "198.51.100.8") for i in range(21)][-1] > 0
+    assert throttle.attempt("Erin", "203.0.113.99") == 0, "names are case-sensitive accounts"
 
 
 def test_every_response_carries_security_headers(server) -> None:  # type: ignore[no-untyped-def]

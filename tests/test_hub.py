@@ -46,3 +46,16 @@ def test_a_slow_page_does_not_hold_up_the_others_and_is_dropped(monkeypatch: pyt
     assert slow not in hub.agents and slow not in hub.sessions and fast in hub.agents
     hub.leave(customer)  # type: ignore[arg-type]
     assert "c-1" not in hub.customers, "a conversation's set is forgotten once empty"
+
+
+def test_a_page_that_opens_while_sessions_are_checked_is_left_open() -> None:
+    hub = Hub()
+    old, new = FakePage(), FakePage()
+    hub.join(old, "ended")  # type: ignore[arg-type]
+
+    async def live(keys: set[str]) -> set[str]:
+        hub.join(new, "fresh")  # type: ignore[arg-type]  # logged in meanwhile: not among the keys asked about
+        return set()
+
+    assert run_in_own_loop(hub.close_ended(live)) == 1
+    assert old.closed == hub_module.SESSION_ENDED and new.closed is None and new in hub.agents

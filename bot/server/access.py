@@ -128,6 +128,11 @@ def _cookie(response: Response, name: str, value: str, max_age: int, secure: boo
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=http_only, samesite="strict", secure=secure)
 
 
+def _address(request: Request) -> str:
+    """The client's address (the proxy's X-Forwarded-For when it is on loopback: uvicorn applies it)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _home(role: str) -> str:
     return "/editor" if role == "editor" else "/agent"
 
@@ -178,17 +183,14 @@ class Login:
         if not same_secret(form.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")):
             return self._form(request, next_path, "登录页已过期，请重新输入。", status=403)
         name, password = form.get("name", "").strip(), form.get("password", "")
-        address = request.client.host if request.client else "unknown"
-        wait = self.throttle.retry_after(name, address)
+        address = _address(request)
+        wait = self.throttle.attempt(name, address)  # counted before hashing: a burst cannot pass the check together
         if wait:
-            response = self._form(request, next_path, f"登录失败次数太多，请 {math.ceil(wait / 60)} 分钟后再试。", status=429)
-            response.headers["Retry-After"] = str(wait)
-            return response
+            return self._too_many(self._form(request, next_path, f"登录失败次数太多，请 {math.ceil(wait / 60)} 分钟后再试。", status=429), wait)
         role = await asyncio.get_running_loop().run_in_executor(self._hashing, self.store.verify, name, password)
         if role is None:
-            self.throttle.failed(name, address)
             return self._form(request, next_path, "账号或密码不对。", status=401)
-        self.throttle.succeeded(name)
+        self.throttle.succeeded(name, address)
         token, csrf = await run_in_threadpool(self.store.start_session, name, self.settings.session_hours)
         must_change = await run_in_threadpool(self.store.password_change_due, name)
         target = "/password" if must_change else next_path if next_path != "/" else _home(role)
@@ -201,6 +203,11 @@ class Login:
         max_age = int(self.settings.session_hours * 3600)
         _cookie(response, SESSION_COOKIE, token, max_age, self._secure(request))
         _cookie(response, CSRF_COOKIE, csrf, max_age, self._secure(request), http_only=False)
+
+    @staticmethod
+    def _too_many(response: Response, wait: int) -> Response:
+        response.headers["Retry-After"] = str(wait)
+        return response
 
     def _password_form(self, principal: Principal, error: str = "", status: int = 200) -> Response:
         page = (
@@ -239,10 +246,15 @@ class Login:
         )
         if problem:
             return self._password_form(principal, problem, status=400)
+        address = _address(request)
+        wait = self.throttle.attempt(principal.name, address)  # a stolen session must not guess the password freely
+        if wait:
+            return self._too_many(self._password_form(principal, f"尝试次数太多，请 {math.ceil(wait / 60)} 分钟后再试。", status=429), wait)
         try:
             await asyncio.get_running_loop().run_in_executor(self._hashing, self.store.change_password, principal.name, current, new)
         except AuthError:  # the checks above passed: the current password is wrong
             return self._password_form(principal, "当前密码不对。", status=400)
+        self.throttle.succeeded(principal.name, address)
         token, csrf = await run_in_threadpool(self.store.start_session, principal.name, self.settings.session_hours)
         response = RedirectResponse(_home(principal.role), status_code=303)
         self._set_session(request, response, token, csrf)

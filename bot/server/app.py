@@ -26,7 +26,7 @@ from bot.kb.editor import KBEditor
 from bot.kb.template import VARIABLE, fill
 from bot.rules import check_reply
 from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of, session_key_of
-from bot.server.http import ApiError, api_error, json_body, optional_int, optional_str, page_of
+from bot.server.http import ApiError, api_error, json_body, optional_int, optional_rank, optional_str, page_of
 from bot.server.editor_api import EditorApi
 from bot.server.headers import SecurityHeaders
 from bot.server.hub import Hub
@@ -116,7 +116,7 @@ class Console:
             raise ApiError(422, f"reply still has unfilled variable(s): {', '.join('{' + v + '}' for v in leftover)}")
         reply_to = optional_int(data, "message_id")
         entry_id = optional_str(data, "entry_id")
-        rank = optional_int(data, "rank")
+        rank = optional_rank(data)
         suggested_text = optional_str(data, "suggested_text")
         if suggested_text is not None and len(suggested_text) > limit:  # the edit distance compares at most this much
             raise ApiError(422, f"'suggested_text' is {len(suggested_text)} characters; the limit is {limit}")
@@ -169,7 +169,7 @@ class Console:
             "message_id": optional_int(data, "message_id"),
             "event": event,
             "entry_id": optional_str(data, "entry_id"),
-            "rank": optional_int(data, "rank"),
+            "rank": optional_rank(data),
             "final_text": final_text,
         }
         await run_in_threadpool(self._store_feedback, row)

@@ -75,6 +75,14 @@ def optional_int(data: dict[str, Any], key: str) -> int | None:
     return value
 
 
+def optional_rank(data: dict[str, Any], key: str = "rank") -> int | None:
+    """A suggestion's rank: 1 (the first shown) to 1000."""
+    value = optional_int(data, key)
+    if value is not None and not 1 <= value <= 1000:
+        raise ApiError(400, f"'{key}' must be from 1 to 1000")
+    return value
+
+
 def optional_str(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is None:

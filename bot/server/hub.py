@@ -46,14 +46,12 @@ class Hub:
         """Close (1008) the pages whose session is no longer among `live(keys)`; returns how many."""
         if not self.sessions:
             return 0
-        alive = await live(set(self.sessions.values()))
-        ended = [socket for socket, key in list(self.sessions.items()) if key not in alive]
+        asked = set(self.sessions.values())  # a page that opens while the database answers is judged next time
+        alive = await live(asked)
+        ended = [socket for socket, key in list(self.sessions.items()) if key in asked and key not in alive]
         for socket in ended:
             self.leave(socket)
-            try:
-                await socket.close(code=SESSION_ENDED)
-            except Exception:  # already gone
-                pass
+        await asyncio.gather(*(_close(socket, SESSION_ENDED) for socket in ended))
         return len(ended)
 
     async def _send(self, sockets: set[WebSocket], event: dict[str, Any]) -> None:
@@ -66,8 +64,7 @@ class Hub:
                 await asyncio.wait_for(socket.send_text(text), timeout=SEND_TIMEOUT_S)
             except Exception:
                 self.leave(socket)
-                with contextlib.suppress(Exception):
-                    await socket.close(code=SLOW_PAGE)
+                await _close(socket, SLOW_PAGE)
 
         await asyncio.gather(*(one(socket) for socket in list(sockets)))
 
@@ -91,3 +88,9 @@ class Hub:
                 await self.publish(target, event)
             except Exception as exc:  # the other processes' pages miss it live; the database has it for their reload
                 logger.warning("could not relay a live event: %s", exc)
+
+
+async def _close(socket: WebSocket, code: int) -> None:
+    """Close a page's socket, waiting a second at most for its close handshake (a dead page never answers)."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(socket.close(code=code), timeout=1.0)

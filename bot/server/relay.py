@@ -88,7 +88,7 @@ class Relay:
                     with self.engine.begin() as conn:
                         conn.execute(live_events_table.delete().where(live_events_table.c.created_at < now() - KEEP))
         finally:
-            raw.close()
+            raw.invalidate()  # never back to the pool: it is in autocommit and still listening
 
     def _hand_over(self, ids: list[int], loop: asyncio.AbstractEventLoop, deliver: Deliver) -> None:
         query = sa.select(live_events_table).where(live_events_table.c.id.in_(ids), live_events_table.c.origin != self.origin)
