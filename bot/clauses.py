@@ -1,7 +1,7 @@
 """What a buyer message holds: its clauses, which of them are social (greeting, thanks, acknowledgement), and its question.
 
 Buyers wrap questions in pleasantries and send several things at once: "在么 快递收到了 少了一件",
-"没有了 谢谢 啊对了大概多久可以收到啊". The social clauses say nothing an entry answers (and pull retrieval
+"没了 谢谢 哦对了一般几天能到呀". The social clauses say nothing an entry answers (and pull retrieval
 towards the welcome or closing scripts), so the engine reads the rest; a message that is only social is
 answered by its kind: a greeting, a thank-you or goodbye, an acknowledgement.
 """
