@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -57,6 +58,11 @@ class _Overlay:
     rows: tuple[Row, ...]
     vectors: np.ndarray
     tokens: tuple[list[str], ...]
+
+    @functools.cached_property
+    def characters(self) -> frozenset[str]:
+        """Every character of the overlay's tokens (found once per overlay, not per message)."""
+        return frozenset(c for tokens in self.tokens for token in tokens for c in token)
 
     @classmethod
     def empty(cls, dimension: int) -> "_Overlay":
@@ -302,8 +308,7 @@ class KBIndex:
         chars = [c for c in normalize(text) if is_chinese(c)]
         if not chars:
             return None
-        overlay = {c for tokens in self._overlay.tokens for token in tokens for c in token}
-        known = self._lexical.characters
+        known, overlay = self._lexical.characters, self._overlay.characters
         return sum(c in known or c in overlay for c in chars) / len(chars)
 
     def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None) -> list[Hit]:

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
@@ -451,7 +451,7 @@ class Engine:
         ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
         return IntentParse(intent=ranking[0], ranking=ranking)
 
-    def _rank(self, hits: list[Hit], parse: IntentParse, k: int, holding: set[str] = frozenset()) -> list[Reply]:  # type: ignore[assignment]
+    def _rank(self, hits: list[Hit], parse: IntentParse, k: int, holding: Collection[str] = frozenset()) -> list[Reply]:
         """Blend retrieval with the intent: a strong match can still overrule an unsure intent.
 
         The holding reply ("I'll check and come back") of a `holding` intent scores at least `holding_score` of

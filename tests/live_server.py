@@ -118,3 +118,19 @@ def run_in_own_loop(coroutine: Any) -> Any:
 
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(asyncio.run, coroutine).result()
+
+
+def logged_in(base: str, name: str, password: str | None = None) -> Any:
+    """A requests session that went through the login form like a browser (password: the test account's)."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    form = session.get(base + "/login", timeout=30)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    data = {"name": name, "password": password or ACCOUNTS[name][1], "csrf": csrf, "next": "/"}
+    response = session.post(base + "/login", data=data, allow_redirects=False, timeout=30)
+    assert response.status_code == 303, response.text
+    session.headers["X-CSRF-Token"] = session.cookies["kefu_csrf"]
+    return session

@@ -12,23 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-from live_server import ACCOUNTS, api
+from live_server import ACCOUNTS, api, logged_in
 
 from bot.auth import AuthError, AuthStore
 
 PROJECT = Path(__file__).resolve().parents[1]
 BOT = str(Path(sys.executable).parent / "bot")
-
-
-def logged_in(base: str, name: str) -> requests.Session:
-    """A requests session that went through the login form like a browser."""
-    session = requests.Session()
-    form = session.get(base + "/login", timeout=30)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
-    response = session.post(base + "/login", data={"name": name, "password": ACCOUNTS[name][1], "csrf": csrf, "next": "/"}, allow_redirects=False, timeout=30)
-    assert response.status_code == 303, response.text
-    session.headers["X-CSRF-Token"] = session.cookies["kefu_csrf"]
-    return session
 
 
 def test_anonymous_callers_are_sent_to_log_in(server) -> None:  # type: ignore[no-untyped-def]

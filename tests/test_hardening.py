@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import requests
-from live_server import ACCOUNTS, TOKENS, api, run_in_own_loop
+from live_server import ACCOUNTS, TOKENS, api, logged_in, run_in_own_loop
 
 from bot.server.throttle import FailureWindow
 
@@ -163,16 +163,6 @@ def test_the_database_and_its_folder_are_private(server, tmp_path: Path) -> None
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
 
 
-def _login(base: str, name: str, password: str) -> requests.Session:
-    session = requests.Session()
-    form = session.get(base + "/login", timeout=30)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
-    response = session.post(base + "/login", data={"name": name, "password": password, "csrf": csrf}, allow_redirects=False, timeout=30)
-    assert response.status_code == 303, response.text
-    session.headers["X-CSRF-Token"] = session.cookies["kefu_csrf"]
-    return session
-
-
 def test_open_pages_are_closed_when_their_session_ends(server) -> None:  # type: ignore[no-untyped-def]
     """After logout or the account's removal, its open console stops receiving buyers' messages (closed with 1008);
     the pages of other sessions stay open."""
@@ -186,7 +176,7 @@ def test_open_pages_are_closed_when_their_session_ends(server) -> None:  # type:
     base = server["base"]
     ws_agent = base.replace("http://", "ws://") + "/ws/agent"
     AuthStore(server["db"]).add_user("frank", "agent", "frank-pass-123")
-    leaving, staying, removed = _login(base, "agent1", ACCOUNTS["agent1"][1]), _login(base, "agent1", ACCOUNTS["agent1"][1]), _login(base, "frank", "frank-pass-123")
+    leaving, staying, removed = logged_in(base, "agent1"), logged_in(base, "agent1"), logged_in(base, "frank", "frank-pass-123")
 
     def cookie(session: requests.Session) -> dict[str, str]:
         return {"Cookie": f"kefu_session={session.cookies['kefu_session']}"}

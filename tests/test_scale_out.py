@@ -25,15 +25,11 @@ def _live_events_on(base: str, conversation_id: str, act) -> list[tuple[str, dic
     """Open an agent console and a customer page on `base` (logged in as agent1), run `act`, collect what both receive."""
     import asyncio
     import json
-    import re
 
-    import requests
     import websockets
-    from live_server import ACCOUNTS, run_in_own_loop
+    from live_server import logged_in, run_in_own_loop
 
-    session = requests.Session()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', session.get(base + "/login", timeout=30).text).group(1)  # type: ignore[union-attr]
-    assert session.post(base + "/login", data={"name": "agent1", "password": ACCOUNTS["agent1"][1], "csrf": csrf}, allow_redirects=False, timeout=30).status_code == 303
+    session = logged_in(base, "agent1")
     headers = {"Cookie": f"kefu_session={session.cookies['kefu_session']}"}
     ws = base.replace("http://", "ws://")
 

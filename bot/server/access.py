@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import math
 import re
@@ -128,6 +129,21 @@ def _cookie(response: Response, name: str, value: str, max_age: int, secure: boo
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=http_only, samesite="strict", secure=secure)
 
 
+async def _form_fields(request: Request) -> dict[str, str]:
+    """A small urlencoded form (login, new password): its first value of each field; {} when unreadable."""
+    body = await read_body(request, limit=8192)
+    try:
+        return {k: v[0] for k, v in parse_qs(body.decode("utf-8"), max_num_fields=8).items()}
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+@functools.lru_cache(maxsize=None)
+def _page(path: Path) -> str:
+    """A page template, read once (not from disk on each request)."""
+    return path.read_text(encoding="utf-8")
+
+
 def _address(request: Request) -> str:
     """The client's address (the proxy's X-Forwarded-For when it is on loopback: uvicorn applies it)."""
     return request.client.host if request.client else "unknown"
@@ -161,7 +177,7 @@ class Login:
     def _form(self, request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
         token = secrets.token_urlsafe(24)
         page = (
-            LOGIN_PAGE.read_text(encoding="utf-8")
+            _page(LOGIN_PAGE)
             .replace("{{csrf}}", token)
             .replace("{{next}}", html.escape(next_path, quote=True))
             .replace("{{error}}", html.escape(error))
@@ -174,11 +190,7 @@ class Login:
         return self._form(request, _safe_next(request.query_params.get("next")))
 
     async def login(self, request: Request) -> Response:
-        body = await read_body(request, limit=8192)
-        try:
-            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), max_num_fields=8).items()}
-        except (UnicodeDecodeError, ValueError):
-            form = {}
+        form = await _form_fields(request)
         next_path = _safe_next(form.get("next"))
         if not same_secret(form.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")):
             return self._form(request, next_path, "登录页已过期，请重新输入。", status=403)
@@ -211,7 +223,7 @@ class Login:
 
     def _password_form(self, principal: Principal, error: str = "", status: int = 200) -> Response:
         page = (
-            PASSWORD_PAGE.read_text(encoding="utf-8")
+            _page(PASSWORD_PAGE)
             .replace("{{name}}", html.escape(principal.name))
             .replace("{{csrf}}", html.escape(principal.csrf, quote=True))
             .replace("{{error}}", html.escape(error))
@@ -230,11 +242,7 @@ class Login:
         principal = principal_of(request)
         if principal is None or principal.via != "session":
             return RedirectResponse("/login?next=/password", status_code=303)
-        body = await read_body(request, limit=8192)
-        try:
-            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), max_num_fields=8).items()}
-        except (UnicodeDecodeError, ValueError):
-            form = {}
+        form = await _form_fields(request)
         if not same_secret(form.get("csrf", ""), principal.csrf):
             return self._password_form(principal, "页面已过期，请重新输入。", status=403)
         current, new = form.get("current", ""), form.get("new", "")

@@ -206,7 +206,7 @@ class Console:
         text = optional_str(data, "text") or ""
         if len(text) > self.engine.settings.limits.max_reply_chars:
             raise ApiError(422, f"text is {len(text)} characters; the limit is {self.engine.settings.limits.max_reply_chars}")
-        found = check_reply(text, self.engine.promised) if text.strip() else []  # bounded text, a set lookup per rule
+        found = await run_in_threadpool(check_reply, text, self.engine.promised) if text.strip() else []
         warnings = [{"rule": w.rule, "message": w.message} for w in found]
         leftover = VARIABLE.findall(text)
         return JSONResponse({"warnings": warnings, "leftover_variables": leftover, "can_send": bool(text.strip()) and not leftover})
@@ -291,7 +291,7 @@ def _background(engine: Engine, store: ConversationStore, hub: Hub, auth: AuthSt
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        relay = Relay(engine.settings.db_url) if relays(engine.settings.db_url) else None
+        relay = Relay(store.engine) if relays(store.engine) else None
         if relay is not None:  # several processes on one PostgreSQL: live pages see every process's events
             relay.start(asyncio.get_running_loop(), hub.deliver)
             hub.publish = lambda target, event: run_in_threadpool(relay.publish, target, event)

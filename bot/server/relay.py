@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 
-from bot.db import connect, live_events_table, now
+from bot.db import live_events_table, now
 
 logger = logging.getLogger(__name__)
 CHANNEL = "kefu_live_events"
@@ -26,16 +26,16 @@ KEEP = timedelta(minutes=10)  # events are for pages open now; older rows are de
 Deliver = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
-def relays(db_url: str) -> bool:
+def relays(engine: sa.engine.Engine) -> bool:
     """Whether this database carries events between processes (PostgreSQL)."""
-    return sa.engine.make_url(db_url).get_backend_name() == "postgresql"
+    return engine.dialect.name == "postgresql"
 
 
 class Relay:
     """Publishes this process's events and hands the other processes' events to `deliver(target, event)` on the loop."""
 
-    def __init__(self, db_url: str) -> None:
-        self.engine = connect(db_url)
+    def __init__(self, engine: sa.engine.Engine) -> None:
+        self.engine = engine  # the conversation store's: its tables exist, no second pool
         self.origin = uuid.uuid4().hex
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
