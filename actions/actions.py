@@ -59,12 +59,12 @@ ENGINE = _EngineHolder()
 
 def suggest_for_tracker(events: List[Dict[Text, Any]]) -> Dict[Text, Any]:
     """The engine's suggestions for the tracker's latest buyer message, in the conversation's context."""
-    from bot.context import SUGGESTIONS_KEY, turns_from_rasa_events
+    from bot.context import SUGGESTIONS_KEY, from_rasa_events
     from bot.errors import MessageError
 
-    text, context = turns_from_rasa_events(events)
+    text, conversation = from_rasa_events(events)
     try:
-        result = ENGINE.get().suggest(text, context=context or None).to_dict()
+        result = ENGINE.get().suggest(text, context=conversation).to_dict()
     except MessageError as exc:
         return {SUGGESTIONS_KEY: [], "error": str(exc)}
     return result

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+
 
 import numpy as np
 
-from bot.context import Turn
+from bot.context import ContextLike
 from bot.index import QUESTION, index_rows
 from bot.kb import KBContent
 from bot.kb.template import fill
@@ -27,7 +27,7 @@ class LexicalEngine:
         self._index = LexicalIndex.build([r.text for r in self._rows])
         self._max_chars = max_message_chars
 
-    def suggest(self, message: str, context: Sequence[Turn] | None = None, k: int = 3) -> Suggestion:
+    def suggest(self, message: str, context: ContextLike = None, k: int = 3) -> Suggestion:
         text = check_message(message, self._max_chars)
         scores = self._index.scores(text) * self._row_weight
         replies: list[Reply] = []

@@ -52,13 +52,14 @@ def train(db_url: str | None, nlu_only: bool) -> None:
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A Rasa model archive (default: the newest in models/).")
 def suggest(text: str, db_url: str | None, context: tuple[str, ...], k: int | None, as_json: bool, model: Path | None) -> None:
     """Suggest replies for one buyer message, e.g.  bot suggest "能包邮吗"."""
+    from bot.context import conversation_of
     from bot.render import format_suggestion
     from bot.suggest import Engine, check_message
 
     settings = _settings(db_url)
     check_message(text, settings.limits.max_message_chars)  # fail fast, before loading the models
     engine = Engine.from_settings(settings, model_path=model)
-    result = engine.suggest(text, context=list(context), k=k)
+    result = engine.suggest(text, context=conversation_of(list(context)), k=k)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from bot.context import Conversation, conversation_of
 from bot.errors import ConfigError
 
 REPLY_MARK = " => "
@@ -19,7 +20,7 @@ MODES = {
 
 
 @dataclass(frozen=True)
-class Conversation:
+class LabelledConversation:
     """A labelled conversation: turns so far (buyer text, KB entry the agent sent or None), then the message."""
 
     id: str
@@ -29,7 +30,7 @@ class Conversation:
     replies: tuple[str, ...]
 
 
-def load_conversations(path: Path) -> list[Conversation]:
+def load_conversations(path: Path) -> list[LabelledConversation]:
     """Read tests/data/context_*.yml; a malformed item is an error naming it."""
     from ruamel.yaml import YAML
 
@@ -44,7 +45,7 @@ def load_conversations(path: Path) -> list[Conversation]:
             text, _, entry = str(turn).partition(REPLY_MARK)
             history.append((text.strip(), entry.strip() or None))
         conversations.append(
-            Conversation(
+            LabelledConversation(
                 str(item.get("id") or number),
                 tuple(history),
                 str(item["message"]),
@@ -55,8 +56,8 @@ def load_conversations(path: Path) -> list[Conversation]:
     return conversations
 
 
-def context_turns(conversation: Conversation, mode: str, answers: dict[str, str]) -> list[dict[str, str]] | None:
-    """The conversation so far in the engine's context format, as `mode` gives it."""
+def context_of(conversation: LabelledConversation, mode: str, answers: dict[str, str]) -> Conversation | None:
+    """The conversation so far as the engine reads it, as `mode` gives it."""
     if mode == "none":
         return None
     turns: list[dict[str, str]] = []
@@ -67,10 +68,10 @@ def context_turns(conversation: Conversation, mode: str, answers: dict[str, str]
             if mode == "entries":
                 agent["entry_id"] = entry
             turns.append(agent)
-    return turns
+    return conversation_of(turns)
 
 
-def run(engine: Any, conversations: Sequence[Conversation], mode: str, k: int = 3) -> dict[str, Any]:
+def run(engine: Any, conversations: Sequence[LabelledConversation], mode: str, k: int = 3) -> dict[str, Any]:
     """Intent accuracy and hit@1/hit@3 of the final messages, plus per-conversation outcomes."""
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -78,7 +79,7 @@ def run(engine: Any, conversations: Sequence[Conversation], mode: str, k: int = 
     outcomes = []
     for conversation in conversations:
         started = time.perf_counter()
-        result = engine.suggest(conversation.message, context=context_turns(conversation, mode, answers), k=k)
+        result = engine.suggest(conversation.message, context=context_of(conversation, mode, answers), k=k)
         elapsed = (time.perf_counter() - started) * 1000
         ids = [] if result.abstained else [s.id for s in result.suggestions]
         rank = next((i for i, entry in enumerate(ids, 1) if entry in conversation.replies), None)

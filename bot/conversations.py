@@ -10,7 +10,9 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from rapidfuzz.distance import Levenshtein
 
-from bot.db import connect, conversations_table, feedback_table, messages_table, now, traffic_reviewed_table
+from bot.context import CONTEXT_TURNS, PENDING_WINDOW, Conversation, from_messages
+from bot.db import connect, conversation_orders_table, conversations_table, feedback_table, messages_table, now, traffic_reviewed_table
+from bot.order import Order
 from bot.personal import mask_personal
 
 CONVERSATION_ID = re.compile(r"^[\w.:-]{1,64}\Z")  # \w: letters of any script (小美), digits, _
@@ -46,8 +48,9 @@ class ConversationStore:
     def __init__(self, url: str) -> None:
         self.engine = connect(url)
 
-    def add_message(self, conversation_id: str, role: str, text: str) -> Message:
-        """Store a message with personal data masked (bot.personal); the Message returned holds what was stored."""
+    def add_message(self, conversation_id: str, role: str, text: str, order: Order | None = None) -> Message:
+        """Store a message with personal data masked (bot.personal), and the order's facts when given (the latest
+        replace the earlier); the Message returned holds what was stored."""
         text = mask_personal(text)
         created = now()
         with self.engine.begin() as conn:
@@ -63,6 +66,10 @@ class ConversationStore:
             result = conn.execute(
                 messages_table.insert().values(conversation_id=conversation_id, role=role, text=text, created_at=created)
             )
+            if order is not None:
+                orders = conversation_orders_table
+                conn.execute(orders.delete().where(orders.c.conversation_id == conversation_id))
+                conn.execute(orders.insert().values(conversation_id=conversation_id, facts=order.to_json(), updated_at=created))
             message_id = int(result.inserted_primary_key[0])
         return Message(message_id, conversation_id, role, text, created)
 
@@ -81,6 +88,45 @@ class ConversationStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(messages_table.c.id.desc()).limit(limit)).all()
         return [Message(r.id, r.conversation_id, r.role, r.text, r.created_at) for r in reversed(rows)]
+
+    def order(self, conversation_id: str) -> Order | None:
+        """The latest order facts sent with this conversation's messages, if any."""
+        orders = conversation_orders_table
+        with self.engine.connect() as conn:
+            facts = conn.execute(sa.select(orders.c.facts).where(orders.c.conversation_id == conversation_id)).scalar()
+        return Order.parse_raw(facts) if facts else None
+
+    def conversation(self, conversation_id: str, limit: int = PENDING_WINDOW) -> Conversation:
+        """The conversation's latest `limit` messages as the engine reads them: each buyer message with whether (and
+        from which KB entry) the agent answered it, and the order's facts."""
+        return self._conversation(conversation_id, self.messages(conversation_id, limit=limit))
+
+    def conversation_around(self, conversation_id: str, message_id: int) -> Conversation:
+        """The conversation up to and including message `message_id` (its last CONTEXT_TURNS + 1 messages)."""
+        return self._conversation(conversation_id, self.messages(conversation_id, limit=CONTEXT_TURNS + 1, before=message_id + 1))
+
+    def buyer_messages(self, conversation_id: str, message_ids: Iterable[int]) -> set[int]:
+        """Which of these message ids are buyer messages of this conversation."""
+        ids = list(message_ids)
+        if not ids:
+            return set()
+        query = sa.select(messages_table.c.id).where(
+            messages_table.c.conversation_id == conversation_id, messages_table.c.role == "customer", messages_table.c.id.in_(ids))
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def _conversation(self, conversation_id: str, messages: list[Message]) -> Conversation:
+        buyer = [m.id for m in messages if m.role == "customer"]
+        query = (
+            sa.select(feedback_table.c.message_id, feedback_table.c.entry_id)
+            .where(feedback_table.c.event == "sent", feedback_table.c.message_id.in_(buyer))
+            .order_by(feedback_table.c.id)
+        )
+        answered: dict[int, str | None] = {}
+        with self.engine.connect() as conn:
+            for message_id, entry_id in conn.execute(query) if buyer else ():
+                answered[message_id] = entry_id or answered.get(message_id)
+        return from_messages(messages, answered, self.order(conversation_id))
 
     def count_conversations(self) -> int:
         with self.engine.connect() as conn:
@@ -146,15 +192,18 @@ class ConversationStore:
         retention limit for buyers' messages), `batch` rows per transaction so writers never wait long; returns
         how many of each went."""
         cutoff = now() - timedelta(days=days)
-        gone = {"conversations": 0, "messages": 0, "feedback": 0}
-        for name, table, old in (
-            ("feedback", feedback_table, feedback_table.c.created_at < cutoff),
-            ("messages", messages_table, messages_table.c.created_at < cutoff),
-            ("conversations", conversations_table, sa.and_(
+        gone = {"conversations": 0, "messages": 0, "feedback": 0, "orders": 0}
+        orders = conversation_orders_table
+        for name, table, key, old in (
+            ("feedback", feedback_table, feedback_table.c.id, feedback_table.c.created_at < cutoff),
+            ("messages", messages_table, messages_table.c.id, messages_table.c.created_at < cutoff),
+            ("orders", orders, orders.c.conversation_id, sa.and_(
+                orders.c.updated_at < cutoff,
+                ~sa.exists().where(messages_table.c.conversation_id == orders.c.conversation_id))),
+            ("conversations", conversations_table, conversations_table.c.id, sa.and_(
                 conversations_table.c.updated_at < cutoff,
                 ~sa.exists().where(messages_table.c.conversation_id == conversations_table.c.id))),
         ):
-            key = table.c.id
             while True:
                 with self.engine.begin() as conn:
                     ids = conn.execute(sa.select(key).where(old).limit(batch)).scalars().all()

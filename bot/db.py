@@ -107,6 +107,15 @@ messages_table = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
+# The facts of a conversation's order as the shop's integration last sent them (bot.order.Order as JSON).
+conversation_orders_table = sa.Table(
+    "conversation_orders",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), sa.ForeignKey("conversations.id"), primary_key=True),
+    sa.Column("facts", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 feedback_table = sa.Table(
     "feedback",
     metadata,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from bot.burst import combine, pending_questions
+from bot.context import from_log, replay_log
 from bot.logs import LogItem, map_intent
 
 THRESHOLDS = [round(t, 2) for t in np.arange(0.0, 1.0001, 0.05)]
@@ -43,32 +44,9 @@ def labelled(items: Iterable[Mapping[str, Any]]) -> list[LogItem]:
     return [LogItem(str(i["text"]), str(i["intent"]), tuple(i.get("replies") or ())) for i in items]
 
 
-def _contexts(items: Sequence[LogItem]) -> list[list[dict[str, str]]]:
-    """For each item, the earlier turns of its conversation (by turn, else by file order).
-
-    Each earlier buyer message comes with the agent's reply as the log records it (the KB entry sent),
-    as the console knows it live; the gold intents of earlier messages are never given.
-    """
-    by_conversation: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for position, item in enumerate(items):
-        if item.conversation_id is not None:
-            by_conversation[item.conversation_id].append((item.turn if item.turn is not None else position, position))
-    contexts: list[list[dict[str, str]]] = [[] for _ in items]
-    for turns in by_conversation.values():
-        turns.sort()
-        for i, (_, position) in enumerate(turns):
-            context: list[dict[str, str]] = []
-            for _, earlier in turns[:i]:
-                context.append({"role": "customer", "text": items[earlier].text})
-                if items[earlier].reply_ids:
-                    context.append({"role": "agent", "text": "", "entry_id": items[earlier].reply_ids[0]})
-            contexts[position] = context
-    return contexts
-
-
 def run(engine: Any, items: Sequence[LogItem], k: int = 3, progress: bool = False, intent_map: dict[str, str] | None = None) -> list[Outcome]:
     """Suggest for every item in input order, with its conversation's earlier turns as context, timing each call."""
-    contexts = _contexts(items)
+    contexts = from_log(items)
     iterator: Iterable[int] = range(len(items))
     if progress:
         from tqdm import tqdm
@@ -78,7 +56,7 @@ def run(engine: Any, items: Sequence[LogItem], k: int = 3, progress: bool = Fals
     for position in iterator:
         item = items[position]
         start = time.perf_counter()
-        result = engine.suggest(item.text, context=contexts[position] or None, k=k)
+        result = engine.suggest(item.text, context=contexts[position], k=k)
         seconds = time.perf_counter() - start
         outcomes.append(
             Outcome(
@@ -91,6 +69,54 @@ def run(engine: Any, items: Sequence[LogItem], k: int = 3, progress: bool = Fals
             )
         )
     return outcomes
+
+
+def pending_coverage(engine: Any, items: Sequence[LogItem], k: int = 3) -> dict[str, Any] | None:
+    """Bursts: wherever the agent answers two or more waiting messages at once, the engine's pending questions and
+    combined reply for them. `coverage` is the share of the bursts' labelled messages (those with acceptable replies;
+    a bare "在吗" has none) whose acceptable reply is in the combined draft; `attributed`, in the part that names that
+    message; `listed`, among the pending questions; `social_listed` counts unlabelled messages listed anyway;
+    `last_only`, what the best suggestion for the burst's last message alone covers (the console before bursts).
+    None when the log has no bursts."""
+    bursts = labelled = listed = in_draft = attributed = social_listed = parts_total = last_only = 0
+    for step in replay_log(items):
+        answering = step.answering
+        waiting = [t for t in answering.buyer_turns if not t.answered] if answering is not None else []
+        if answering is None or len(waiting) < 2:
+            continue
+        bursts += 1
+        pending = pending_questions(answering, lambda turn, before: engine.suggest(turn.text, context=before, k=k))
+        combined = combine(pending)
+        parts = combined.parts if combined else ()
+        parts_total += len(parts)
+        drafted = {p.entry_id for p in parts}
+        pending_ids = {p.message_id for p in pending}
+        last = engine.suggest(waiting[-1].text, context=answering.before(waiting[-1].message_id), k=k)
+        last_best = {last.suggestions[0].id} if last.suggestions and not last.abstained else set()
+        for turn in waiting:
+            acceptable = set(items[step.positions[turn.message_id]].reply_ids)
+            if not acceptable:
+                social_listed += turn.message_id in pending_ids
+                continue
+            labelled += 1
+            listed += turn.message_id in pending_ids
+            in_draft += bool(drafted & acceptable)
+            last_only += bool(last_best & acceptable)
+            part = next((p for p in parts if turn.message_id in p.message_ids), None)
+            attributed += part is not None and part.entry_id in acceptable
+    if not bursts:
+        return None
+    share = (lambda n: n / labelled if labelled else None)
+    return {
+        "bursts": bursts,
+        "labelled_messages": labelled,
+        "coverage": share(in_draft),
+        "attributed": share(attributed),
+        "listed": share(listed),
+        "last_only": share(last_only),
+        "social_listed": social_listed,
+        "parts_per_burst": parts_total / bursts,
+    }
 
 
 def _prf(gold: list[str], predicted: list[str], labels: list[str]) -> dict[str, dict[str, float]]:

@@ -22,12 +22,16 @@ class LogItem:
     conversation_id: str | None = None
     turn: int | None = None
     line: int = 0
+    replied: bool = True  # False: the buyer wrote again before the agent answered (a burst, answered together)
 
 
 @dataclass
 class LogFile:
     items: list[LogItem] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+
+_BOOLEAN = {"": True, "none": True, "true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _replies(value: Any) -> tuple[str, ...]:
@@ -60,8 +64,12 @@ def _item(record: Any, line: int, where: str, problems: list[str]) -> LogItem | 
         turn = None
     conversation = record.get("conversation_id")
     conversation = str(conversation) if conversation not in (None, "") else None
+    replied = _BOOLEAN.get(str(record.get("replied", "")).strip().lower()) if not isinstance(record.get("replied"), bool) else record["replied"]
+    if replied is None:
+        problems.append(f"{where}:{line}: 'replied' must be true or false, not {record.get('replied')!r}")
+        return None
     reply = record.get("reply_id", record.get("reply_ids"))
-    return LogItem(text.strip(), intent.strip(), _replies(reply), conversation, turn, line)
+    return LogItem(text.strip(), intent.strip(), _replies(reply), conversation, turn, line, replied)
 
 
 def _jsonl(text: str, where: str, out: LogFile) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bot.errors import ConfigError
-from bot.evaluate import Outcome, metrics, run
+from bot.evaluate import Outcome, metrics, pending_coverage, run
 from bot.intents import load_intents
 from bot.logs import LogItem, map_intent, read_intent_map, read_log
 from bot.settings import Settings
@@ -98,7 +98,17 @@ def evaluate_log(
         echo(f"[{config.name}] loading the engine")
         engine = _engine(config, model, echo)
         outcomes = run(engine, log.items, progress=progress, intent_map=mapping)
-        runs[config.name] = (metrics(outcomes), outcomes)
+        result = metrics(outcomes)
+        if any(not item.replied for item in log.items):
+            result["pending"] = pending_coverage(engine, log.items)
+            pending = result["pending"]
+            if pending:
+                line = (f"[{config.name}] bursts: {pending['bursts']}, pending coverage {pending['coverage']:.3f} of "
+                        f"{pending['labelled_messages']} messages (in their own part {pending['attributed']:.3f}, listed {pending['listed']:.3f}; "
+                        f"the last message's best suggestion alone: {pending['last_only']:.3f})")
+                echo(line)
+                notes.append(line)
+        runs[config.name] = (result, outcomes)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if len(runs) == 1:

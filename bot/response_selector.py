@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from bot.context import Turn
+from bot.context import ContextLike
 from bot.kb import KBContent
 from bot.kb.template import fill
 from bot.suggest import Reply, Suggestion, check_message
@@ -86,7 +86,7 @@ class ResponseSelectorEngine:
         self._entries = {e.id: e for e in kb.approved()}
         self._max_chars = max_message_chars
 
-    def suggest(self, message: str, context: Sequence[Turn] | None = None, k: int = 3) -> Suggestion:
+    def suggest(self, message: str, context: ContextLike = None, k: int = 3) -> Suggestion:
         text = check_message(message, self._max_chars)
         result: dict[str, Any] = complete_sync(self._agent.parse_message(text))
         ranking = tuple(IntentScore(str(i["name"]), float(i["confidence"])) for i in result.get("intent_ranking") or ())

@@ -49,6 +49,7 @@ class SuggestSettings:
     clause_retrieval: bool = False  # score each entry by its best clause too, for messages of several clauses
     context_retrieval: bool = True  # in a conversation, also search with the previous buyer message before this one
     min_known_share: float = 0.5  # abstain on a message whose Chinese characters are mostly absent from the KB
+    order_fact_factor: float = 0.9  # an entry using {order.*} facts: score times this if one is missing, divided if all known
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,20 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Collection, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 
 from bot.clauses import ACK, FINAL, GREET, THANKS, MessageReading, read_message
-from bot.context import PastTurn, Turn, awaits_buyer, is_bare_follow_up, past_turns
+from bot.context import BuyerTurn, ContextLike, Conversation, awaits_buyer, conversation_of, is_bare_follow_up
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, encoder_for
 from bot.index import Hit, KBIndex, fingerprint_for, index_for
 from bot.intents import OUT_OF_SCOPE
+from bot.order import ORDER_PREFIX, order_facts
 from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
-from bot.kb.template import fill
+from bot.kb.template import fill, variables
 from bot.rules import promises_made
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model
 from bot.segment import content_chars, has_chinese, load_user_dicts
@@ -246,18 +247,21 @@ class Engine:
 
     # -- the pipeline ----------------------------------------------------------------------
 
-    def suggest(self, message: str, context: Sequence[Turn] | None = None, k: int | None = None) -> Suggestion:
-        """Suggest replies for the buyer's message, read in the context of the conversation so far."""
+    def suggest(self, message: str, context: ContextLike = None, k: int | None = None) -> Suggestion:
+        """Suggest replies for the buyer's message, read in the context of the conversation so far (a
+        `bot.context.Conversation`, or turns it is built from), filled with the shop's and the order's facts."""
         k = self.settings.suggest.k if k is None else k
         reading = read_message(check_message(message, self.settings.limits.max_message_chars))
         if content_chars(reading.text) == 0:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), "no words to match (only emoji or punctuation)")
         assert self.index is not None
         index = self.index  # one index for the whole call, even if an edit swaps in a new one meanwhile
-        past = past_turns(context)
+        conversation = conversation_of(context)
+        past = conversation.buyer_turns
+        facts = self.facts(conversation)
         text = reading.query
         if reading.only_social and GREET not in reading.social:
-            return self._acknowledge(reading, self._parse(text), past, index, k)
+            return self._acknowledge(reading, self._parse(text), past, index, k, facts)
         known = index.known_share(text)
         if known is not None and known < self.settings.suggest.min_known_share:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), f"mostly characters the knowledge base never uses ({known:.2f} known)")
@@ -287,7 +291,7 @@ class Engine:
         # words, not Latin noise such as "6GncfB".
         holding = {parse.intent.name, nlu.intent.name} if has_chinese(text) else set()
         hits = self._with_holding(hits, parse.intent.name if holding else None)
-        replies = self._rank(hits, parse, k, holding)
+        replies = self._rank(hits, parse, k, holding, facts)
         reading_context = None
         if past:
             top = next_reply.top if next_reply else None
@@ -317,7 +321,9 @@ class Engine:
                     best[hit.entry.id] = hit
         return sorted(best.values(), key=lambda h: -h.score)[:depth]
 
-    def _acknowledge(self, reading: MessageReading, nlu: IntentParse, past: Sequence[PastTurn], index: KBIndex, k: int) -> Suggestion:
+    def _acknowledge(
+        self, reading: MessageReading, nlu: IntentParse, past: Sequence[BuyerTurn], index: KBIndex, k: int, facts: Mapping[str, str]
+    ) -> Suggestion:
         """A message of thanks, goodbye or acknowledgement only: the closing script, or nothing to answer.
 
         Thanks and "明白了"-style words close a conversation; a plain "好的" closes it on its own or after a
@@ -332,14 +338,14 @@ class Engine:
             parse = _leading(nlu, intent)
             weight = self.settings.suggest.intent_weight
             hits = index.search_intent(reading.text, CLOSING_INTENT, k)
-            closing = tuple(self._reply(h.entry, (1 - weight) * h.score + weight, h.matched) for h in hits)
+            closing = tuple(self._reply(h.entry, (1 - weight) * h.score + weight, h.matched, facts) for h in hits)
             if closing:
                 return Suggestion(parse.intent, parse.ranking, closing, abstained=False, context=reading_context)
         parse = _leading(nlu, AFFIRM)
         why = "an acknowledgement of a reply that waits on the buyer" if ACK in reading.social else "an agreement: nothing to answer"
         return self._abstain(parse.intent, parse.ranking, why, reading_context)
 
-    def _answered(self, past: Sequence[PastTurn], index: KBIndex) -> bool:
+    def _answered(self, past: Sequence[BuyerTurn], index: KBIndex) -> bool:
         """Whether the agent's last reply answered (rather than asked the buyer for something or promised to check).
 
         The entry the agent sent decides when the caller names it; otherwise the reply the dialogue model predicts
@@ -381,7 +387,7 @@ class Engine:
         self._own_intents.put(text, intent)
         return intent
 
-    def _history(self, past: Sequence[PastTurn], index: KBIndex) -> list[Exchange]:
+    def _history(self, past: Sequence[BuyerTurn], index: KBIndex) -> list[Exchange]:
         """The earlier turns as the dialogue model sees them: each message's intent and the reply's intent.
 
         A reply the caller names (an intent, or the KB entry the agent sent) is taken as given. Any other
@@ -405,7 +411,7 @@ class Engine:
         return history[-1].reply_intent if history else None
 
     @staticmethod
-    def _topic(past: Sequence[PastTurn], history: Sequence[Exchange]) -> str | None:
+    def _topic(past: Sequence[BuyerTurn], history: Sequence[Exchange]) -> str | None:
         """The latest earlier message with a topic of its own: what a follow-up asks about again."""
         for turn, exchange in zip(reversed(past), reversed(history)):
             if exchange.message_intent not in CONTEXTUAL_INTENTS:
@@ -451,12 +457,17 @@ class Engine:
         ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
         return IntentParse(intent=ranking[0], ranking=ranking)
 
-    def _rank(self, hits: list[Hit], parse: IntentParse, k: int, holding: Collection[str] = frozenset()) -> list[Reply]:
+    def _rank(
+        self, hits: list[Hit], parse: IntentParse, k: int, holding: Collection[str] = frozenset(), facts: Mapping[str, str] | None = None
+    ) -> list[Reply]:
         """Blend retrieval with the intent: a strong match can still overrule an unsure intent.
 
         The holding reply ("I'll check and come back") of a `holding` intent scores at least `holding_score` of
-        retrieval: when the buyer asks about a product but no entry answers that detail, an agent sends it.
+        retrieval: when the buyer asks about a product but no entry answers that detail, an agent sends it. An entry
+        that uses order facts ranks a little lower when the conversation lacks one (the agent would have to look it
+        up before sending) and a little higher when it has them all (`order_fact_factor`).
         """
+        facts = self.kb.shop if facts is None else facts
         weight = self.settings.suggest.intent_weight
         scored = []
         for hit in hits:
@@ -465,9 +476,13 @@ class Engine:
             floor = hit.entry.intent in holding and HOLDING_TAG in hit.entry.tags
             retrieval = max(hit.score, self.settings.suggest.holding_score) if floor else hit.score
             score = (1 - weight) * retrieval + weight * parse.confidence_of(hit.entry.intent)
+            needs = [v for v in variables(hit.entry.answer) if v.startswith(ORDER_PREFIX)]
+            if needs:  # the order's own answer above the generic one when its facts are known, below it when not
+                factor = self.settings.suggest.order_fact_factor
+                score = min(score / factor, 1.0) if all(v in facts for v in needs) else score * factor
             scored.append((score, hit))
         scored.sort(key=lambda pair: -pair[0])
-        return [self._reply(hit.entry, score, hit.matched) for score, hit in scored[:k]]
+        return [self._reply(hit.entry, score, hit.matched, facts) for score, hit in scored[:k]]
 
     def _with_holding(self, hits: list[Hit], intent: str | None) -> list[Hit]:
         """Add the intent's holding reply when retrieval did not bring it (its floor decides where it ranks)."""
@@ -476,9 +491,14 @@ class Engine:
             return hits
         return hits + [Hit(holding, 0.0, 0.0, 0.0, "", "question")]
 
-    def _reply(self, entry: Entry, score: float, matched: str) -> Reply:
-        """The entry's answer filled with the shop's facts."""
-        filled = fill(entry.answer, self.kb.shop)
+    def facts(self, conversation: Conversation | None = None) -> dict[str, str]:
+        """What fills an answer's variables: the shop's profile and, in a conversation, its order's facts."""
+        order = conversation.order if conversation is not None else None
+        return {**self.kb.shop, **order_facts(order, self.kb.shop)} if order is not None else self.kb.shop
+
+    def _reply(self, entry: Entry, score: float, matched: str, facts: Mapping[str, str] | None = None) -> Reply:
+        """The entry's answer filled with the shop's facts (and the order's, where known)."""
+        filled = fill(entry.answer, self.kb.shop if facts is None else facts)
         return Reply(entry.id, filled.text, round(float(score), 4), entry.intent, matched, filled.filled)
 
     def _abstain(

@@ -62,7 +62,8 @@ def test_customer_question_agent_picks_edits_and_sends(pages, server) -> None:  
     _say(customer, "是正品吗")
     agent.wait_for_selector("#intent-name:text('authenticity')")
     first = agent.locator("#suggestions button").first
-    assert first.get_attribute("data-entry-id").startswith("authenticity.")
+    entry_id = first.get_attribute("data-entry-id")
+    assert entry_id.startswith("authenticity.")
     suggested = first.inner_text()
     agent.locator("body").click(position={"x": 5, "y": 5})
     agent.keyboard.press("1")
@@ -78,7 +79,8 @@ def test_customer_question_agent_picks_edits_and_sends(pages, server) -> None:  
     rows = ConversationStore(server["db"]).feedback("buyer-1")
     events = {r["event"]: r for r in rows}
     assert {"shown", "picked", "edited", "sent"} <= set(events)
-    assert events["picked"]["rank"] == 1 and events["picked"]["entry_id"] == first.get_attribute("data-entry-id")
+    assert events["picked"]["rank"] == 1 and events["picked"]["entry_id"] == entry_id
+    expect(agent.locator("#suggestions button")).to_have_count(0)  # answered: the panel moves on (nothing is pending)
     assert events["edited"]["edit_distance"] == len(" 放心拍哦")
     assert events["sent"]["final_text"] == original + " 放心拍哦"
     assert sum(r["event"] == "ignored" for r in rows) == 2  # the other two suggestions shown

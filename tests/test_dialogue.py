@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot import context_eval
-from bot.context import is_link_only, past_turns, turns_from_rasa_events
+from bot.context import is_link_only
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -115,28 +115,8 @@ def test_context_conversations_are_held_out_from_training_data() -> None:
     assert not dev & test
 
 
-def test_past_turns_attach_replies_and_skip_links() -> None:
-    turns = past_turns(
-        [customer("这款有货吗"), agent("有的", "product_info.stock"), customer("【淘宝】https://m.tb.cn/h.5Xk2Pq 「收纳盒」"), customer("急")]
-    )
-    assert [t.text for t in turns] == ["这款有货吗", "急"]
-    assert turns[0].reply_entry == "product_info.stock"
-    assert turns[1].reply_entry is None and turns[1].reply_intent is None
+def test_shared_links_are_not_questions() -> None:
     assert is_link_only("https://detail.tmall.com/item.htm?id=1") and not is_link_only("https://a.cn/x 这个有货吗")
-
-
-def test_rasa_tracker_events_become_context_without_our_own_suggestions() -> None:
-    events = [
-        {"event": "session_started"},
-        {"event": "user", "text": "包邮吗"},
-        {"event": "action", "name": "action_suggest_replies"},
-        {"event": "bot", "text": None, "data": {"custom": {"suggestions": []}}},
-        {"event": "bot", "text": "满99包邮", "metadata": {"entry_id": "shipping_fee.free_threshold"}},
-        {"event": "user", "text": "好的"},
-    ]
-    message, context = turns_from_rasa_events(events)
-    assert message == "好的"
-    assert context == [customer("包邮吗"), agent("满99包邮", "shipping_fee.free_threshold")]
 
 
 # -- Rasa's own commands on the project ------------------------------------------------------

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 import string
+from pathlib import Path
 
 import pytest
 
 from bot import evaluate
 from bot.errors import MessageError
-from bot.intents import OUT_OF_SCOPE
+from bot.intents import OUT_OF_SCOPE, load_intents
+from bot.kb.files import read_kb
 
 # Floors for the held-out paraphrases (tests/data/paraphrases_test.yml, never used for tuning).
 # Measured (bench/core_quality.py): intent accuracy 0.908, hit@3 0.923, hit@1 0.785 on 130 messages.
@@ -17,6 +19,8 @@ from bot.intents import OUT_OF_SCOPE
 MIN_INTENT_ACCURACY = 0.87
 MIN_HIT_AT_3 = 0.89
 MIN_HIT_AT_1 = 0.74
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_every_seed_question_retrieves_its_own_answer_first(engine) -> None:  # type: ignore[no-untyped-def]
@@ -118,7 +122,7 @@ def test_non_text_is_a_clear_error(engine) -> None:  # type: ignore[no-untyped-d
 def test_hostile_text_is_just_text(engine) -> None:  # type: ignore[no-untyped-def]
     result = engine.suggest("<img src=x onerror=alert(1)> 包邮吗'; DROP TABLE kb_entries;--")
     assert result.suggestions
-    assert engine.store.count() == len(engine.store.load().entries) == 92
+    assert engine.store.count() == len(engine.store.load().entries) == len(read_kb(PROJECT / "kb", load_intents(PROJECT)).entries)
 
 
 def test_follow_up_borrows_intent_from_context(engine) -> None:  # type: ignore[no-untyped-def]

@@ -1,11 +1,12 @@
-"""Shop variables in answers: `{shop_name}` and friends, found, checked and filled."""
+"""Variables in answers: the shop's `{shop_name}` and friends, the order's `{order.tracking_no}`; found, checked and filled."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Mapping
 
-VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\}")  # {shop_name}, {order.tracking_no}
 
 
 def variables(text: str) -> list[str]:
@@ -26,8 +27,8 @@ class Filled:
     missing: tuple[str, ...]
 
 
-def fill(text: str, shop: dict[str, str]) -> Filled:
-    """Replace each known variable by the shop's value; unknown ones stay visible as `{name}`."""
+def fill(text: str, shop: Mapping[str, str]) -> Filled:
+    """Replace each known variable by its value (the shop's, the order's); unknown ones stay visible as `{name}`."""
     used: dict[str, str] = {}
     missing: list[str] = []
 

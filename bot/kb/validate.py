@@ -6,6 +6,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from bot.kb.template import stray_braces, variables
+from bot.order import ORDER_PREFIX, ORDER_VARIABLES
 from bot.textcheck import CONTROL, is_valid_unicode
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
@@ -72,9 +73,13 @@ def check_content(data: Mapping[str, Any], intents: Iterable[str], shop: Mapping
     elif CONTROL.search(answer) or not is_valid_unicode(answer):
         add("answer", ["answer contains a control character or invalid Unicode (line breaks are fine)"])
     else:
-        unknown = [v for v in variables(answer) if v not in shop]
+        used = variables(answer)
+        unknown = [v for v in used if v not in shop and not v.startswith(ORDER_PREFIX)]
         if unknown:
             add("answer", [f"answer uses variable(s) not in {SHOP_FILE}: {', '.join(unknown)}"])
+        unknown_order = [v for v in used if v.startswith(ORDER_PREFIX) and v not in ORDER_VARIABLES]
+        if unknown_order:
+            add("answer", [f"unknown order fact(s) {', '.join(unknown_order)} (known: {', '.join(ORDER_VARIABLES)})"])
         if stray_braces(answer):
             add("answer", ["answer has a stray '{' or '}' (variables look like {shop_name})"])
     return problems

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -19,7 +22,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.auth import AuthStore
-from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, edit_distance
+from bot.burst import combine, pending_questions
+from bot.context import Conversation
+from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, Message, edit_distance
 from bot.errors import MessageError
 from bot.intents import load_intents
 from bot.kb.editor import KBEditor
@@ -31,12 +36,13 @@ from bot.server.editor_api import EditorApi
 from bot.server.headers import SecurityHeaders
 from bot.server.hub import Hub
 from bot.server.relay import Relay, relays
-from bot.suggest import Engine, check_message
+from bot.order import Order, OrderError, parse_order
+from bot.suggest import Engine, Suggestion, check_message
 from bot.textcheck import check_text
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
-CONTEXT_TURNS = 6
+REMEMBERED_READINGS = 2048  # suggestions for pending messages kept per process
 
 
 def _conversation_id(request: Request) -> str:
@@ -46,6 +52,48 @@ def _conversation_id(request: Request) -> str:
     return conversation_id
 
 
+MAX_ANSWERED = 50
+
+
+def _message_ids(data: dict[str, Any], key: str) -> tuple[int, ...]:
+    """A list of message ids in a request body (at most MAX_ANSWERED)."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_ANSWERED:
+        raise ApiError(400, f"'{key}' must be a list of at most {MAX_ANSWERED} message ids")
+    return tuple(dict.fromkeys(optional_int({key: v}, key) for v in value))  # type: ignore[misc]
+
+
+def _parts(data: dict[str, Any]) -> dict[int, str]:
+    """The parts of a combined reply: [{"message_id", "entry_id"}] -> message id -> entry id."""
+    value = data.get("parts")
+    if value is None:
+        return {}
+    if not isinstance(value, list) or len(value) > MAX_ANSWERED or not all(isinstance(p, dict) for p in value):
+        raise ApiError(400, f"'parts' must be a list of at most {MAX_ANSWERED} objects {{message_id, entry_id}}")
+    parts: dict[int, str] = {}
+    for part in value:
+        message_id, entry_id = optional_int(part, "message_id"), optional_str(part, "entry_id")
+        if message_id is None or not entry_id:
+            raise ApiError(400, "each of 'parts' needs a 'message_id' and an 'entry_id'")
+        parts[message_id] = entry_id
+    return parts
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An agent's reply as the request gives it: the text, what it started from, and the messages it answers."""
+
+    text: str
+    message_id: int | None
+    entry_id: str | None
+    rank: int | None
+    suggested_text: str | None
+    answers: tuple[int, ...]
+    parts: dict[int, str]
+
+
 class Console:
     """Request handlers bound to one engine, one conversation store and one hub of open pages."""
 
@@ -53,53 +101,75 @@ class Console:
         self.engine = engine
         self.store = store
         self.hub = Hub()
+        self._readings: OrderedDict[tuple[str, Conversation, int], Suggestion] = OrderedDict()
+        self._readings_lock = threading.Lock()
 
-    def _context(self, conversation_id: str, before: int | None = None) -> list[dict[str, str]]:
-        """The last messages before `before`, each agent reply with the KB entry it started from (if any)."""
-        messages = [m for m in self.store.messages(conversation_id, limit=CONTEXT_TURNS + 1) if before is None or m.id < before]
-        messages = messages[-CONTEXT_TURNS:]
-        customer_ids = [m.id for m in messages if m.role == "customer"]
-        sent = {
-            row["message_id"]: row["entry_id"]
-            for row in self.store.feedback(conversation_id, event="sent", message_ids=customer_ids)
-            if row.get("entry_id")
-        }
-        turns, answering = [], None
-        for message in messages:
-            turn = {"role": message.role, "text": message.text}
-            if message.role == "customer":
-                answering = message.id
-            elif answering in sent:
-                turn["entry_id"] = sent[answering]
-            turns.append(turn)
-        return turns
+    def _remembered(self, text: str, before: Conversation, seq: int) -> Suggestion:
+        """The engine's suggestion for a buyer message in the conversation before it, remembered while neither that
+        conversation nor the KB (`seq`) changes: a burst's earlier messages are read again on every new message."""
+        key = (text, before, seq)
+        with self._readings_lock:
+            known = self._readings.get(key)
+            if known is not None:
+                self._readings.move_to_end(key)
+                return known
+        suggestion = self.engine.suggest(text, context=before)
+        self._remember(key, suggestion)
+        return suggestion
 
-    def _suggest(self, text: str, conversation_id: str | None, before: int | None = None) -> dict[str, Any]:
-        context = self._context(conversation_id, before) if conversation_id else None
+    def _remember(self, key: tuple[str, Conversation, int], suggestion: Suggestion) -> None:
+        with self._readings_lock:
+            self._readings[key] = suggestion
+            if len(self._readings) > REMEMBERED_READINGS:
+                self._readings.popitem(last=False)
+
+    def _suggest(self, text: str, conversation_id: str | None) -> dict[str, Any]:
+        conversation = self.store.conversation(conversation_id).latest() if conversation_id else None
         try:
-            return self.engine.suggest(text, context=context).to_dict()
+            return self.engine.suggest(text, context=conversation).to_dict()
         except MessageError as exc:
             raise ApiError(422, str(exc)) from exc
+
+    def _burst(self, conversation: Conversation) -> dict[str, Any]:
+        """The pending questions, each with its suggestions, and the combined reply (`pending` and `combined`)."""
+        seq = self.engine.seq
+        pending = pending_questions(conversation, lambda turn, before: self._remembered(turn.text, before, seq))
+        combined = combine(pending)
+        return {"pending": [p.to_dict() for p in pending], "combined": combined.to_dict() if combined else None}
+
+    def _receive(self, conversation_id: str, text: str, order: Order | None) -> tuple[Message, dict[str, Any], dict[str, Any]]:
+        """Store a buyer message (and its order's facts), suggest for it in its conversation, log what was shown,
+        and read the burst it belongs to; off the loop."""
+        message = self.store.add_message(conversation_id, "customer", text, order)
+        conversation = self.store.conversation(conversation_id)
+        before = conversation.before(message.id)
+        suggestion = self.engine.suggest(text, context=before)  # as written: the stored text has personal data masked
+        turn = conversation.buyer_message(message.id)
+        if turn is not None:  # the burst reads the stored text: let it find this reading
+            self._remember((turn.text, before, self.engine.seq), suggestion)
+        shown = [
+            {"conversation_id": conversation_id, "message_id": message.id, "intent": suggestion.intent.name,
+             "event": "shown", "entry_id": r.id, "rank": rank, "score": r.score}
+            for rank, r in enumerate(suggestion.suggestions, 1)
+        ]
+        if suggestion.abstained:  # kept for the editors' "learning from traffic" page
+            shown.append({"conversation_id": conversation_id, "message_id": message.id, "intent": suggestion.intent.name, "event": "abstained"})
+        self.store.add_feedback(shown)
+        return message, suggestion.to_dict(), self._burst(conversation)
 
     async def customer_message(self, request: Request) -> Response:
         conversation_id = _conversation_id(request)
         data = await json_body(request)
         try:
             text = check_message(data.get("text"), self.engine.settings.limits.max_message_chars)
-        except MessageError as exc:
+            order = parse_order(data["order"]) if data.get("order") is not None else None
+        except (MessageError, OrderError) as exc:
             raise ApiError(422, str(exc)) from exc
-        message = await run_in_threadpool(self.store.add_message, conversation_id, "customer", text)
-        suggestion = await run_in_threadpool(self._suggest, text, conversation_id, message.id)
-        base = {"conversation_id": conversation_id, "message_id": message.id, "intent": suggestion["intent"]["name"]}
-        shown = [
-            {**base, "event": "shown", "entry_id": s["id"], "rank": rank, "score": s["score"]}
-            for rank, s in enumerate(suggestion["suggestions"], 1)
-        ]
-        if suggestion["abstained"]:  # kept for the editors' "learning from traffic" page
-            shown.append({**base, "event": "abstained"})
-        await run_in_threadpool(self.store.add_feedback, shown)
+        message, suggestion, burst = await run_in_threadpool(self._receive, conversation_id, text, order)
         # the live console and the caller see the message as sent; the database keeps it with personal data masked
-        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": text}, "suggestion": suggestion}
+        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": text}, "suggestion": suggestion, **burst}
+        if order is not None:
+            payload["order"] = order.to_dict()
         await self.hub.to_agents({"type": "customer_message", **payload})
         return JSONResponse(payload, status_code=201)
 
@@ -114,17 +184,18 @@ class Console:
         leftover = VARIABLE.findall(text)
         if leftover:
             raise ApiError(422, f"reply still has unfilled variable(s): {', '.join('{' + v + '}' for v in leftover)}")
-        reply_to = optional_int(data, "message_id")
-        entry_id = optional_str(data, "entry_id")
-        rank = optional_rank(data)
         suggested_text = optional_str(data, "suggested_text")
         if suggested_text is not None and len(suggested_text) > limit:  # the edit distance compares at most this much
             raise ApiError(422, f"'suggested_text' is {len(suggested_text)} characters; the limit is {limit}")
-        message, stored = await run_in_threadpool(self._record_reply, conversation_id, text.strip(), reply_to, entry_id, rank, suggested_text)
-        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": text.strip()}}  # the buyer gets the reply as written
+        reply = Reply(
+            text.strip(), optional_int(data, "message_id"), optional_str(data, "entry_id"), optional_rank(data),
+            suggested_text, _message_ids(data, "answers"), _parts(data),
+        )
+        message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply)
+        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": reply.text}}  # the buyer gets the reply as written
         await self.hub.to_customer(conversation_id, {"type": "agent_message", **payload})
-        await self.hub.to_agents({"type": "agent_message", **payload})
-        return JSONResponse({**payload, "feedback": stored}, status_code=201)
+        await self.hub.to_agents({"type": "agent_message", **payload, **burst})
+        return JSONResponse({**payload, "feedback": stored, **burst}, status_code=201)
 
     def _check_message_of(self, conversation_id: str, message_id: int | None) -> None:
         """404 unless the conversation exists and holds this message (when one is named)."""
@@ -133,22 +204,71 @@ class Console:
         if message_id is not None and not self.store.has_message(conversation_id, message_id):
             raise ApiError(404, f"no message {message_id} in conversation '{conversation_id}'")
 
-    def _record_reply(
-        self, conversation_id: str, final: str, reply_to: int | None, entry_id: str | None, rank: int | None, suggested: str | None
-    ) -> tuple[Any, int]:
-        """Store the agent's reply and its feedback (picked, edited with its edit distance, ignored, sent); off the loop."""
-        self._check_message_of(conversation_id, reply_to)
-        message = self.store.add_message(conversation_id, "agent", final)
-        base = {"conversation_id": conversation_id, "message_id": reply_to}
+    def _record_reply(self, conversation_id: str, reply: "Reply") -> tuple[Message, int, dict[str, Any]]:
+        """Store the agent's reply and, for each buyer message it answers, its feedback (picked, edited with its
+        edit distance, ignored, sent); then read what is still pending. Off the loop.
+
+        The reply answers the messages it names (`answers`, or the parts of a combined reply), else the one it
+        replies to (`message_id`), else every message still waiting."""
+        self._check_message_of(conversation_id, reply.message_id)
+        named = {*reply.answers, *reply.parts}
+        missing = sorted(named - self.store.buyer_messages(conversation_id, named))
+        if missing:
+            raise ApiError(404, f"no buyer message {missing[0]} in conversation '{conversation_id}'")
+        before = self.store.conversation(conversation_id)
+        answers = list(dict.fromkeys([*reply.answers, *reply.parts]))
+        if not answers and reply.message_id is not None:
+            answers = [reply.message_id]
+        if not answers:
+            answers = [t.message_id for t in before.buyer_turns if not t.answered and t.message_id is not None]
+        message = self.store.add_message(conversation_id, "agent", reply.text)
+        shown = self.store.feedback(conversation_id, event="shown", message_ids=answers) if answers else []
         rows: list[dict[str, Any]] = []
-        shown = self.store.feedback(conversation_id, event="shown", message_ids=[reply_to]) if reply_to is not None else []
-        if entry_id:
-            rows.append({**base, "event": "picked", "entry_id": entry_id, "rank": rank})
-            if suggested is not None and suggested != final:
-                rows.append({**base, "event": "edited", "entry_id": entry_id, "rank": rank, "final_text": final, "edit_distance": edit_distance(suggested, final)})
-        rows += [{**base, "event": "ignored", "entry_id": r["entry_id"], "rank": r["rank"]} for r in shown if r["entry_id"] != entry_id]
-        rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": final})
-        return message, self.store.add_feedback(rows)
+        for message_id in answers or [None]:
+            entry_id = reply.parts.get(message_id) if message_id in reply.parts else (
+                reply.entry_id if message_id == reply.message_id or len(answers) <= 1 else None)
+            own_shown = [r for r in shown if r["message_id"] == message_id]
+            rank = reply.rank if reply.rank is not None and entry_id == reply.entry_id else next(
+                (r["rank"] for r in own_shown if r["entry_id"] == entry_id and entry_id), None)
+            base = {"conversation_id": conversation_id, "message_id": message_id}
+            if entry_id:
+                rows.append({**base, "event": "picked", "entry_id": entry_id, "rank": rank})
+                if reply.suggested_text is not None and reply.suggested_text != reply.text:
+                    rows.append({**base, "event": "edited", "entry_id": entry_id, "rank": rank, "final_text": reply.text,
+                                 "edit_distance": edit_distance(reply.suggested_text, reply.text)})
+            rows += [{**base, "event": "ignored", "entry_id": r["entry_id"], "rank": r["rank"]} for r in own_shown if r["entry_id"] != entry_id]
+            rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": reply.text})
+        stored = self.store.add_feedback(rows)
+        return message, stored, self._burst(self.store.conversation(conversation_id))
+
+    async def pending(self, request: Request) -> Response:
+        """The buyer's unanswered questions with their suggestions, and the combined reply."""
+        conversation_id = _conversation_id(request)
+
+        def read() -> dict[str, Any]:
+            self._check_message_of(conversation_id, None)
+            return {"conversation_id": conversation_id, **self._burst(self.store.conversation(conversation_id))}
+
+        return JSONResponse(await run_in_threadpool(read))
+
+    async def message_suggestion(self, request: Request) -> Response:
+        """The suggestion for one earlier buyer message, read in the conversation before it."""
+        conversation_id = _conversation_id(request)
+        raw = request.path_params["message_id"]
+        if not raw.isdigit() or len(raw) > 15:
+            raise ApiError(400, "message id must be a number")
+        message_id = int(raw)
+
+        def read() -> dict[str, Any]:
+            self._check_message_of(conversation_id, None)
+            conversation = self.store.conversation_around(conversation_id, message_id)
+            turn = conversation.buyer_message(message_id)
+            if turn is None:
+                raise ApiError(404, f"no buyer message {message_id} in conversation '{conversation_id}'")
+            suggestion = self._remembered(turn.text, conversation.before(message_id), self.engine.seq)
+            return {"conversation_id": conversation_id, "message_id": message_id, **suggestion.to_dict()}
+
+        return JSONResponse(await run_in_threadpool(read))
 
     async def feedback(self, request: Request) -> Response:
         data = await json_body(request)
@@ -325,6 +445,9 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
 
         return guard(permission, serve, page=True)
 
+    async def favicon(request: Request) -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
     async def home(request: Request) -> Response:
         principal = principal_of(request)
         if principal is None:
@@ -338,6 +461,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
     conversation = "/api/conversations/{conversation_id}"
     routes = [
         Route("/", home),
+        Route("/favicon.ico", favicon),
         Route("/login", login.page, methods=["GET"]),
         Route("/login", login.login, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
@@ -353,6 +477,8 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         api(conversation + "/messages", console.messages, "converse", ["GET"]),
         api(conversation + "/messages", console.customer_message, "converse", ["POST"]),
         api(conversation + "/replies", console.agent_reply, "converse", ["POST"]),
+        api(conversation + "/pending", console.pending, "converse", ["GET"]),
+        api(conversation + "/messages/{message_id}/suggestion", console.message_suggestion, "converse", ["GET"]),
         api("/api/feedback", console.feedback, "converse", ["POST"]),
         api("/api/suggest", console.suggest, "converse"),
         # the agent console's helpers
