@@ -45,7 +45,7 @@ def test_kill_during_a_kb_import_leaves_the_old_kb_or_the_new_one_never_half(tmp
     store = KBStore(f"sqlite:///{db_file}")
     old = store.load()
     big = tmp_path / "big-kb"
-    write_kb(_synthetic(3000), big)
+    write_kb(_synthetic(1500), big)
     new_ids = {e.id for e in read_kb(big, load_intents(PROJECT)).entries}
     started = time.monotonic()
     full = tmp_path / "timing"
@@ -127,7 +127,7 @@ def test_kill_during_edits_and_feedback_loses_nothing_acknowledged(tmp_path: Pat
     assert set(acknowledged_feedback) <= stored, "acknowledged feedback was lost"
     history = [r.version for r in KBStore(db).history(entry.entry.id)]
     assert set(acknowledged_versions) <= set(history), "an acknowledged edit was lost"
-    restarted, base = start_server(data_dir, trained_model, tmp_path / "restart.log", token=token)
+    restarted, base = start_server(data_dir, trained_model, tmp_path / "restart.log", token=token, full_pipeline=False)
     try:
         status, body = api(base, "/api/suggest?q=%E5%8C%85%E9%82%AE%E5%90%97")
         assert status == 200 and body["suggestions"]

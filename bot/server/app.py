@@ -224,9 +224,9 @@ class Console:
         message = self.store.add_message(conversation_id, "agent", reply.text)
         shown = self.store.feedback(conversation_id, event="shown", message_ids=answers) if answers else []
         rows: list[dict[str, Any]] = []
-        for message_id in answers or [None]:
-            entry_id = reply.parts.get(message_id) if message_id in reply.parts else (
-                reply.entry_id if message_id == reply.message_id or len(answers) <= 1 else None)
+        started_from = reply.message_id if reply.message_id is not None else (answers[-1] if answers else None)
+        for message_id in answers or [None]:  # the one entry named goes with the message it answers (else the latest)
+            entry_id = reply.parts[message_id] if message_id in reply.parts else (reply.entry_id if message_id == started_from else None)
             own_shown = [r for r in shown if r["message_id"] == message_id]
             rank = reply.rank if reply.rank is not None and entry_id == reply.entry_id else next(
                 (r["rank"] for r in own_shown if r["entry_id"] == entry_id and entry_id), None)
