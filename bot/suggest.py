@@ -291,7 +291,7 @@ class Engine:
         # words, not Latin noise such as "6GncfB".
         holding = {parse.intent.name, nlu.intent.name} if has_chinese(text) else set()
         hits = self._with_holding(hits, parse.intent.name if holding else None)
-        replies = self._rank(hits, parse, k, holding, facts)
+        replies = self._rank(hits, parse, k, holding, facts, nlu)
         reading_context = None
         if past:
             top = next_reply.top if next_reply else None
@@ -458,12 +458,20 @@ class Engine:
         return IntentParse(intent=ranking[0], ranking=ranking)
 
     def _rank(
-        self, hits: list[Hit], parse: IntentParse, k: int, holding: Collection[str] = frozenset(), facts: Mapping[str, str] | None = None
+        self,
+        hits: list[Hit],
+        parse: IntentParse,
+        k: int,
+        holding: Collection[str] = frozenset(),
+        facts: Mapping[str, str] | None = None,
+        nlu: IntentParse | None = None,
     ) -> list[Reply]:
         """Blend retrieval with the intent: a strong match can still overrule an unsure intent.
 
         The holding reply ("I'll check and come back") of a `holding` intent scores at least `holding_score` of
-        retrieval: when the buyer asks about a product but no entry answers that detail, an agent sends it. An entry
+        retrieval: when the buyer asks about a product but no entry answers that detail, an agent sends it. Its intent
+        counts with the larger of the blended confidence and Rasa's own (`nlu`): a few weak hits of another intent
+        ("有加厚款吗" retrieving coupon entries at 0.4) do not outvote a model sure it is a product question. An entry
         that uses order facts ranks a little lower when the conversation lacks one (the agent would have to look it
         up before sending) and a little higher when it has them all (`order_fact_factor`).
         """
@@ -475,7 +483,10 @@ class Engine:
                 continue
             floor = hit.entry.intent in holding and HOLDING_TAG in hit.entry.tags
             retrieval = max(hit.score, self.settings.suggest.holding_score) if floor else hit.score
-            score = (1 - weight) * retrieval + weight * parse.confidence_of(hit.entry.intent)
+            confidence = parse.confidence_of(hit.entry.intent)
+            if floor and nlu is not None:  # Rasa alone sure of this intent: weak retrieval of another does not outvote it
+                confidence = max(confidence, nlu.confidence_of(hit.entry.intent))
+            score = (1 - weight) * retrieval + weight * confidence
             needs = [v for v in variables(hit.entry.answer) if v.startswith(ORDER_PREFIX)]
             if needs:  # the order's own answer above the generic one when its facts are known, below it when not
                 factor = self.settings.suggest.order_fact_factor
