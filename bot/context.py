@@ -70,6 +70,7 @@ class Conversation:
         return replace(self, turns=tuple(earlier[-window:]))
 
     def latest(self, window: int = CONTEXT_TURNS) -> "Conversation":
+        """The conversation as a new message is read in: its last `window` messages."""
         return replace(self, turns=self.turns[-window:])
 
     def buyer_message(self, message_id: int) -> BuyerTurn | None:
