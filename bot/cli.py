@@ -108,6 +108,22 @@ def db_group() -> None:
     """The database: conversations, feedback, accounts and the KB."""
 
 
+@db_group.command("upgrade")
+@db_option
+def db_upgrade(db_url: str | None) -> None:
+    """Bring the database to this version's schema (Alembic migrations; nothing is lost); a new one is created."""
+    from bot.db import upgrade
+
+    settings = _settings(db_url)
+    done = upgrade(settings.db_url)
+    if done.created:
+        click.echo(f"new database created at schema revision {done.after}")
+    elif done.before == done.after:
+        click.echo(f"database already at schema revision {done.after}")
+    else:
+        click.echo(f"database upgraded from {'before migrations' if done.before is None else 'revision ' + done.before} to revision {done.after}")
+
+
 @db_group.command("prune")
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None, help="Keep this many days (default: retention.days in bot.yml).")
 @db_option

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -11,6 +12,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.errors import ConfigError
 from bot.private import private_file
+
+if TYPE_CHECKING:
+    from bot.migrations import Upgrade
 
 metadata = sa.MetaData()
 
@@ -130,6 +134,14 @@ feedback_table = sa.Table(
     sa.Column("edit_distance", sa.Integer, nullable=True),
     sa.Column("intent", sa.String(64), nullable=True),  # the engine's intent for the message (shown, abstained)
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # For the dashboard (migration 0002): the account that sent the reply (picked, edited, ignored, sent); the
+    # suggestion's length in characters (edited: its edit distance relative to it); the server's suggest time for the
+    # message (its first shown row, or abstained); how long the buyer's message waited for this reply (sent).
+    sa.Column("agent", sa.String(64), nullable=True),
+    sa.Column("suggested_chars", sa.Integer, nullable=True),
+    sa.Column("latency_ms", sa.Float, nullable=True),
+    sa.Column("wait_ms", sa.Integer, nullable=True),
+    sa.Index("ix_feedback_event_created_at", "event", "created_at"),
 )
 
 
@@ -222,29 +234,31 @@ def _make_engine(url: str) -> Engine:
     return sa.create_engine(url, future=True, pool_pre_ping=True)
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Bring a database made by an older version up to date: add the columns it lacks (nothing is dropped)."""
-    inspector = sa.inspect(engine)
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have:
-                    kind = column.type.compile(engine.dialect)
-                    default = column.default.arg if column.default is not None else None
-                    clause = f" NOT NULL DEFAULT '{default}'" if isinstance(default, str) else ""
-                    conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{clause}'))
+def _safe(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
 def connect(url: str) -> Engine:
-    """An engine for the URL with every table created; a clear ConfigError if the database cannot be opened."""
+    """An engine for the URL: a new database is created at the newest schema, one at it is used as it is, an older one
+    is refused naming `bot db upgrade` (bot.migrations); a clear ConfigError if the database cannot be opened."""
+    from bot.migrations import ensure_schema
+
     engine = _make_engine(url)
     try:
-        metadata.create_all(engine)
-        _add_missing_columns(engine)
+        ensure_schema(engine, metadata, _safe(url))
     except SQLAlchemyError as exc:
-        safe = sa.engine.make_url(url).render_as_string(hide_password=True)
-        raise ConfigError(f"cannot open database {safe}: {getattr(exc, 'orig', None) or exc}") from exc
+        raise ConfigError(f"cannot open database {_safe(url)}: {getattr(exc, 'orig', None) or exc}") from exc
     return engine
+
+
+def upgrade(url: str) -> "Upgrade":
+    """Bring the database at the URL to the newest schema (`bot db upgrade`)."""
+    from bot.migrations import upgrade as upgrade_schema
+
+    engine = _make_engine(url)
+    try:
+        return upgrade_schema(engine, metadata)
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"cannot upgrade database {_safe(url)}: {getattr(exc, 'orig', None) or exc}") from exc
+    finally:
+        engine.dispose()

@@ -16,9 +16,9 @@ def serve(settings: Settings, host: str, port: int, model_path: Path | None = No
     from bot.server.app import create_app
     from bot.suggest import Engine
 
+    auth = AuthStore(settings.db_url)  # first: a database that needs `bot db upgrade` is refused before the slow load
     echo("Loading the encoder and the index; the Rasa model loads in the background ...")
     engine = Engine.from_settings(settings, model_path=model_path, nlu_in_background=True)
-    auth = AuthStore(settings.db_url)
     password = auth.ensure_admin()
     app = create_app(engine, ConversationStore(settings.db_url), auth=auth)
     if password:
