@@ -24,8 +24,8 @@ TOKEN_ROLES = ("integration", *ROLES)
 PERMISSIONS = {
     "integration": frozenset({"converse"}),
     "agent": frozenset({"converse", "console"}),
-    "editor": frozenset({"converse", "console", "edit"}),
-    "admin": frozenset({"converse", "console", "edit", "admin"}),
+    "editor": frozenset({"converse", "console", "edit", "dashboard"}),
+    "admin": frozenset({"converse", "console", "edit", "dashboard", "admin"}),
 }
 NAME = re.compile(r"^[\w.@-]{1,64}\Z")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024

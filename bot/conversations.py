@@ -105,15 +105,15 @@ class ConversationStore:
         """The conversation up to and including message `message_id` (its last CONTEXT_TURNS + 1 messages)."""
         return self._conversation(conversation_id, self.messages(conversation_id, limit=CONTEXT_TURNS + 1, before=message_id + 1))
 
-    def buyer_messages(self, conversation_id: str, message_ids: Iterable[int]) -> set[int]:
-        """Which of these message ids are buyer messages of this conversation."""
+    def buyer_messages(self, conversation_id: str, message_ids: Iterable[int]) -> dict[int, datetime]:
+        """Which of these message ids are buyer messages of this conversation, with when each arrived."""
         ids = list(message_ids)
         if not ids:
-            return set()
-        query = sa.select(messages_table.c.id).where(
+            return {}
+        query = sa.select(messages_table.c.id, messages_table.c.created_at).where(
             messages_table.c.conversation_id == conversation_id, messages_table.c.role == "customer", messages_table.c.id.in_(ids))
         with self.engine.connect() as conn:
-            return set(conn.execute(query).scalars())
+            return {int(row.id): row.created_at for row in conn.execute(query)}
 
     def _conversation(self, conversation_id: str, messages: list[Message]) -> Conversation:
         buyer = [m.id for m in messages if m.role == "customer"]

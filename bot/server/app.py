@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from bot.kb.editor import KBEditor
 from bot.kb.template import VARIABLE, fill
 from bot.rules import check_reply
 from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of, session_key_of
+from bot.server.dashboard_api import DashboardApi
 from bot.server.http import ApiError, api_error, json_body, optional_int, optional_rank, optional_str, page_of
 from bot.server.editor_api import EditorApi
 from bot.server.headers import SecurityHeaders
@@ -92,6 +94,7 @@ class Reply:
     suggested_text: str | None
     answers: tuple[int, ...]
     parts: dict[int, str]
+    agent: str | None = None  # the account that sent it (the dashboard's per-agent figures)
 
 
 class Console:
@@ -143,7 +146,9 @@ class Console:
         message = self.store.add_message(conversation_id, "customer", text, order)
         conversation = self.store.conversation(conversation_id)
         before = conversation.before(message.id)
+        started = time.perf_counter()
         suggestion = self.engine.suggest(text, context=before)  # as written: the stored text has personal data masked
+        latency_ms = round((time.perf_counter() - started) * 1000, 2)
         turn = conversation.buyer_message(message.id)
         if turn is not None:  # the burst reads the stored text: let it find this reading
             self._remember((turn.text, before, self.engine.seq), suggestion)
@@ -154,6 +159,8 @@ class Console:
         ]
         if suggestion.abstained:  # kept for the editors' "learning from traffic" page
             shown.append({"conversation_id": conversation_id, "message_id": message.id, "intent": suggestion.intent.name, "event": "abstained"})
+        if shown:  # the suggest time once per message, for the dashboard's latency figure
+            shown[0]["latency_ms"] = latency_ms
         self.store.add_feedback(shown)
         return message, suggestion.to_dict(), self._burst(conversation)
 
@@ -189,7 +196,7 @@ class Console:
             raise ApiError(422, f"'suggested_text' is {len(suggested_text)} characters; the limit is {limit}")
         reply = Reply(
             text.strip(), optional_int(data, "message_id"), optional_str(data, "entry_id"), optional_rank(data),
-            suggested_text, _message_ids(data, "answers"), _parts(data),
+            suggested_text, _message_ids(data, "answers"), _parts(data), getattr(principal_of(request), "name", None),
         )
         message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply)
         payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": reply.text}}  # the buyer gets the reply as written
@@ -212,7 +219,7 @@ class Console:
         replies to (`message_id`), else every message still waiting."""
         self._check_message_of(conversation_id, reply.message_id)
         named = {*reply.answers, *reply.parts}
-        missing = sorted(named - self.store.buyer_messages(conversation_id, named))
+        missing = sorted(named - set(self.store.buyer_messages(conversation_id, named)))
         if missing:
             raise ApiError(404, f"no buyer message {missing[0]} in conversation '{conversation_id}'")
         before = self.store.conversation(conversation_id)
@@ -222,7 +229,10 @@ class Console:
         if not answers:
             answers = [t.message_id for t in before.buyer_turns if not t.answered and t.message_id is not None]
         message = self.store.add_message(conversation_id, "agent", reply.text)
-        shown = self.store.feedback(conversation_id, event="shown", message_ids=answers) if answers else []
+        arrived = self.store.buyer_messages(conversation_id, answers)
+        read = self.store.feedback(conversation_id, message_ids=answers) if answers else []
+        shown = [r for r in read if r["event"] == "shown"]
+        intent_of = {r["message_id"]: r["intent"] for r in read if r["event"] in ("shown", "abstained") and r["intent"]}
         rows: list[dict[str, Any]] = []
         started_from = reply.message_id if reply.message_id is not None else (answers[-1] if answers else None)
         for message_id in answers or [None]:  # the one entry named goes with the message it answers (else the latest)
@@ -230,14 +240,17 @@ class Console:
             own_shown = [r for r in shown if r["message_id"] == message_id]
             rank = reply.rank if reply.rank is not None and entry_id == reply.entry_id else next(
                 (r["rank"] for r in own_shown if r["entry_id"] == entry_id and entry_id), None)
-            base = {"conversation_id": conversation_id, "message_id": message_id}
+            base = {"conversation_id": conversation_id, "message_id": message_id, "agent": reply.agent}
             if entry_id:
                 rows.append({**base, "event": "picked", "entry_id": entry_id, "rank": rank})
                 if reply.suggested_text is not None and reply.suggested_text != reply.text:
                     rows.append({**base, "event": "edited", "entry_id": entry_id, "rank": rank, "final_text": reply.text,
-                                 "edit_distance": edit_distance(reply.suggested_text, reply.text)})
+                                 "edit_distance": edit_distance(reply.suggested_text, reply.text),
+                                 "suggested_chars": len(reply.suggested_text)})
             rows += [{**base, "event": "ignored", "entry_id": r["entry_id"], "rank": r["rank"]} for r in own_shown if r["entry_id"] != entry_id]
-            rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": reply.text})
+            waited = message.created_at - arrived[message_id] if message_id in arrived else None
+            rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": reply.text, "intent": intent_of.get(message_id),
+                         "wait_ms": None if waited is None else max(0, int(waited.total_seconds() * 1000))})
         stored = self.store.add_feedback(rows)
         return message, stored, self._burst(self.store.conversation(conversation_id))
 
@@ -438,6 +451,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
     editor = EditorApi(engine, KBEditor(engine.store, load_intents(engine.settings.project_dir), lambda: engine.index))
     auth = auth or AuthStore(engine.settings.db_url)
     login = Login(auth, engine.settings.auth)
+    dashboard_api = DashboardApi(store.engine)
 
     def page(name: str, permission: str):  # type: ignore[no-untyped-def]
         async def serve(request: Request) -> Response:
@@ -470,6 +484,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         Route("/agent", page("agent.html", "console")),
         Route("/customer", page("customer.html", "console")),
         Route("/editor", page("editor.html", "edit")),
+        Route("/dashboard", page("dashboard.html", "dashboard")),
         Route("/api/health", console.health),
         Route("/api/me", login.me),
         # the conversation API: what an integration (API token) needs, and the console uses
@@ -505,6 +520,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         api("/api/traffic/accept", editor.accept, "edit", ["POST"]),
         api("/api/traffic/dismiss", editor.dismiss, "edit", ["POST"]),
         api("/api/users", users_endpoint(auth), "admin"),
+        api("/api/dashboard", dashboard_api.figures, "dashboard", ["GET"]),
         WebSocketRoute("/ws/agent", guard_socket("console", console.agent_socket)),
         WebSocketRoute("/ws/customer/{conversation_id}", guard_socket("console", console.customer_socket)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

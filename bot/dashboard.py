@@ -1,0 +1,297 @@
+"""The team lead's figures over live traffic (`/dashboard`, `/api/dashboard`, `bot report`): each one a SQL aggregate
+over the feedback rows of a period, read through the (event, created_at) index, on SQLite and PostgreSQL alike.
+
+What the rows mean (bot/server/app.py writes them): `shown` (one per suggestion, rank 1 carries the suggest time),
+`abstained` (no suggestion), then for each buyer message a reply answers: `picked` (the suggestion it started from),
+`edited` (its edit distance and the suggestion's length), `ignored` (the other suggestions shown) and `sent` (the
+agent, how long the message waited, the intent). A reply "started from a suggestion" when its `sent` row names an entry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.db import entries_table, feedback_table, messages_table, now
+from bot.errors import BotError
+from bot.order import SHOP_TIME
+
+f = feedback_table
+EDIT_BUCKETS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)  # relative edit: unedited, then up to 10 %, 25 % ... above 100 %
+REWRITE_MIN_TAKEN = 5        # an entry taken this often ...
+REWRITE_MIN_EDIT = 0.3       # ... and rewritten by this share of its length on average is a rewrite candidate
+DEAD_WEIGHT_MIN_SHOWN = 20   # shown this often and never taken: dead weight
+MAX_DAYS = 400
+SORTS = ("shown", "taken", "taken_unedited", "mean_relative_edit", "ignored")
+_SPAN = re.compile(r"^(\d{1,3})([dh])$")
+
+
+class PeriodError(BotError):
+    """A date range the dashboard cannot read (the message says which part and how to write it)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """[since, until) in UTC, as the database stores times; `label` as the user gave it."""
+
+    since: datetime
+    until: datetime
+
+    def to_dict(self) -> dict[str, str]:
+        shop = lambda t: (t + SHOP_TIME.utcoffset(None)).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+        return {"since": self.since.isoformat() + "Z", "until": self.until.isoformat() + "Z",
+                "since_shop_time": shop(self.since), "until_shop_time": shop(self.until)}
+
+
+def _moment(value: str, name: str, current: datetime, end: bool) -> datetime:
+    """'7d' / '12h' back from now, or a shop-time date 'YYYY-MM-DD' (an end date counts whole) or 'YYYY-MM-DDTHH:MM'."""
+    span = _SPAN.match(value)
+    if span:
+        amount, unit = int(span.group(1)), span.group(2)
+        return current - (timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise PeriodError(f"'{name}' must be like 7d, 12h, 2026-11-30 or 2026-11-30T08:00 (shop time), not {value!r}") from None
+    if moment.tzinfo is None:
+        if end and len(value) == 10:
+            moment += timedelta(days=1)  # until=2026-11-30 includes that day
+        moment = moment.replace(tzinfo=SHOP_TIME)
+    return moment.astimezone(SHOP_TIME).replace(tzinfo=None) - SHOP_TIME.utcoffset(None)
+
+
+def period_of(since: str | None, until: str | None = None, current: datetime | None = None) -> Period:
+    current = current or now()
+    start = _moment(since or "7d", "since", current, end=False)
+    stop = _moment(until, "until", current, end=True) if until else current
+    if stop <= start:
+        raise PeriodError(f"'until' ({until}) must come after 'since' ({since})")
+    if stop - start > timedelta(days=MAX_DAYS):
+        raise PeriodError(f"a period of at most {MAX_DAYS} days, please")
+    return Period(start, stop)
+
+
+def _in(period: Period, *events: str) -> Any:
+    return sa.and_(f.c.event.in_(events) if len(events) > 1 else f.c.event == events[0],
+                   f.c.created_at >= period.since, f.c.created_at < period.until)
+
+
+def _day(conn: Connection) -> Any:
+    """The shop-time calendar day of a feedback row, as a SQL expression of this database."""
+    hours = int(SHOP_TIME.utcoffset(None).total_seconds() // 3600)
+    if conn.dialect.name == "sqlite":
+        return sa.func.date(f.c.created_at, f"+{hours} hours")
+    return sa.cast(f.c.created_at + sa.text(f"INTERVAL '{hours} hours'"), sa.Date)
+
+
+def _count(condition: Any) -> Any:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _percentiles(conn: Connection, value: Any, where: Any, percents: dict[str, int], group: Any = None) -> list[dict[str, Any]]:
+    """Nearest-rank percentiles of `value` (per `group` where given): a window numbers the sorted rows in SQL and only
+    the row at each percentile comes back (the smallest n with n / total >= p, in integers on both databases)."""
+    partition = [group] if group is not None else []
+    ranked = sa.select(
+        *([group.label("grp")] if group is not None else []),
+        value.label("v"),
+        sa.func.row_number().over(partition_by=partition, order_by=value).label("n"),
+        sa.func.count().over(partition_by=partition).label("total"),
+    ).where(where, value.isnot(None)).subquery()
+
+    def at(percent: Any) -> Any:
+        return sa.and_(ranked.c.n * 100 >= ranked.c.total * percent, (ranked.c.n - 1) * 100 < ranked.c.total * percent)
+
+    columns = [ranked.c.grp] if group is not None else []
+    rows = conn.execute(sa.select(*columns, ranked.c.v, ranked.c.n, ranked.c.total).where(sa.or_(*[at(p) for p in percents.values()]))).all()
+    out: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        item = out.setdefault(row.grp if group is not None else None, {"count": int(row.total)})
+        n, total = int(row.n), int(row.total)
+        for name, percent in percents.items():
+            if n * 100 >= total * percent and (n - 1) * 100 < total * percent:
+                item[name] = round(float(row.v), 1)
+    return [{"group": key, **item} for key, item in out.items()]
+
+
+def acceptance(conn: Connection, period: Period) -> dict[str, Any]:
+    """Of the buyer messages agents answered, how many replies started from a suggestion: by rank, day and intent."""
+    answered = sa.and_(_in(period, "sent"), f.c.message_id.isnot(None))
+    taken = f.c.entry_id.isnot(None)
+    total, from_suggestion = conn.execute(sa.select(sa.func.count(), _count(taken)).where(answered)).one()
+    by_rank = conn.execute(sa.select(f.c.rank, sa.func.count()).where(answered, taken).group_by(f.c.rank).order_by(f.c.rank)).all()
+    day = _day(conn).label("day")
+    daily = conn.execute(sa.select(day, sa.func.count(), _count(taken)).where(answered).group_by(day).order_by(day)).all()
+    by_intent = conn.execute(sa.select(f.c.intent, sa.func.count().label("n"), _count(taken))
+                             .where(answered).group_by(f.c.intent).order_by(sa.desc("n"))).all()
+    return {
+        "answered": int(total), "from_suggestion": int(from_suggestion or 0), "rate": _rate(from_suggestion or 0, total),
+        "by_rank": [{"rank": rank, "count": int(n), "share": _rate(n, total)} for rank, n in by_rank],
+        "daily": [{"day": str(d), "answered": int(n), "from_suggestion": int(t), "rate": _rate(t, n)} for d, n, t in daily],
+        "by_intent": [{"intent": i or "(none)", "answered": int(n), "from_suggestion": int(t), "rate": _rate(t, n)} for i, n, t in by_intent],
+    }
+
+
+def _relative_edit() -> Any:
+    return sa.cast(f.c.edit_distance, sa.Float) / sa.func.nullif(f.c.suggested_chars, 0)
+
+
+def edits(conn: Connection, period: Period) -> dict[str, Any]:
+    """How much agents rewrite a suggestion they take: edit distance relative to the suggestion's length."""
+    taken = conn.execute(sa.select(sa.func.count()).where(_in(period, "picked"))).scalar_one()
+    relative = _relative_edit()
+    bounds = EDIT_BUCKETS[1:]
+    buckets = [_count(sa.and_(relative > low, relative <= high)) for low, high in zip(EDIT_BUCKETS, bounds)]
+    row = conn.execute(sa.select(sa.func.count(), *buckets, _count(relative > bounds[-1]))
+                       .where(_in(period, "edited"), f.c.suggested_chars.isnot(None))).one()
+    edited, counts, above = int(row[0]), [int(c or 0) for c in row[1:-1]], int(row[-1] or 0)
+    unedited = max(0, int(taken) - int(conn.execute(sa.select(sa.func.count()).where(_in(period, "edited"))).scalar_one()))
+    labels = ["0"] + [f"{int(low * 100)}–{int(high * 100)}%" for low, high in zip(EDIT_BUCKETS, bounds)] + [f">{int(bounds[-1] * 100)}%"]
+    histogram = [unedited, *counts, above]
+    return {"taken": int(taken), "edited": edited, "unedited": unedited,
+            "histogram": [{"bucket": label, "count": n, "share": _rate(n, int(taken))} for label, n in zip(labels, histogram)]}
+
+
+def _entry_columns() -> list[Any]:
+    relative = _relative_edit()
+    return [
+        f.c.entry_id,
+        _count(f.c.event == "shown").label("shown"),
+        _count(f.c.event == "picked").label("taken"),
+        _count(f.c.event == "edited").label("edited"),
+        sa.func.sum(sa.case((f.c.event == "edited", relative), else_=0.0)).label("edit_sum"),
+        _count(f.c.event == "ignored").label("ignored"),
+    ]
+
+
+def _entry_row(row: Any) -> dict[str, Any]:
+    taken, edited = int(row.taken or 0), int(row.edited or 0)
+    return {"entry_id": row.entry_id, "shown": int(row.shown or 0), "taken": taken, "taken_unedited": max(0, taken - edited),
+            "mean_relative_edit": round(float(row.edit_sum or 0.0) / taken, 4) if taken else None, "ignored": int(row.ignored or 0)}
+
+
+def entries(conn: Connection, period: Period, sort: str = "shown", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """Per entry: shown, taken, taken unedited, mean relative edit (over all takes), ignored; one page, sorted in SQL."""
+    if sort not in SORTS:
+        raise PeriodError(f"'sort' must be one of {', '.join(SORTS)}")
+    where = sa.and_(_in(period, "shown", "picked", "edited", "ignored"), f.c.entry_id.isnot(None))
+    grouped = sa.select(*_entry_columns()).where(where).group_by(f.c.entry_id).subquery()
+    keys = {
+        "shown": grouped.c.shown, "taken": grouped.c.taken, "ignored": grouped.c.ignored,
+        "taken_unedited": grouped.c.taken - grouped.c.edited,
+        "mean_relative_edit": grouped.c.edit_sum / sa.func.nullif(grouped.c.taken, 0),
+    }
+    total = conn.execute(sa.select(sa.func.count()).select_from(grouped)).scalar_one()
+    rows = conn.execute(sa.select(grouped).order_by(sa.desc(keys[sort]).nullslast(), grouped.c.entry_id).limit(limit).offset(offset)).all()
+    return {"total": int(total), "sort": sort, "limit": limit, "offset": offset, "items": [_entry_row(r) for r in rows]}
+
+
+def _answers(conn: Connection, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return dict(conn.execute(sa.select(entries_table.c.id, entries_table.c.answer).where(entries_table.c.id.in_(ids))).all())
+
+
+def rewrite_candidates(conn: Connection, period: Period, top: int = 10, examples: int = 3) -> list[dict[str, Any]]:
+    """Entries agents often take and rewrite heavily, each with its most frequent rewrites beside the approved answer."""
+    where = sa.and_(_in(period, "picked", "edited"), f.c.entry_id.isnot(None))
+    grouped = sa.select(*_entry_columns()).where(where).group_by(f.c.entry_id).subquery()
+    mean = grouped.c.edit_sum / sa.func.nullif(grouped.c.taken, 0)
+    rows = conn.execute(sa.select(grouped, mean.label("mean")).where(grouped.c.taken >= REWRITE_MIN_TAKEN, mean >= REWRITE_MIN_EDIT)
+                        .order_by(sa.desc(grouped.c.taken * mean), grouped.c.entry_id).limit(top)).all()
+    ids = [r.entry_id for r in rows]
+    versions: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        counted = (sa.select(f.c.entry_id, f.c.final_text, sa.func.count().label("n"), sa.func.max(f.c.id).label("latest"))
+                   .where(_in(period, "edited"), f.c.entry_id.in_(ids), f.c.final_text.isnot(None))
+                   .group_by(f.c.entry_id, f.c.final_text).subquery())
+        ranked = sa.select(counted, sa.func.row_number().over(partition_by=counted.c.entry_id,
+                                                              order_by=(sa.desc(counted.c.n), sa.desc(counted.c.latest))).label("r")).subquery()
+        for row in conn.execute(sa.select(ranked).where(ranked.c.r <= examples).order_by(ranked.c.entry_id, ranked.c.r)):
+            versions[row.entry_id].append({"text": row.final_text, "count": int(row.n)})
+    answers = _answers(conn, ids)
+    return [{**_entry_row(r), "answer": answers.get(r.entry_id), "versions": versions[r.entry_id]} for r in rows]
+
+
+def dead_weight(conn: Connection, period: Period, top: int = 10) -> list[dict[str, Any]]:
+    """Entries shown often and never taken."""
+    where = sa.and_(_in(period, "shown", "picked"), f.c.entry_id.isnot(None))
+    grouped = sa.select(*_entry_columns()).where(where).group_by(f.c.entry_id).subquery()
+    rows = conn.execute(sa.select(grouped).where(grouped.c.shown >= DEAD_WEIGHT_MIN_SHOWN, grouped.c.taken == 0)
+                        .order_by(sa.desc(grouped.c.shown), grouped.c.entry_id).limit(top)).all()
+    answers = _answers(conn, [r.entry_id for r in rows])
+    return [{"entry_id": r.entry_id, "shown": int(r.shown), "taken": 0, "answer": answers.get(r.entry_id)} for r in rows]
+
+
+def coverage(conn: Connection, period: Period, top: int = 8, examples: int = 3) -> dict[str, Any]:
+    """How often the engine abstained, by day, and the largest groups (by intent) of messages it could not answer."""
+    first_shown = sa.and_(f.c.event == "shown", f.c.rank == 1)
+    read = sa.and_(_in(period, "shown", "abstained"), sa.or_(f.c.event == "abstained", first_shown))
+    abstained = f.c.event == "abstained"
+    total, missed = conn.execute(sa.select(sa.func.count(), _count(abstained)).where(read)).one()
+    day = _day(conn).label("day")
+    daily = conn.execute(sa.select(day, sa.func.count(), _count(abstained)).where(read).group_by(day).order_by(day)).all()
+    groups = conn.execute(sa.select(f.c.intent, sa.func.count().label("n")).where(_in(period, "abstained"))
+                          .group_by(f.c.intent).order_by(sa.desc("n"), f.c.intent).limit(top)).all()
+    texts: dict[str | None, list[str]] = {intent: [] for intent, _ in groups}
+    if groups:
+        latest = (sa.select(f.c.intent, messages_table.c.text,
+                            sa.func.row_number().over(partition_by=f.c.intent, order_by=sa.desc(f.c.id)).label("r"))
+                  .join(messages_table, messages_table.c.id == f.c.message_id)
+                  .where(_in(period, "abstained"), f.c.intent.in_([i for i in texts if i is not None])).subquery())
+        for row in conn.execute(sa.select(latest).where(latest.c.r <= examples).order_by(latest.c.intent, latest.c.r)):
+            texts[row.intent].append(row.text)
+    return {
+        "messages": int(total), "abstained": int(missed or 0), "rate": _rate(missed or 0, total),
+        "daily": [{"day": str(d), "messages": int(n), "abstained": int(a), "rate": _rate(a, n)} for d, n, a in daily],
+        "unanswered": [{"intent": i or "(none)", "count": int(n), "examples": texts.get(i, [])} for i, n in groups],
+    }
+
+
+def speed(conn: Connection, period: Period, per_agent: bool) -> dict[str, Any]:
+    """How long buyers wait for a reply (p50, p90; per agent for admins) and the server's suggest time (p50, p95)."""
+    waits = _in(period, "sent")
+    overall = _percentiles(conn, f.c.wait_ms, waits, {"p50_ms": 50, "p90_ms": 90})
+    latency = _percentiles(conn, f.c.latency_ms, _in(period, "shown", "abstained"), {"p50_ms": 50, "p95_ms": 95})
+    result: dict[str, Any] = {
+        "wait": overall[0] if overall else {"count": 0},
+        "suggest_latency": latency[0] if latency else {"count": 0},
+    }
+    for block in (result["wait"], result["suggest_latency"]):
+        block.pop("group", None)
+    if per_agent:
+        agents = _percentiles(conn, f.c.wait_ms, waits, {"p50_ms": 50, "p90_ms": 90}, group=f.c.agent)
+        replies = dict(conn.execute(sa.select(f.c.agent, sa.func.count()).where(waits).group_by(f.c.agent)).all())
+        taken = dict(conn.execute(sa.select(f.c.agent, sa.func.count()).where(waits, f.c.entry_id.isnot(None)).group_by(f.c.agent)).all())
+        rows = {a["group"]: a for a in agents}
+        result["per_agent"] = sorted(
+            ({"agent": name or "(unknown)", "answered": int(n), "from_suggestion": int(taken.get(name, 0)),
+              "rate": _rate(taken.get(name, 0), n), **{k: v for k, v in rows.get(name, {"count": 0}).items() if k != "group"}}
+             for name, n in replies.items()),
+            key=lambda a: -a["answered"])
+    return result
+
+
+def dashboard(engine: Engine, period: Period, per_agent: bool, sort: str = "shown", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """Every figure of the dashboard for the period; per-agent figures only when asked (admins)."""
+    with engine.connect() as conn:
+        return {
+            "period": period.to_dict(),
+            "acceptance": acceptance(conn, period),
+            "edits": edits(conn, period),
+            "entries": entries(conn, period, sort, limit, offset),
+            "rewrite_candidates": rewrite_candidates(conn, period),
+            "dead_weight": dead_weight(conn, period),
+            "coverage": coverage(conn, period),
+            "speed": speed(conn, period, per_agent),
+            "per_agent": per_agent,
+        }

@@ -1,0 +1,35 @@
+"""The team lead's dashboard over HTTP: `/api/dashboard?since=7d&until=...&sort=...&limit=&offset=` (editors and
+admins; per-agent figures for admins only). The figures come from bot.dashboard, off the event loop."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.dashboard import PeriodError, SORTS, dashboard, period_of
+from bot.server.access import principal_of
+from bot.server.http import ApiError, page_of
+
+
+class DashboardApi:
+    """One endpoint over the database the conversations and their feedback live in."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def figures(self, request: Request) -> Response:
+        query = request.query_params
+        page = page_of(request, default=50, most=500)
+        sort = query.get("sort") or "shown"
+        if sort not in SORTS:
+            raise ApiError(400, f"'sort' must be one of {', '.join(SORTS)}")
+        try:
+            period = period_of(query.get("since") or None, query.get("until") or None)
+        except PeriodError as exc:
+            raise ApiError(400, str(exc)) from exc
+        principal = principal_of(request)
+        per_agent = principal is not None and principal.can("admin")
+        data = await run_in_threadpool(dashboard, self.engine, period, per_agent, sort, page.limit, page.offset)
+        return JSONResponse(data)
