@@ -192,7 +192,9 @@ def entries(conn: Connection, period: Period, sort: str = "shown", limit: int = 
     }
     total = conn.execute(sa.select(sa.func.count()).select_from(grouped)).scalar_one()
     rows = conn.execute(sa.select(grouped).order_by(sa.desc(keys[sort]).nullslast(), grouped.c.entry_id).limit(limit).offset(offset)).all()
-    return {"total": int(total), "sort": sort, "limit": limit, "offset": offset, "items": [_entry_row(r) for r in rows]}
+    next_offset = offset + limit if offset + limit < total else None
+    return {"count": int(total), "limit": limit, "offset": offset, "next_offset": next_offset, "sort": sort,
+            "items": [_entry_row(r) for r in rows]}
 
 
 def _answers(conn: Connection, ids: list[str]) -> dict[str, str]:

@@ -89,7 +89,7 @@ def test_the_json_gives_the_hand_computed_figures(server: dict[str, str], day: s
     assert (e["taken"], e["edited"], e["unedited"]) == (7, 6, 1)
     assert {b["bucket"]: b["count"] for b in e["histogram"] if b["count"]} == {"0": 1, "25–50%": 1, "50–75%": 5}
     entries = data["entries"]
-    assert entries["total"] == 4
+    assert (entries["count"], entries["next_offset"]) == (4, None)
     assert [(r["entry_id"], r["shown"], r["taken"], r["taken_unedited"], r["mean_relative_edit"], r["ignored"]) for r in entries["items"]] == [
         (R, 5, 5, 0, 0.6, 0), (B, 3, 1, 0, 0.5, 2), (A, 3, 1, 1, 0.0, 2), (C, 3, 0, 0, None, 3)]
     [candidate] = data["rewrite_candidates"]
@@ -105,6 +105,7 @@ def test_the_json_gives_the_hand_computed_figures(server: dict[str, str], day: s
         "agent1": (7, 0.8571, 5000.0, 20000.0), "erin": (2, 0.5, 30000.0, 60000.0)}
     sorted_status, by_edit = _figures(server, f"since={day}&until={day}&sort=mean_relative_edit&limit=2&offset=1")
     assert sorted_status == 200 and [r["entry_id"] for r in by_edit["entries"]["items"]] == [B, A]
+    assert (by_edit["entries"]["count"], by_edit["entries"]["next_offset"]) == (4, 3)
 
 
 def test_editors_get_no_per_agent_figures_and_agents_no_dashboard(server: dict[str, str], day: str) -> None:

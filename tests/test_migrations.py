@@ -116,3 +116,14 @@ def test_a_new_database_is_made_at_the_newest_schema(kind: str, tmp_path: Path, 
     assert _schema_differences(url) == []
     created = _bot("db", "upgrade", "--db", url.replace("new.sqlite3", "other.sqlite3") if kind == "sqlite" else url)
     assert created.returncode == 0 and ("new database created" in created.stdout or "already at" in created.stdout)
+
+
+def test_a_database_from_a_newer_version_is_refused_saying_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.sqlite3'}"
+    KBStore(url)
+    engine = sa.create_engine(url, future=True)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaOutdated, match="newer version"):
+        KBStore(url)

@@ -8,6 +8,7 @@ same change to the tables in bot/db.py; tests/test_migrations.py checks that the
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -45,10 +46,16 @@ def _config(connection: Connection) -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
 def head() -> str:
     revision = ScriptDirectory.from_config(_config(None)).get_current_head()  # type: ignore[arg-type]
     assert revision is not None
     return revision
+
+
+@lru_cache(maxsize=1)
+def _known() -> frozenset[str]:
+    return frozenset(script.revision for script in ScriptDirectory.from_config(_config(None)).walk_revisions())  # type: ignore[arg-type]
 
 
 def current(connection: Connection) -> str | None:
@@ -77,6 +84,9 @@ def ensure_schema(engine: Engine, metadata: sa.MetaData, where: str) -> None:
             command.stamp(_config(conn), "head")
             return
     newest = head()
+    if at is not None and at != newest and at not in _known():
+        raise SchemaOutdated(f"database {where} has schema revision {at}, made by a newer version than this one "
+                             f"(which knows up to {newest}): run that version")
     if at != newest:
         made = f"revision {at}" if at else "a version from before migrations"
         raise SchemaOutdated(f"database {where} has the schema of {made}, this version needs {newest}: "

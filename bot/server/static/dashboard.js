@@ -148,8 +148,8 @@ function editsSection(e) {
 function entriesSection(entries) {
   const node = section("各条目", true);
   node.id = "entries";
-  node.append(count(entries.total, "个条目被展示或采用"));
-  if (!entries.total) { node.append(nodata()); return node; }
+  node.append(count(entries.count, "个条目被展示或采用"));
+  if (!entries.count) { node.append(nodata()); return node; }
   const headers = ["条目"].concat(Object.keys(SORT_LABELS).map((key) => {
     const button = el("button", "", SORT_LABELS[key]);
     button.dataset.sort = key;
@@ -164,14 +164,14 @@ function entriesSection(entries) {
     th.setAttribute("aria-sort", b && b.dataset.sort === entries.sort ? "descending" : "none");
   });
   node.append(grid);
-  if (!EMBEDDED && entries.total > entries.limit) {
+  if (!EMBEDDED && entries.count > entries.limit) {
     const pager = el("div", "pager");
     const prev = el("button", "", "上一页"), next = el("button", "", "下一页");
     prev.disabled = entries.offset === 0;
-    next.disabled = entries.offset + entries.limit >= entries.total;
+    next.disabled = entries.offset + entries.limit >= entries.count;
     prev.addEventListener("click", () => { view.offset = Math.max(0, view.offset - view.limit); load(); });
     next.addEventListener("click", () => { view.offset += view.limit; load(); });
-    pager.append(prev, el("span", "hint", `${entries.offset + 1}–${Math.min(entries.offset + entries.limit, entries.total)} / ${entries.total}`), next);
+    pager.append(prev, el("span", "hint", `${entries.offset + 1}–${Math.min(entries.offset + entries.limit, entries.count)} / ${entries.count}`), next);
     node.append(pager);
   }
   return node;
