@@ -22,12 +22,11 @@ R = "delivery_time.dispatch_time"  # taken five times and rewritten each time: t
 REWRITES = ["亲，今天下单明天就发哦"] * 3 + ["亲，明天发货，后天能到"] * 2
 
 
-@pytest.fixture(scope="module")
-def day(server: dict[str, str]) -> str:
+def write_known_day(db_url: str) -> str:
     """Nine buyer messages with their feedback on a shop-time day three days back (no other test writes there)."""
     shop_day = datetime.now(SHOP_TIME).date() - timedelta(days=3)
     noon = datetime(shop_day.year, shop_day.month, shop_day.day, 12) - SHOP_TIME.utcoffset(None)  # stored as UTC
-    store = ConversationStore(server["db"])
+    store = ConversationStore(db_url)
     conversation = f"dashboard-{shop_day}"
     with store.engine.begin() as conn:
         conn.execute(conversations_table.insert().values(id=conversation, created_at=noon, updated_at=noon))
@@ -70,6 +69,11 @@ def day(server: dict[str, str]) -> str:
         sent(message, "agent1", 5, "delivery_time", R, 1)
     store.add_feedback(rows)
     return str(shop_day)
+
+
+@pytest.fixture(scope="module")
+def day(server: dict[str, str]) -> str:
+    return write_known_day(server["db"])
 
 
 def _figures(server: dict[str, str], query: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
@@ -210,3 +214,20 @@ def test_replies_through_the_api_record_the_agent_the_wait_and_the_suggest_time(
     assert rows["shown"]["latency_ms"] is not None and rows["shown"]["latency_ms"] > 0
     assert rows["sent"]["agent"] == "tests" and rows["sent"]["wait_ms"] is not None and rows["sent"]["intent"] == received["suggestion"]["intent"]["name"]
     assert rows["edited"]["suggested_chars"] == len(top["text"]) and rows["edited"]["edit_distance"] == 1
+
+
+def test_postgres_gives_the_same_figures_as_sqlite(postgres_url: str, server: dict[str, str], day: str, tmp_path: Path) -> None:
+    from pg_server import fresh_database
+
+    from bot.dashboard import dashboard, period_of
+    from bot.db import connect
+    from bot.kb.sync import import_kb
+    from bot.settings import load_settings
+
+    url = fresh_database(postgres_url, "dashboard")
+    import_kb(load_settings(PROJECT, data_dir=tmp_path, db_url=url))
+    assert write_known_day(url) == day
+    period = period_of(day, day)
+    on_sqlite, on_postgres = (dashboard(connect(db), period, True) for db in (server["db"], url))
+    assert on_postgres == on_sqlite
+    assert on_postgres["rewrite_candidates"][0]["entry_id"] == R and on_postgres["acceptance"]["rate"] == 0.7778
