@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-from live_server import ACCOUNTS, api, logged_in
+from live_server import ACCOUNTS, api, logged_in, run_in_own_loop
 
 from bot.auth import AuthError, AuthStore
 
@@ -126,10 +126,10 @@ def test_websockets_need_a_logged_in_page(server) -> None:  # type: ignore[no-un
             return exc.code
         return None
 
-    assert asyncio.run(closed_code({})) in (403, 1008)
+    assert run_in_own_loop(closed_code({})) in (403, 1008)
     session = logged_in(server["base"], "agent1")
     cookie = f"kefu_session={session.cookies['kefu_session']}"
-    assert asyncio.run(closed_code({"Cookie": cookie, "Origin": "http://evil.example"})) in (403, 1008)
+    assert run_in_own_loop(closed_code({"Cookie": cookie, "Origin": "http://evil.example"})) in (403, 1008)
 
 
 def test_passwords_are_stored_as_argon2_hashes_and_weak_ones_refused(server) -> None:  # type: ignore[no-untyped-def]
