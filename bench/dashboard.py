@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -34,7 +34,7 @@ BUYER_TEXTS = ("这个能用多久", "有没有大一号的", "发票抬头能�
 
 
 def _rows_per_message() -> float:
-    return 6.6  # shown x3, about 0.95 x (picked, sometimes edited, 2 ignored, sent), or abstained + sent
+    return 6.4  # shown x3, about 0.95 x (picked, sometimes edited, 2 ignored, sent), or abstained + sent: a little under
 
 
 def generate(db_url: str, rows: int, days: int, agents: int, seed: int = 7) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def generate(db_url: str, rows: int, days: int, agents: int, seed: int = 7) -> d
     names = [f"agent{i:02d}" for i in range(1, agents + 1)]
     engine = connect(db_url)
     end = now()
-    messages = int(rows / _rows_per_message())
+    messages = int(rows / _rows_per_message()) + 1
     feedback: list[dict[str, Any]] = []
     written = 0
     started = time.perf_counter()
@@ -174,6 +174,7 @@ def main() -> None:
         print(f"  rewrite candidates planted: {', '.join(made['rewrite'])}; dead weight planted: {', '.join(made['dead'])}")
 
         from bot.dashboard import dashboard, period_of
+        from bot.order import SHOP_TIME
         from bot.db import connect
 
         figures = dashboard(connect(db_url), period_of("90d"), True)
@@ -192,9 +193,10 @@ def main() -> None:
                 with chromium() as browser:
                     page = browser.new_page(viewport={"width": 1400, "height": 1250}, device_scale_factor=1)
                     server.login(page)
-                    page.goto(server.base + "/dashboard")
-                    page.click("[data-days='30']")
-                    page.wait_for_selector("#rewrite .rewrite")
+                    until = (datetime.now(SHOP_TIME)).date()
+                    since = until - timedelta(days=29)
+                    page.goto(f"{server.base}/dashboard?since={since}&until={until}")
+                    page.wait_for_selector(f"body[data-loaded^='{since}/{until}/']")
                     page.wait_for_timeout(300)
                     page.screenshot(path=str(args.screenshot))  # the top: the figures and what to fix first
                     print(f"\nscreenshot: {args.screenshot}")

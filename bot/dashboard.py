@@ -1,5 +1,6 @@
 """The team lead's figures over live traffic (`/dashboard`, `/api/dashboard`, `bot report`): each one a SQL aggregate
-over the feedback rows of a period, read through the (event, created_at) index, on SQLite and PostgreSQL alike.
+(GROUP BY, or a window for percentiles) over the feedback rows of a period, read from the covering index on
+(event, created_at, ...), on SQLite and PostgreSQL alike; only the grouped rows (days, intents, entries) are arranged here.
 
 What the rows mean (bot/server/app.py writes them): `shown` (one per suggestion, rank 1 carries the suggest time),
 `abstained` (no suggestion), then for each buyer message a reply answers: `picked` (the suggestion it started from),
@@ -17,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import entries_table, feedback_table, messages_table, now
+from bot.db import entries_table, feedback_table, messages_table, now, shop_table
 from bot.errors import BotError
+from bot.kb.template import fill
 from bot.order import SHOP_TIME
 
 f = feedback_table
@@ -124,20 +126,32 @@ def _percentiles(conn: Connection, value: Any, where: Any, percents: dict[str, i
 
 
 def acceptance(conn: Connection, period: Period) -> dict[str, Any]:
-    """Of the buyer messages agents answered, how many replies started from a suggestion: by rank, day and intent."""
-    answered = sa.and_(_in(period, "sent"), f.c.message_id.isnot(None))
+    """Of the buyer messages agents answered, how many replies started from a suggestion: by rank, day and intent
+    (one grouped scan; the groups, a few per day and intent, are summed here)."""
     taken = f.c.entry_id.isnot(None)
-    total, from_suggestion = conn.execute(sa.select(sa.func.count(), _count(taken)).where(answered)).one()
-    by_rank = conn.execute(sa.select(f.c.rank, sa.func.count()).where(answered, taken).group_by(f.c.rank).order_by(f.c.rank)).all()
     day = _day(conn).label("day")
-    daily = conn.execute(sa.select(day, sa.func.count(), _count(taken)).where(answered).group_by(day).order_by(day)).all()
-    by_intent = conn.execute(sa.select(f.c.intent, sa.func.count().label("n"), _count(taken))
-                             .where(answered).group_by(f.c.intent).order_by(sa.desc("n"))).all()
+    groups = conn.execute(sa.select(day, f.c.intent, f.c.rank, taken.label("taken"), sa.func.count())
+                          .where(_in(period, "sent"), f.c.message_id.isnot(None))
+                          .group_by(day, f.c.intent, f.c.rank, taken)).all()
+    total = sum(n for *_, n in groups)
+    from_suggestion = sum(n for *_, took, n in groups if took)
+    by_rank: dict[Any, int] = {}
+    daily: dict[str, list[int]] = {}
+    by_intent: dict[str, list[int]] = {}
+    for d, intent, rank, took, n in groups:
+        if took:
+            by_rank[rank] = by_rank.get(rank, 0) + n
+        for key, table in ((str(d), daily), (intent or "(none)", by_intent)):
+            counts = table.setdefault(key, [0, 0])
+            counts[0] += n
+            counts[1] += n if took else 0
     return {
-        "answered": int(total), "from_suggestion": int(from_suggestion or 0), "rate": _rate(from_suggestion or 0, total),
-        "by_rank": [{"rank": rank, "count": int(n), "share": _rate(n, total)} for rank, n in by_rank],
-        "daily": [{"day": str(d), "answered": int(n), "from_suggestion": int(t), "rate": _rate(t, n)} for d, n, t in daily],
-        "by_intent": [{"intent": i or "(none)", "answered": int(n), "from_suggestion": int(t), "rate": _rate(t, n)} for i, n, t in by_intent],
+        "answered": total, "from_suggestion": from_suggestion, "rate": _rate(from_suggestion, total),
+        "by_rank": [{"rank": rank, "count": n, "share": _rate(n, total)}
+                    for rank, n in sorted(by_rank.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))],
+        "daily": [{"day": d, "answered": n, "from_suggestion": t, "rate": _rate(t, n)} for d, (n, t) in sorted(daily.items())],
+        "by_intent": [{"intent": i, "answered": n, "from_suggestion": t, "rate": _rate(t, n)}
+                      for i, (n, t) in sorted(by_intent.items(), key=lambda kv: (-kv[1][0], kv[0]))],
     }
 
 
@@ -147,30 +161,19 @@ def _relative_edit() -> Any:
 
 def edits(conn: Connection, period: Period) -> dict[str, Any]:
     """How much agents rewrite a suggestion they take: edit distance relative to the suggestion's length."""
-    taken = conn.execute(sa.select(sa.func.count()).where(_in(period, "picked"))).scalar_one()
     relative = _relative_edit()
+    edited = f.c.event == "edited"
     bounds = EDIT_BUCKETS[1:]
-    buckets = [_count(sa.and_(relative > low, relative <= high)) for low, high in zip(EDIT_BUCKETS, bounds)]
-    row = conn.execute(sa.select(sa.func.count(), *buckets, _count(relative > bounds[-1]))
-                       .where(_in(period, "edited"), f.c.suggested_chars.isnot(None))).one()
-    edited, counts, above = int(row[0]), [int(c or 0) for c in row[1:-1]], int(row[-1] or 0)
-    unedited = max(0, int(taken) - int(conn.execute(sa.select(sa.func.count()).where(_in(period, "edited"))).scalar_one()))
+    buckets = [_count(sa.and_(edited, relative > low, relative <= high)) for low, high in zip(EDIT_BUCKETS, bounds)]
+    row = conn.execute(sa.select(_count(f.c.event == "picked"), _count(edited), *buckets, _count(sa.and_(edited, relative > bounds[-1])))
+                       .where(_in(period, "picked", "edited"))).one()
+    taken, edited_count = int(row[0] or 0), int(row[1] or 0)
+    counts, above = [int(c or 0) for c in row[2:-1]], int(row[-1] or 0)
+    unedited = max(0, taken - edited_count)
     labels = ["0"] + [f"{int(low * 100)}–{int(high * 100)}%" for low, high in zip(EDIT_BUCKETS, bounds)] + [f">{int(bounds[-1] * 100)}%"]
     histogram = [unedited, *counts, above]
-    return {"taken": int(taken), "edited": edited, "unedited": unedited,
-            "histogram": [{"bucket": label, "count": n, "share": _rate(n, int(taken))} for label, n in zip(labels, histogram)]}
-
-
-def _entry_columns() -> list[Any]:
-    relative = _relative_edit()
-    return [
-        f.c.entry_id,
-        _count(f.c.event == "shown").label("shown"),
-        _count(f.c.event == "picked").label("taken"),
-        _count(f.c.event == "edited").label("edited"),
-        sa.func.sum(sa.case((f.c.event == "edited", relative), else_=0.0)).label("edit_sum"),
-        _count(f.c.event == "ignored").label("ignored"),
-    ]
+    return {"taken": taken, "edited": edited_count, "unedited": unedited,
+            "histogram": [{"bucket": label, "count": n, "share": _rate(n, taken)} for label, n in zip(labels, histogram)]}
 
 
 def _entry_row(row: Any) -> dict[str, Any]:
@@ -179,38 +182,44 @@ def _entry_row(row: Any) -> dict[str, Any]:
             "mean_relative_edit": round(float(row.edit_sum or 0.0) / taken, 4) if taken else None, "ignored": int(row.ignored or 0)}
 
 
-def entries(conn: Connection, period: Period, sort: str = "shown", limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    """Per entry: shown, taken, taken unedited, mean relative edit (over all takes), ignored; one page, sorted in SQL."""
+def per_entry(conn: Connection, period: Period) -> list[dict[str, Any]]:
+    """Every entry with traffic in the period: shown, taken, taken unedited, mean relative edit, ignored (one grouped scan)."""
+    relative = _relative_edit()
+    rows = conn.execute(sa.select(
+        f.c.entry_id,
+        _count(f.c.event == "shown").label("shown"),
+        _count(f.c.event == "picked").label("taken"),
+        _count(f.c.event == "edited").label("edited"),
+        sa.func.sum(sa.case((f.c.event == "edited", relative), else_=0.0)).label("edit_sum"),
+        _count(f.c.event == "ignored").label("ignored"),
+    ).where(_in(period, "shown", "picked", "edited", "ignored"), f.c.entry_id.isnot(None)).group_by(f.c.entry_id)).all()
+    return [_entry_row(r) for r in rows]
+
+
+def entries(rows: list[dict[str, Any]], sort: str = "shown", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """One page of the per-entry figures, largest first by `sort` (ties by id)."""
     if sort not in SORTS:
         raise PeriodError(f"'sort' must be one of {', '.join(SORTS)}")
-    where = sa.and_(_in(period, "shown", "picked", "edited", "ignored"), f.c.entry_id.isnot(None))
-    grouped = sa.select(*_entry_columns()).where(where).group_by(f.c.entry_id).subquery()
-    keys = {
-        "shown": grouped.c.shown, "taken": grouped.c.taken, "ignored": grouped.c.ignored,
-        "taken_unedited": grouped.c.taken - grouped.c.edited,
-        "mean_relative_edit": grouped.c.edit_sum / sa.func.nullif(grouped.c.taken, 0),
-    }
-    total = conn.execute(sa.select(sa.func.count()).select_from(grouped)).scalar_one()
-    rows = conn.execute(sa.select(grouped).order_by(sa.desc(keys[sort]).nullslast(), grouped.c.entry_id).limit(limit).offset(offset)).all()
-    next_offset = offset + limit if offset + limit < total else None
-    return {"count": int(total), "limit": limit, "offset": offset, "next_offset": next_offset, "sort": sort,
-            "items": [_entry_row(r) for r in rows]}
+    ordered = sorted(rows, key=lambda r: (r[sort] is None, -(r[sort] or 0), r["entry_id"]))
+    next_offset = offset + limit if offset + limit < len(rows) else None
+    return {"count": len(rows), "limit": limit, "offset": offset, "next_offset": next_offset, "sort": sort,
+            "items": ordered[offset:offset + limit]}
 
 
 def _answers(conn: Connection, ids: list[str]) -> dict[str, str]:
+    """The entries' current answers, filled with the shop's facts as agents see them."""
     if not ids:
         return {}
-    return dict(conn.execute(sa.select(entries_table.c.id, entries_table.c.answer).where(entries_table.c.id.in_(ids))).all())
+    shop = dict(conn.execute(sa.select(shop_table.c.key, shop_table.c.value)).all())
+    rows = conn.execute(sa.select(entries_table.c.id, entries_table.c.answer).where(entries_table.c.id.in_(ids))).all()
+    return {entry_id: fill(answer, shop).text for entry_id, answer in rows}
 
 
-def rewrite_candidates(conn: Connection, period: Period, top: int = 10, examples: int = 3) -> list[dict[str, Any]]:
+def rewrite_candidates(conn: Connection, period: Period, rows: list[dict[str, Any]], top: int = 10, examples: int = 3) -> list[dict[str, Any]]:
     """Entries agents often take and rewrite heavily, each with its most frequent rewrites beside the approved answer."""
-    where = sa.and_(_in(period, "picked", "edited"), f.c.entry_id.isnot(None))
-    grouped = sa.select(*_entry_columns()).where(where).group_by(f.c.entry_id).subquery()
-    mean = grouped.c.edit_sum / sa.func.nullif(grouped.c.taken, 0)
-    rows = conn.execute(sa.select(grouped, mean.label("mean")).where(grouped.c.taken >= REWRITE_MIN_TAKEN, mean >= REWRITE_MIN_EDIT)
-                        .order_by(sa.desc(grouped.c.taken * mean), grouped.c.entry_id).limit(top)).all()
-    ids = [r.entry_id for r in rows]
+    chosen = sorted((r for r in rows if r["taken"] >= REWRITE_MIN_TAKEN and (r["mean_relative_edit"] or 0) >= REWRITE_MIN_EDIT),
+                    key=lambda r: (-r["taken"] * r["mean_relative_edit"], r["entry_id"]))[:top]
+    ids = [r["entry_id"] for r in chosen]
     versions: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     if ids:
         counted = (sa.select(f.c.entry_id, f.c.final_text, sa.func.count().label("n"), sa.func.max(f.c.id).label("latest"))
@@ -221,27 +230,24 @@ def rewrite_candidates(conn: Connection, period: Period, top: int = 10, examples
         for row in conn.execute(sa.select(ranked).where(ranked.c.r <= examples).order_by(ranked.c.entry_id, ranked.c.r)):
             versions[row.entry_id].append({"text": row.final_text, "count": int(row.n)})
     answers = _answers(conn, ids)
-    return [{**_entry_row(r), "answer": answers.get(r.entry_id), "versions": versions[r.entry_id]} for r in rows]
+    return [{**r, "answer": answers.get(r["entry_id"]), "versions": versions[r["entry_id"]]} for r in chosen]
 
 
-def dead_weight(conn: Connection, period: Period, top: int = 10) -> list[dict[str, Any]]:
+def dead_weight(conn: Connection, rows: list[dict[str, Any]], top: int = 10) -> list[dict[str, Any]]:
     """Entries shown often and never taken."""
-    where = sa.and_(_in(period, "shown", "picked"), f.c.entry_id.isnot(None))
-    grouped = sa.select(*_entry_columns()).where(where).group_by(f.c.entry_id).subquery()
-    rows = conn.execute(sa.select(grouped).where(grouped.c.shown >= DEAD_WEIGHT_MIN_SHOWN, grouped.c.taken == 0)
-                        .order_by(sa.desc(grouped.c.shown), grouped.c.entry_id).limit(top)).all()
-    answers = _answers(conn, [r.entry_id for r in rows])
-    return [{"entry_id": r.entry_id, "shown": int(r.shown), "taken": 0, "answer": answers.get(r.entry_id)} for r in rows]
+    chosen = sorted((r for r in rows if r["shown"] >= DEAD_WEIGHT_MIN_SHOWN and r["taken"] == 0),
+                    key=lambda r: (-r["shown"], r["entry_id"]))[:top]
+    answers = _answers(conn, [r["entry_id"] for r in chosen])
+    return [{"entry_id": r["entry_id"], "shown": r["shown"], "taken": 0, "answer": answers.get(r["entry_id"])} for r in chosen]
 
 
 def coverage(conn: Connection, period: Period, top: int = 8, examples: int = 3) -> dict[str, Any]:
     """How often the engine abstained, by day, and the largest groups (by intent) of messages it could not answer."""
-    first_shown = sa.and_(f.c.event == "shown", f.c.rank == 1)
-    read = sa.and_(_in(period, "shown", "abstained"), sa.or_(f.c.event == "abstained", first_shown))
     abstained = f.c.event == "abstained"
-    total, missed = conn.execute(sa.select(sa.func.count(), _count(abstained)).where(read)).one()
+    read = sa.and_(_in(period, "shown", "abstained"), sa.or_(abstained, f.c.rank == 1))
     day = _day(conn).label("day")
     daily = conn.execute(sa.select(day, sa.func.count(), _count(abstained)).where(read).group_by(day).order_by(day)).all()
+    total, missed = sum(int(n) for _, n, _ in daily), sum(int(a or 0) for _, _, a in daily)
     groups = conn.execute(sa.select(f.c.intent, sa.func.count().label("n")).where(_in(period, "abstained"))
                           .group_by(f.c.intent).order_by(sa.desc("n"), f.c.intent).limit(top)).all()
     texts: dict[str | None, list[str]] = {intent: [] for intent, _ in groups}
@@ -253,8 +259,8 @@ def coverage(conn: Connection, period: Period, top: int = 8, examples: int = 3) 
         for row in conn.execute(sa.select(latest).where(latest.c.r <= examples).order_by(latest.c.intent, latest.c.r)):
             texts[row.intent].append(row.text)
     return {
-        "messages": int(total), "abstained": int(missed or 0), "rate": _rate(missed or 0, total),
-        "daily": [{"day": str(d), "messages": int(n), "abstained": int(a), "rate": _rate(a, n)} for d, n, a in daily],
+        "messages": total, "abstained": missed, "rate": _rate(missed, total),
+        "daily": [{"day": str(d), "messages": int(n), "abstained": int(a or 0), "rate": _rate(int(a or 0), int(n))} for d, n, a in daily],
         "unanswered": [{"intent": i or "(none)", "count": int(n), "examples": texts.get(i, [])} for i, n in groups],
     }
 
@@ -272,27 +278,27 @@ def speed(conn: Connection, period: Period, per_agent: bool) -> dict[str, Any]:
         block.pop("group", None)
     if per_agent:
         agents = _percentiles(conn, f.c.wait_ms, waits, {"p50_ms": 50, "p90_ms": 90}, group=f.c.agent)
-        replies = dict(conn.execute(sa.select(f.c.agent, sa.func.count()).where(waits).group_by(f.c.agent)).all())
-        taken = dict(conn.execute(sa.select(f.c.agent, sa.func.count()).where(waits, f.c.entry_id.isnot(None)).group_by(f.c.agent)).all())
+        counted = conn.execute(sa.select(f.c.agent, sa.func.count(), _count(f.c.entry_id.isnot(None)))
+                               .where(waits, f.c.message_id.isnot(None)).group_by(f.c.agent)).all()
         rows = {a["group"]: a for a in agents}
         result["per_agent"] = sorted(
-            ({"agent": name or "(unknown)", "answered": int(n), "from_suggestion": int(taken.get(name, 0)),
-              "rate": _rate(taken.get(name, 0), n), **{k: v for k, v in rows.get(name, {"count": 0}).items() if k != "group"}}
-             for name, n in replies.items()),
-            key=lambda a: -a["answered"])
+            ({"agent": name or "(unknown)", "answered": int(n), "from_suggestion": int(t or 0), "rate": _rate(int(t or 0), int(n)),
+              **{k: v for k, v in rows.get(name, {"count": 0}).items() if k != "group"}} for name, n, t in counted),
+            key=lambda a: (-a["answered"], a["agent"]))
     return result
 
 
 def dashboard(engine: Engine, period: Period, per_agent: bool, sort: str = "shown", limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """Every figure of the dashboard for the period; per-agent figures only when asked (admins)."""
     with engine.connect() as conn:
+        rows = per_entry(conn, period)
         return {
             "period": period.to_dict(),
             "acceptance": acceptance(conn, period),
             "edits": edits(conn, period),
-            "entries": entries(conn, period, sort, limit, offset),
-            "rewrite_candidates": rewrite_candidates(conn, period),
-            "dead_weight": dead_weight(conn, period),
+            "entries": entries(rows, sort, limit, offset),
+            "rewrite_candidates": rewrite_candidates(conn, period, rows),
+            "dead_weight": dead_weight(conn, rows),
             "coverage": coverage(conn, period),
             "speed": speed(conn, period, per_agent),
             "per_agent": per_agent,

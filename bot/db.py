@@ -141,7 +141,9 @@ feedback_table = sa.Table(
     sa.Column("suggested_chars", sa.Integer, nullable=True),
     sa.Column("latency_ms", sa.Float, nullable=True),
     sa.Column("wait_ms", sa.Integer, nullable=True),
-    sa.Index("ix_feedback_event_created_at", "event", "created_at"),
+    # Every dashboard query ranges over (event, created_at) and reads only these columns: the index covers them, so
+    # SQLite answers from the index alone (90 days of a busy shop in a few seconds instead of tens).
+    sa.Index("ix_feedback_dashboard", "event", "created_at", "entry_id", "rank", "intent", "agent", "message_id", "wait_ms", "latency_ms", "edit_distance", "suggested_chars"),
 )
 
 

@@ -272,7 +272,10 @@ function setDays(days) {
   $("since").value = isoDay(new Date(today.getTime() - (days - 1) * 86400000));
 }
 
+let latest = 0;  // the newest request: a slower earlier answer never replaces it
+
 async function load() {
+  const asked = ++latest;
   view.since = $("since").value;
   view.until = $("until").value;
   const params = new URLSearchParams({ since: view.since, until: view.until, sort: view.sort, limit: view.limit, offset: view.offset });
@@ -280,8 +283,10 @@ async function load() {
   $("notice").textContent = "";
   const response = await fetch(`/api/dashboard?${params}`);
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (asked !== latest) return;
   if (!response.ok) { $("notice").textContent = data.error || `HTTP ${response.status}`; return; }
   render(data);
+  document.body.dataset.loaded = `${view.since}/${view.until}/${view.sort}/${view.offset}`;
 }
 
 function start() {
