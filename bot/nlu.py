@@ -6,6 +6,7 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Coroutine, TypeVar
 
@@ -67,6 +68,21 @@ def complete_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         return done.value  # type: ignore[no-any-return]
     coroutine.close()
     raise RuntimeError("Rasa's parse_message waited on I/O; only a local model is supported")
+
+
+def load_classifier(model_path: Path) -> "IntentClassifier":
+    """The Rasa model at this path, loaded once per process (a load rebuilds its TensorFlow graphs: most of a start);
+    `bot eval --compare` and every engine on the same archive share it. A rewritten archive is loaded afresh."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise ConfigError(f"Rasa model not found: {model_path}")
+    stat = path.stat()
+    return _load_classifier(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _load_classifier(path: str, mtime_ns: int, size: int) -> "IntentClassifier":
+    return IntentClassifier(Path(path))
 
 
 class IntentClassifier:

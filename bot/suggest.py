@@ -22,7 +22,7 @@ from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
 from bot.kb.template import fill, variables
 from bot.rules import promises_made
-from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model
+from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model, load_classifier
 from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
 from bot.textcheck import check_text
@@ -159,11 +159,11 @@ class Engine:
             return engine
         with ThreadPoolExecutor(1) as pool:  # the encoder loads while Rasa rebuilds its models
             encoder = pool.submit(encoder_for, settings)
-            classifier = IntentClassifier(model)
+            classifier = load_classifier(model)
             return cls(settings, classifier, store, encoder.result(), DialoguePredictor.from_agent(classifier.agent))
 
     def _load_nlu(self, model: Path) -> None:
-        classifier = IntentClassifier(model)
+        classifier = load_classifier(model)
         self.dialogue = DialoguePredictor.from_agent(classifier.agent)
         self.classifier = classifier
         self._own_intents.clear()  # what earlier messages meant was read without the model

@@ -37,22 +37,10 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("session")
 
 
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder the whole run shares: with pytest-xdist (scripts/test runs two workers) every worker's session sees
-    the same one, so the models are trained once per run, by whichever worker asks first (the other waits)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    path = root / "run"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="session", autouse=True)
-def models_dir(run_dir: Path) -> Iterator[Path]:
-    """The run's trained models (BOT_MODELS_DIR, also for every `bot` subprocess): never the repo's models/."""
-    path = run_dir / "models"
+def models_dir(session_dir: Path) -> Iterator[Path]:
+    """The session's trained models (BOT_MODELS_DIR, also for every `bot` subprocess): never the repo's models/."""
+    path = session_dir / "models"
     path.mkdir(exist_ok=True)
     previous = os.environ.get("BOT_MODELS_DIR")
     os.environ["BOT_MODELS_DIR"] = str(path)
@@ -72,12 +60,9 @@ def finetuned_encoder(models_dir: Path) -> Path:
     from bot.kb.files import read_kb
     from bot.settings import load_settings
 
-    from filelock import FileLock
-
     settings = load_settings(PROJECT)
     content = read_kb(PROJECT / "kb", load_intents(PROJECT))
-    with FileLock(str(models_dir / "finetune.lock")):  # a second worker waits, then reuses it (same fingerprint)
-        path, _ = finetune_encoder(models_dir, resolve_encoder(settings.encoder), content, (), settings.finetune, echo=lambda _: None)
+    path, _ = finetune_encoder(models_dir, resolve_encoder(settings.encoder), content, (), settings.finetune, echo=lambda _: None)
     return path
 
 
@@ -85,13 +70,9 @@ def finetuned_encoder(models_dir: Path) -> Path:
 def trained_model(models_dir: Path, finetuned_encoder: Path) -> Path:
     """The project's trained models, once per session: the fine-tuned encoder and the Rasa model, NLU and dialogue
     (`rasa train` on config.yml, data/); returns the Rasa archive."""
-    from filelock import FileLock
-
     from bot.nlu import train_model
 
-    with FileLock(str(models_dir / "rasa.lock")):  # a second worker waits for it, then loads the same archive
-        done = models_dir / "test-model.tar.gz"
-        return done if done.is_file() else train_model(PROJECT, models_dir, fixed_name="test-model")
+    return train_model(PROJECT, models_dir, fixed_name="test-model")
 
 
 @pytest.fixture()
