@@ -45,9 +45,12 @@ class Period:
     until: datetime
 
     def to_dict(self) -> dict[str, str]:
-        shop = lambda t: (t + SHOP_TIME.utcoffset(None)).strftime("%Y-%m-%d %H:%M")  # noqa: E731
         return {"since": self.since.isoformat() + "Z", "until": self.until.isoformat() + "Z",
-                "since_shop_time": shop(self.since), "until_shop_time": shop(self.until)}
+                "since_shop_time": _shop_time(self.since), "until_shop_time": _shop_time(self.until)}
+
+
+def _shop_time(moment: datetime) -> str:
+    return (moment + SHOP_TIME.utcoffset(None)).strftime("%Y-%m-%d %H:%M")
 
 
 def _moment(value: str, name: str, current: datetime, end: bool) -> datetime:

@@ -135,11 +135,17 @@ def _console_errors(page: Any) -> list[str]:
     return errors
 
 
-def test_the_page_shows_the_figures_and_links_the_rewrite_candidate(server: dict[str, str], day: str, browser: Any) -> None:
+def _logged_in_page(browser: Any, server: dict[str, str], name: str) -> tuple[Any, Any, list[str]]:
+    """A fresh browser context logged in as `name`: (context, page, the page's console errors)."""
     context = browser.new_context()
     page = context.new_page()
     errors = _console_errors(page)
-    login(page, server["base"], "admin")
+    login(page, server["base"], name)
+    return context, page, errors
+
+
+def test_the_page_shows_the_figures_and_links_the_rewrite_candidate(server: dict[str, str], day: str, browser: Any) -> None:
+    context, page, errors = _logged_in_page(browser, server, "admin")
     page.goto(f"{server['base']}/dashboard?since={day}&until={day}")
     page.wait_for_selector("#card-acceptance .value")
     assert page.inner_text("#card-acceptance .value") == "77.8%"
@@ -161,10 +167,7 @@ def test_the_page_shows_the_figures_and_links_the_rewrite_candidate(server: dict
 
 
 def test_an_editor_sees_no_per_agent_table_and_an_empty_range_says_no_data(server: dict[str, str], day: str, browser: Any) -> None:
-    context = browser.new_context()
-    page = context.new_page()
-    errors = _console_errors(page)
-    login(page, server["base"], "alice")
+    context, page, errors = _logged_in_page(browser, server, "alice")
     page.goto(f"{server['base']}/dashboard?since={day}&until={day}")
     page.wait_for_selector("#card-acceptance .value")
     assert page.inner_text("#card-acceptance .value") == "77.8%"

@@ -75,13 +75,20 @@ def _made_before_migrations(conn: Connection) -> bool:
     return sa.inspect(conn).has_table("kb_entries")
 
 
+def _create_if_new(conn: Connection, metadata: sa.MetaData, at: str | None) -> bool:
+    """An empty database (no revision `at`, no tables) gets every table at the newest revision (True)."""
+    if at is not None or _made_before_migrations(conn):
+        return False
+    metadata.create_all(conn)
+    command.stamp(_config(conn), "head")
+    return True
+
+
 def ensure_schema(engine: Engine, metadata: sa.MetaData, where: str) -> None:
     """Create a new database at the newest revision; accept one at it; refuse an older one, naming the command."""
     with _schema_lock(engine) as conn:
         at = current(conn)
-        if at is None and not _made_before_migrations(conn):
-            metadata.create_all(conn)
-            command.stamp(_config(conn), "head")
+        if _create_if_new(conn, metadata, at):
             return
     newest = head()
     if at is not None and at != newest and at not in _known():
@@ -97,11 +104,9 @@ def upgrade(engine: Engine, metadata: sa.MetaData) -> Upgrade:
     """Bring the database to the newest revision (a new one is created there)."""
     with _schema_lock(engine) as conn:
         before = current(conn)
-        if before is None:
-            if not _made_before_migrations(conn):
-                metadata.create_all(conn)
-                command.stamp(_config(conn), "head")
-                return Upgrade(None, head(), created=True)
+        if _create_if_new(conn, metadata, before):
+            return Upgrade(None, head(), created=True)
+        if before is None:  # made before migrations: it has the baseline's tables
             command.stamp(_config(conn), BASELINE)
         command.upgrade(_config(conn), "head")
         return Upgrade(before, head(), created=False)

@@ -219,17 +219,17 @@ class Console:
         replies to (`message_id`), else every message still waiting."""
         self._check_message_of(conversation_id, reply.message_id)
         named = {*reply.answers, *reply.parts}
-        missing = sorted(named - set(self.store.buyer_messages(conversation_id, named)))
-        if missing:
-            raise ApiError(404, f"no buyer message {missing[0]} in conversation '{conversation_id}'")
         before = self.store.conversation(conversation_id)
         answers = list(dict.fromkeys([*reply.answers, *reply.parts]))
         if not answers and reply.message_id is not None:
             answers = [reply.message_id]
         if not answers:
             answers = [t.message_id for t in before.buyer_turns if not t.answered and t.message_id is not None]
+        arrived = self.store.buyer_messages(conversation_id, {*named, *answers})  # when each arrived: the buyer's wait
+        missing = sorted(named - set(arrived))
+        if missing:
+            raise ApiError(404, f"no buyer message {missing[0]} in conversation '{conversation_id}'")
         message = self.store.add_message(conversation_id, "agent", reply.text)
-        arrived = self.store.buyer_messages(conversation_id, answers)
         read = self.store.feedback(conversation_id, message_ids=answers) if answers else []
         shown = [r for r in read if r["event"] == "shown"]
         intent_of = {r["message_id"]: r["intent"] for r in read if r["event"] in ("shown", "abstained") and r["intent"]}

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.dashboard import PeriodError, SORTS, dashboard, period_of
+from bot.dashboard import PeriodError, dashboard, period_of
 from bot.server.access import principal_of
 from bot.server.http import ApiError, page_of
 
@@ -22,14 +22,11 @@ class DashboardApi:
     async def figures(self, request: Request) -> Response:
         query = request.query_params
         page = page_of(request, default=50, most=500)
-        sort = query.get("sort") or "shown"
-        if sort not in SORTS:
-            raise ApiError(400, f"'sort' must be one of {', '.join(SORTS)}")
-        try:
-            period = period_of(query.get("since") or None, query.get("until") or None)
-        except PeriodError as exc:
-            raise ApiError(400, str(exc)) from exc
         principal = principal_of(request)
         per_agent = principal is not None and principal.can("admin")
-        data = await run_in_threadpool(dashboard, self.engine, period, per_agent, sort, page.limit, page.offset)
+        try:
+            period = period_of(query.get("since") or None, query.get("until") or None)
+            data = await run_in_threadpool(dashboard, self.engine, period, per_agent, query.get("sort") or "shown", page.limit, page.offset)
+        except PeriodError as exc:  # a bad range or sort: the message names it
+            raise ApiError(400, str(exc)) from exc
         return JSONResponse(data)
