@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -235,10 +236,13 @@ def test_plain_rasa_answers_a_rest_message_with_suggestions(rasa_pair: str) -> N
 
 
 
-def test_a_server_start_answers_by_retrieval_while_the_rasa_model_loads(engine, trained_model: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_server_start_answers_by_retrieval_while_the_rasa_model_loads(engine, trained_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from bot.suggest import Engine
 
-    fresh = Engine.from_settings(engine.settings, model_path=trained_model, nlu_in_background=True)
+    # a copy of the archive: a process loads each archive once, and this start must be a cold one
+    cold_model = tmp_path / "cold-start.tar.gz"
+    shutil.copyfile(trained_model, cold_model)
+    fresh = Engine.from_settings(engine.settings, model_path=cold_model, nlu_in_background=True)
     assert not fresh.nlu_ready.is_set(), "the Rasa model takes seconds to load: the engine must not wait for it"
     early = fresh.suggest("包邮吗")
     assert early.suggestions[0].intent == "shipping_fee" and early.intent.name == "shipping_fee"
