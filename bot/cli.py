@@ -237,6 +237,50 @@ def token_remove(name: str, db_url: str | None) -> None:
 
 
 @cli.group()
+def shop() -> None:
+    """The shops this deployment serves: each has its own entries and profile, and inherits the common layer."""
+
+
+@shop.command("add")
+@click.argument("name")
+@click.option("--profile", "profile_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The shop's facts, as in kb/shop.yml (variable: value), which fill its answers.")
+@db_option
+def shop_add(name: str, profile_file: Path, db_url: str | None) -> None:
+    """Add a shop: it answers from the common layer at once, filled with its profile; `bot kb import --shop NAME` adds its own entries."""
+    from bot import shops
+    from bot.kb.files import read_profile
+    from bot.kb.store import KBStore
+
+    profile = read_profile(profile_file)
+    shops.add(KBStore(_settings(db_url).db_url).engine, shops.check_name(name), profile)
+    click.echo(f"added shop {name} ({len(profile)} profile values)")
+
+
+@shop.command("list")
+@db_option
+def shop_list(db_url: str | None) -> None:
+    """One line per shop: name, its own entries, its conversations, when it was added."""
+    from bot import shops
+    from bot.kb.store import KBStore
+
+    for info in shops.listing(KBStore(_settings(db_url).db_url).engine):
+        click.echo(f"{info.name:24} {info.entries:>7} entries {info.conversations:>9} conversations  added {info.created_at:%Y-%m-%d %H:%M}")
+
+
+@shop.command("remove")
+@click.argument("name")
+@db_option
+def shop_remove(name: str, db_url: str | None) -> None:
+    """Remove a shop with its own entries and profile (refused while it has conversations: they are records)."""
+    from bot import shops
+    from bot.kb.store import KBStore
+
+    shops.remove(KBStore(_settings(db_url).db_url).engine, name)
+    click.echo(f"removed shop {name}")
+
+
+@cli.group()
 def kb() -> None:
     """The knowledge base: import, export, list, and the editor's workflow (add, edit, approve, ...)."""
 
@@ -249,10 +293,35 @@ version_option = click.option(
 )
 
 
+def _remember_shop(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.meta["shop"] = value
+    return value
+
+
+shop_option = click.option(
+    "--shop", default=None, metavar="NAME", expose_value=False, callback=_remember_shop, is_eager=True,
+    help="The shop whose entries to work on, or 'common' for the layer every shop inherits (default: the shop 'default').",
+)
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    """The KB store of the shop --shop names (it must exist; the default shop comes with the first import)."""
+    from bot import shops
+    from bot.kb.store import KBStore
+
+    shop = click.get_current_context().meta.get("shop", shops.DEFAULT_SHOP)
+    store = KBStore(settings.db_url, shop)
+    if shop != shops.DEFAULT_SHOP:
+        shops.must_exist(store.engine, shop)
+    return store
+
+
 def _editor(db_url: str | None, with_index: bool = False):  # type: ignore[no-untyped-def]
     from bot.kb.editor import open_editor
 
-    return open_editor(_settings(db_url), with_index=with_index)
+    settings = _settings(db_url)
+    return open_editor(settings, with_index=with_index, store=_store(settings))
 
 
 def _base(editor, entry_id: str, base_version: int | None) -> int:  # type: ignore[no-untyped-def]
@@ -268,6 +337,7 @@ def _echo_record(record) -> None:  # type: ignore[no-untyped-def]
 @kb.command("import")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @db_option
+@shop_option
 @author_option
 def kb_import(path: Path | None, db_url: str | None, author: str) -> None:
     """Load kb/ (or a kb-style directory, or a .csv file) into the database; refused whole on any error.
@@ -277,35 +347,38 @@ def kb_import(path: Path | None, db_url: str | None, author: str) -> None:
     from bot.kb.sync import import_kb
 
     settings = _settings(db_url)
-    report = import_kb(settings, path, author=author)
+    report = import_kb(settings, path, store=_store(settings), author=author)
     click.echo(f"imported {report.entries} entries ({report.approved} approved) and {report.shop_variables} shop variables from {path or settings.kb_dir}")
 
 
 @kb.command("export")
 @click.argument("out", type=click.Path(path_type=Path))
 @db_option
+@shop_option
 def kb_export(out: Path, db_url: str | None) -> None:
     """Write the database's KB to OUT: a directory (shop.yml + entries/<intent>.yml) or a .csv file."""
     from bot.kb.sync import export_kb
 
-    written = export_kb(_settings(db_url), out)
+    settings = _settings(db_url)
+    written = export_kb(settings, out, store=_store(settings))
     click.echo(f"wrote {len(written)} file(s) to {out}")
 
 
 @kb.command("nlu")
 @db_option
+@shop_option
 def kb_nlu(db_url: str | None) -> None:
     """Write the KB's approved questions as Rasa NLU examples (data/nlu/kb_questions.yml)."""
     from bot.kb.nlu_export import write_kb_nlu
-    from bot.kb.store import KBStore
 
     settings = _settings(db_url)
-    path = write_kb_nlu(KBStore(settings.db_url).approved(), settings.project_dir / "data" / "nlu")
+    path = write_kb_nlu(_store(settings).approved(), settings.project_dir / "data" / "nlu")
     click.echo(f"wrote {path}")
 
 
 @kb.command("list")
 @db_option
+@shop_option
 @click.option("--intent", default=None, help="Only entries of this intent.")
 @click.option("--tag", default=None, help="Only entries with this tag.")
 @click.option("--status", type=click.Choice(["approved", "draft", "retired", "pending"]), default=None, help="pending: approved with an edit waiting.")
@@ -322,6 +395,7 @@ def kb_list(db_url: str | None, intent: str | None, tag: str | None, status: str
 @kb.command("show")
 @click.argument("entry_id")
 @db_option
+@shop_option
 def kb_show(entry_id: str, db_url: str | None) -> None:
     """An entry, its pending edit if any, and its history."""
     from bot.render import format_history
@@ -348,6 +422,7 @@ def _content_options(command):  # type: ignore[no-untyped-def]
 @click.option("--id", "entry_id", default=None, help="The new entry's id (default: <intent>.newN).")
 @click.option("--force", is_flag=True, help="Create it even when close entries exist (they are listed otherwise).")
 @db_option
+@shop_option
 @author_option
 def kb_add(intent: str | None, questions: tuple[str, ...], answer: str | None, tags: tuple[str, ...], entry_id: str | None, force: bool, db_url: str | None, author: str) -> None:
     """Add an entry as a draft (approve it to make it live). Close existing entries are shown first."""
@@ -371,6 +446,7 @@ def kb_add(intent: str | None, questions: tuple[str, ...], answer: str | None, t
 @click.option("--add-question", multiple=True, help="Add a phrasing to the current ones.")
 @version_option
 @db_option
+@shop_option
 @author_option
 def kb_edit(entry_id: str, intent: str | None, questions: tuple[str, ...], answer: str | None, tags: tuple[str, ...], add_question: tuple[str, ...], base_version: int | None, db_url: str | None, author: str) -> None:
     """Change an entry; saved as a draft (an approved entry stays live until the edit is approved)."""
@@ -392,6 +468,7 @@ def kb_edit(entry_id: str, intent: str | None, questions: tuple[str, ...], answe
 @click.option("--approve", is_flag=True, help="Approve at once, so the new phrasings are live.")
 @version_option
 @db_option
+@shop_option
 @author_option
 def kb_variant(entry_id: str, questions: tuple[str, ...], approve: bool, base_version: int | None, db_url: str | None, author: str) -> None:
     """Add buyer phrasings to an existing entry."""
@@ -404,6 +481,7 @@ def _state_command(name: str, help_text: str) -> None:
     @click.argument("entry_id")
     @version_option
     @db_option
+    @shop_option
     @author_option
     def command(entry_id: str, base_version: int | None, db_url: str | None, author: str) -> None:
         editor = _editor(db_url)
@@ -420,6 +498,7 @@ _state_command("discard", "Drop an approved entry's pending edit.")
 @click.argument("to_version", type=int)
 @version_option
 @db_option
+@shop_option
 @author_option
 def kb_revert(entry_id: str, to_version: int, base_version: int | None, db_url: str | None, author: str) -> None:
     """Bring back an earlier version's content as a draft (approve it to make it live)."""
@@ -432,6 +511,7 @@ def kb_revert(entry_id: str, to_version: int, base_version: int | None, db_url: 
 @click.argument("version", type=int)
 @click.option("--against", type=int, default=None, help="Compare with this version (default: the one before).")
 @db_option
+@shop_option
 def kb_diff(entry_id: str, version: int, against: int | None, db_url: str | None) -> None:
     """What a version changed."""
     click.echo("\n".join(_editor(db_url).diff(entry_id, version, against)["diff"]))

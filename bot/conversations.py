@@ -12,8 +12,10 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.context import CONTEXT_TURNS, PENDING_WINDOW, Conversation, from_messages
 from bot.db import connect, conversation_orders_table, conversations_table, feedback_table, messages_table, now, traffic_reviewed_table
+from bot.errors import BotError
 from bot.order import Order
 from bot.personal import mask_personal
+from bot.shops import DEFAULT_SHOP
 
 CONVERSATION_ID = re.compile(r"^[\w.:-]{1,64}\Z")  # \w: letters of any script (小美), digits, _
 FEEDBACK_EVENTS = ("shown", "picked", "edited", "sent", "ignored")
@@ -37,6 +39,10 @@ class Message:
         }
 
 
+class OtherShop(BotError):
+    """A message names a shop other than the one its conversation belongs to (a conversation never moves)."""
+
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance in characters: how much the agent rewrote a suggestion (rapidfuzz, bit-parallel C)."""
     return int(Levenshtein.distance(a, b))
@@ -48,21 +54,25 @@ class ConversationStore:
     def __init__(self, url: str) -> None:
         self.engine = connect(url)
 
-    def add_message(self, conversation_id: str, role: str, text: str, order: Order | None = None) -> Message:
+    def add_message(self, conversation_id: str, role: str, text: str, order: Order | None = None, shop: str | None = None) -> Message:
         """Store a message with personal data masked (bot.personal), and the order's facts when given (the latest
-        replace the earlier); the Message returned holds what was stored."""
+        replace the earlier); the Message returned holds what was stored. The first message of a conversation names
+        its shop (default: the default shop); a later one naming another shop is refused (OtherShop), nothing stored."""
         text = mask_personal(text)
         created = now()
         with self.engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(conversations_table.c.id).where(conversations_table.c.id == conversation_id)
-            ).first()
-            if exists:
+            held_by = conn.execute(
+                sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)
+            ).scalar_one_or_none()
+            if held_by is not None:
+                if shop is not None and shop != held_by:
+                    raise OtherShop(f"conversation '{conversation_id}' belongs to shop '{held_by}', not '{shop}'")
                 conn.execute(
                     conversations_table.update().where(conversations_table.c.id == conversation_id).values(updated_at=created)
                 )
             else:
-                conn.execute(conversations_table.insert().values(id=conversation_id, created_at=created, updated_at=created))
+                conn.execute(conversations_table.insert().values(
+                    id=conversation_id, shop=shop or DEFAULT_SHOP, created_at=created, updated_at=created))
             result = conn.execute(
                 messages_table.insert().values(conversation_id=conversation_id, role=role, text=text, created_at=created)
             )
@@ -79,6 +89,11 @@ class ConversationStore:
                 conn.execute(sa.select(conversations_table.c.id).where(conversations_table.c.id == conversation_id)).first()
                 is not None
             )
+
+    def shop_of(self, conversation_id: str) -> str | None:
+        """The shop the conversation belongs to (None: no such conversation)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)).scalar_one_or_none()
 
     def messages(self, conversation_id: str, limit: int = 200, before: int | None = None) -> list[Message]:
         """The last `limit` messages (before message id `before`, when given), oldest first."""
@@ -152,6 +167,7 @@ class ConversationStore:
                 out.append(
                     {
                         "id": row.id,
+                        "shop": row.shop,
                         "updated_at": row.updated_at.isoformat() + "Z",
                         "last_message": Message(last.id, last.conversation_id, last.role, last.text, last.created_at).to_dict()
                         if last

@@ -18,9 +18,19 @@ if TYPE_CHECKING:
 
 metadata = sa.MetaData()
 
+# The shops this deployment serves (migration 0003). Every KB row belongs to one shop's layer, or to the common layer
+# (shop "common") that every shop inherits unless it has a row of the same id itself (bot.shops).
+shops_table = sa.Table(
+    "shops",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 entries_table = sa.Table(
     "kb_entries",
     metadata,
+    sa.Column("shop", sa.String(64), primary_key=True),
     sa.Column("id", sa.String(100), primary_key=True),
     sa.Column("intent", sa.String(64), nullable=False, index=True),
     sa.Column("status", sa.String(16), nullable=False, index=True),
@@ -34,26 +44,31 @@ entries_table = sa.Table(
 questions_table = sa.Table(
     "kb_questions",
     metadata,
-    sa.Column("entry_id", sa.String(100), sa.ForeignKey("kb_entries.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("shop", sa.String(64), primary_key=True),
+    sa.Column("entry_id", sa.String(100), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),
     sa.Column("text", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["shop", "entry_id"], ["kb_entries.shop", "kb_entries.id"], ondelete="CASCADE"),
 )
 
 # An edit of an approved entry waiting for approval; the approved version stays live meanwhile.
 pending_table = sa.Table(
     "kb_pending",
     metadata,
-    sa.Column("entry_id", sa.String(100), sa.ForeignKey("kb_entries.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("shop", sa.String(64), primary_key=True),
+    sa.Column("entry_id", sa.String(100), primary_key=True),
     sa.Column("intent", sa.String(64), nullable=False),
     sa.Column("tags", sa.Text, nullable=False),  # JSON list
     sa.Column("questions", sa.Text, nullable=False),  # JSON list
     sa.Column("answer", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["shop", "entry_id"], ["kb_entries.shop", "kb_entries.id"], ondelete="CASCADE"),
 )
 
 # Every version of every entry: who changed what, when; never updated or deleted.
 revisions_table = sa.Table(
     "kb_revisions",
     metadata,
+    sa.Column("shop", sa.String(64), primary_key=True),
     sa.Column("entry_id", sa.String(100), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("action", sa.String(16), nullable=False),  # create | edit | approve | retire | revert | discard | import
@@ -67,11 +82,12 @@ revisions_table = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
 )
 
-# One row per change of what agents are suggested (entry_id NULL: the whole KB); engines poll it.
+# One row per change of what agents are suggested (entry_id NULL: the shop's whole layer); engines poll it.
 changes_table = sa.Table(
     "kb_changes",
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("shop", sa.String(64), nullable=False),
     sa.Column("entry_id", sa.String(100), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
@@ -79,6 +95,7 @@ changes_table = sa.Table(
 shop_table = sa.Table(
     "shop_profile",
     metadata,
+    sa.Column("shop", sa.String(64), primary_key=True),
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("value", sa.Text, nullable=False),
@@ -97,6 +114,7 @@ conversations_table = sa.Table(
     "conversations",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("shop", sa.String(64), nullable=False, index=True),  # named by its first message; never changes
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )

@@ -29,6 +29,7 @@ FORMAT_VERSION = 4
 BUILD_CHUNK = 8192  # rows embedded and added to faiss at a time
 QUESTION, ANSWER = "question", "answer"
 INTENT_SCAN_MAX_ROWS = 4096  # search_intent scores every row of an intent up to this many, else the nearest
+ROW_BYTES = 1500  # memory a row of the index holds beside its vector (text, BM25 postings, objects); see memory_bytes
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,12 @@ class KBIndex:
 
     def __len__(self) -> int:
         return len(self.entries) - int(self._hidden_entries.sum()) + len(self._overlay.entries)
+
+    @property
+    def memory_bytes(self) -> int:
+        """About what this index holds in memory: each row's vector, and its text, BM25 postings and Python objects
+        (ROW_BYTES, measured on the seed KB by bench/platform.py)."""
+        return (len(self.rows) + len(self._overlay.entries) * 4) * (self.encoder.dimension * 4 + ROW_BYTES)
 
     @property
     def overlay_size(self) -> int:

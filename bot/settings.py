@@ -25,12 +25,15 @@ class IndexSettings:
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 256  # the least; the search widens as the graph grows (see ef_search)
     hnsw_rows_per_ef: int = 1000  # one more candidate per this many rows: recall at a fixed width falls with size
+    memory_budget_mb: float = 2048  # shops' indexes held in memory at once, at most (least recently used dropped first)
 
     def __post_init__(self) -> None:
         if self.kind not in ("auto", "flat", "hnsw"):
             raise ConfigError(f"index.kind must be auto, flat or hnsw, not {self.kind!r}")
         if self.hnsw_ef_search < 1 or self.hnsw_rows_per_ef < 1:
             raise ConfigError("index.hnsw_ef_search and index.hnsw_rows_per_ef must be positive")
+        if not self.memory_budget_mb > 0:
+            raise ConfigError(f"index.memory_budget_mb must be positive, not {self.memory_budget_mb!r}")
 
     def ef_search(self, n_rows: int) -> int:
         """How wide HNSW searches a graph of n_rows: 256 at 400k rows gave recall@10 0.97, 4M rows need about 4000."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -107,6 +108,30 @@ def check_message(text: object, max_chars: int) -> str:
     return check_text(text, "message", max_chars)
 
 
+class SharedNlu:
+    """The Rasa model and its dialogue policies: loaded once per process, shared by every shop's engine."""
+
+    def __init__(self, classifier: IntentClassifier | None, dialogue: DialoguePredictor | None) -> None:
+        self.classifier = classifier  # None while the Rasa model loads (`nlu_in_background`)
+        self.dialogue = dialogue  # None: the model has no stories; context then only finds a follow-up's topic
+        self.ready = threading.Event()
+        if classifier is not None:
+            self.ready.set()
+        self._engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()  # an evicted shop's engine is not kept alive here
+        # Parses run beside retrieval (TensorFlow and onnxruntime release the GIL: two cores, two jobs at once).
+        self.parser = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rasa-parse")
+
+    def serves(self, engine: "Engine") -> None:
+        self._engines.add(engine)
+
+    def arrived(self, classifier: IntentClassifier) -> None:
+        self.dialogue = DialoguePredictor.from_agent(classifier.agent)
+        self.classifier = classifier
+        for engine in list(self._engines):
+            engine._own_intents.clear()  # what earlier messages meant was read without the model
+        self.ready.set()
+
+
 class Engine:
     """Loads the Rasa model, the KB and its index once; `suggest` is the one code path for CLI, HTTP and Rasa.
 
@@ -122,18 +147,15 @@ class Engine:
         store: KBStore,
         encoder: Encoder,
         dialogue: DialoguePredictor | None = None,
+        nlu: SharedNlu | None = None,
+        vectors: KBIndex | None = None,
     ) -> None:
         self.settings = settings
-        self.classifier = classifier  # None while the Rasa model loads (`load_nlu_in_background`)
-        self.nlu_ready = threading.Event()
-        if classifier is not None:
-            self.nlu_ready.set()
+        self.nlu = nlu or SharedNlu(classifier, dialogue)
         self.store = store
         self.encoder = encoder
-        self.dialogue = dialogue  # None: the model has no stories; context then only finds a follow-up's topic
         self._own_intents = _LRU(OWN_INTENT_CACHE)
-        # Parses run beside retrieval (TensorFlow and onnxruntime release the GIL: two cores, two jobs at once).
-        self._parser = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rasa-parse")
+        self.nlu.serves(self)
         self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
         self.promised: frozenset[str] | None = None  # the commitments approved answers make (set by _set_kb)
         self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
@@ -143,7 +165,7 @@ class Engine:
         self.seq = 0  # the last KB change applied
         self._sync_lock = threading.RLock()
         self._compacting: threading.Thread | None = None
-        self.refresh()
+        self.refresh(vectors=vectors)
 
     @classmethod
     def from_settings(cls, settings: Settings, model_path: Path | None = None, nlu_in_background: bool = False) -> "Engine":
@@ -163,11 +185,27 @@ class Engine:
             return cls(settings, classifier, store, encoder.result(), DialoguePredictor.from_agent(classifier.agent))
 
     def _load_nlu(self, model: Path) -> None:
-        classifier = load_classifier(model)
-        self.dialogue = DialoguePredictor.from_agent(classifier.agent)
-        self.classifier = classifier
-        self._own_intents.clear()  # what earlier messages meant was read without the model
-        self.nlu_ready.set()
+        self.nlu.arrived(load_classifier(model))
+
+    def for_shop(self, shop: str) -> "Engine":
+        """An engine for another shop's KB in this process: the same Rasa model and encoder, its own index."""
+        return Engine(self.settings, None, self.store.for_shop(shop), self.encoder, nlu=self.nlu, vectors=self.index)
+
+    @property
+    def shop(self) -> str:
+        return self.store.shop_name
+
+    @property
+    def classifier(self) -> IntentClassifier | None:
+        return self.nlu.classifier
+
+    @property
+    def dialogue(self) -> DialoguePredictor | None:
+        return self.nlu.dialogue
+
+    @property
+    def nlu_ready(self) -> threading.Event:
+        return self.nlu.ready
 
     def _parse(self, text: str) -> IntentParse:
         """The Rasa model's reading; while it loads, none (retrieval alone then decides the intent)."""
@@ -177,12 +215,13 @@ class Engine:
             return IntentParse(intent=unknown, ranking=(unknown,))
         return classifier.parse(text)
 
-    def refresh(self, progress: bool = False) -> bool:
-        """Reload the KB from the database; rebuild the index only if the KB or encoder changed."""
+    def refresh(self, progress: bool = False, vectors: KBIndex | None = None) -> bool:
+        """Reload the KB from the database; rebuild the index only if the KB or encoder changed (embedding only the
+        texts that neither this engine's index nor `vectors`, another shop's, has embedded already)."""
         with self._sync_lock:
             seq = self.store.last_change()  # read first: a change made during the load is applied again later
             kb = self.store.approved()
-            self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index)
+            self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index or vectors)
             self._set_kb(kb)
             self.seq = seq
             self._own_intents.clear()
@@ -205,8 +244,7 @@ class Engine:
 
     def _apply(self, changed: set[str]) -> None:
         assert self.index is not None
-        current = self.store.entries(changed)
-        self.index = self.index.apply([e for e in current.values() if e.approved], changed)
+        self.index = self.index.apply(list(self.store.live(changed).values()), changed)
         self._set_kb(KBContent(shop=self.kb.shop, entries=self.index.live_entries()))
         self._own_intents.clear()
 
@@ -241,7 +279,7 @@ class Engine:
             latest, changed = self.store.changes_since(seq)
             if changed is None:
                 return  # a whole-KB change arrived meanwhile: the next sync reloads
-            self.index = fresh.apply(list(self.store.entries(changed).values()), changed) if changed else fresh
+            self.index = fresh.apply(list(self.store.live(changed).values()), changed) if changed else fresh
             self._set_kb(KBContent(shop=kb.shop, entries=self.index.live_entries()))
             self.seq = latest
 
@@ -266,7 +304,7 @@ class Engine:
         if known is not None and known < self.settings.suggest.min_known_share:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), f"mostly characters the knowledge base never uses ({known:.2f} known)")
         depth = max(10, 4 * k)
-        parsing = self._parser.submit(self._parse, text)  # the Rasa parse runs while retrieval searches
+        parsing = self.nlu.parser.submit(self._parse, text)  # the Rasa parse runs while retrieval searches
         earlier = past[-1].text if past and self.settings.suggest.context_retrieval else None
         hits = self._retrieve(reading, None, index, depth, earlier)
         nlu = parsing.result()

@@ -22,7 +22,9 @@ from bot.migrations import SchemaOutdated, head
 DATA = Path(__file__).resolve().parent / "data"
 PROJECT = Path(__file__).resolve().parents[1]
 BOT = str(Path(sys.executable).parent / "bot")
-NEW_COLUMNS = {"feedback": {"agent", "suggested_chars", "latency_ms", "wait_ms"}}
+SHOP_KEYED = ("kb_entries", "kb_questions", "kb_pending", "kb_revisions", "shop_profile", "kb_changes", "conversations")
+NEW_COLUMNS = {"feedback": {"agent", "suggested_chars", "latency_ms", "wait_ms"}, **{table: {"shop"} for table in SHOP_KEYED}}
+NEW_TABLES = {"alembic_version", "shops"}
 
 
 def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -32,7 +34,7 @@ def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     rows = {}
     with engine.connect() as conn:
         for name in sorted(inspector.get_table_names()):
-            if name == "alembic_version":
+            if name in NEW_TABLES:
                 continue
             columns = [c["name"] for c in inspector.get_columns(name) if c["name"] not in NEW_COLUMNS.get(name, set())]
             select = sa.text(f"SELECT {', '.join(columns)} FROM {name} ORDER BY {', '.join(columns[:3])}")
@@ -71,6 +73,14 @@ def _refused_then_upgraded(url: str) -> None:
     assert f"upgraded from before migrations to revision {head()}" in upgraded.stdout
     assert _rows(url) == before  # not an entry, a version, a feedback row, an account or a session lost
     assert _schema_differences(url) == []
+    engine = sa.create_engine(url, future=True)
+    with engine.connect() as conn:  # what the database held is shop `default` now
+        assert conn.execute(sa.text("SELECT name FROM shops")).scalars().all() == ["default"]
+        for table in SHOP_KEYED:
+            assert set(conn.execute(sa.text(f"SELECT DISTINCT shop FROM {table}")).scalars()) <= {"default"}, table
+        key = sa.inspect(conn).get_pk_constraint("kb_entries")["constrained_columns"]
+    engine.dispose()
+    assert key == ["shop", "id"]
     assert "already at schema revision" in _bot("db", "upgrade", "--db", url).stdout
 
     kb = KBStore(url)

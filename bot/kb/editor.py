@@ -221,11 +221,12 @@ class KBEditor:
         return record
 
 
-def open_editor(settings: "Settings", with_index: bool = False) -> KBEditor:
-    """An editor over the configured database; with_index loads the live index for near-duplicate checks."""
+def open_editor(settings: "Settings", with_index: bool = False, store: KBStore | None = None) -> KBEditor:
+    """An editor over the configured database (the default shop's layer unless a store is given); with_index loads
+    the shop's live index for near-duplicate checks."""
     from bot.intents import load_intents
 
-    store = KBStore(settings.db_url)
+    store = store or KBStore(settings.db_url)
     index = None
     if with_index:
         from bot.encoder import encoder_for

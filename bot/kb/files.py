@@ -110,6 +110,15 @@ def _read_shop(path: Path, problems: list[str]) -> dict[str, str]:
     return shop
 
 
+def read_profile(path: Path | str) -> dict[str, str]:
+    """A shop profile file (shop.yml's form: variable: value), or KBValidationError naming every problem."""
+    problems: list[str] = []
+    profile = _read_shop(Path(path), problems)
+    if problems:
+        raise KBValidationError(problems)
+    return profile
+
+
 def _read_entry(node: Any, where: str, intents: Iterable[str], shop: dict[str, str]) -> tuple[Entry | None, Entry | None, list[str]]:
     """One entry (and its pending edit, if it has a `draft:`) or the problems, each prefixed with where."""
     if not isinstance(node, dict):

@@ -1,6 +1,7 @@
 """The knowledge base at run time: one class owns the database (SQLite by default, or any SQLAlchemy URL).
 
-Each entry row holds its current version: live when approved. An edit of an approved entry waits in
+A store is scoped to one shop's layer (bot.shops): it reads and writes that layer's rows, and what agents are suggested
+(`approved`, `live`) is the common layer overlaid by the shop's own. Each entry row holds its current version: live when approved. An edit of an approved entry waits in
 kb_pending, so the approved version stays live until the edit is approved. Every version goes to
 kb_revisions, and every change to what agents are suggested goes to kb_changes, which engines poll.
 """
@@ -14,11 +15,12 @@ from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from bot.db import changes_table, connect, entries_table, meta_table, now, pending_table, questions_table, revisions_table, shop_table
+from bot.db import changes_table, connect, entries_table, meta_table, now, pending_table, questions_table, revisions_table, shop_table, shops_table
 from bot.errors import BotError
 from bot.kb import Entry, KBContent
+from bot.shops import COMMON, DEFAULT_SHOP
 
 
 class EntryNotFound(BotError):
@@ -117,11 +119,24 @@ def _same_content(a: Entry | None, b: Entry | None) -> bool:
 
 
 class KBStore:
-    """All reads and writes of the knowledge base; every write is one transaction."""
+    """All reads and writes of one shop's layer of the knowledge base; every write is one transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, shop: str = DEFAULT_SHOP, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = connect(url)
+        self.engine = engine or connect(url)
+        self.shop_name = shop
+
+    def for_shop(self, shop: str) -> "KBStore":
+        """The same database scoped to another shop's layer (or the common layer), sharing the connection pool."""
+        return KBStore(self.url, shop, self.engine)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The layers this shop's agents are suggested from: the common layer, then its own."""
+        return (self.shop_name,) if self.shop_name == COMMON else (COMMON, self.shop_name)
+
+    def _own(self, table: sa.Table) -> Any:
+        return table.c.shop == self.shop_name
 
     @property
     def safe_url(self) -> str:
@@ -140,7 +155,7 @@ class KBStore:
     def revision_count(self) -> int:
         """How many versions the history holds (grows with every save)."""
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(revisions_table)).scalar_one())
+            return int(conn.execute(sa.select(sa.func.count()).select_from(revisions_table).where(self._own(revisions_table))).scalar_one())
 
     @staticmethod
     def _set_meta(conn: Connection, meta: dict[str, str]) -> None:
@@ -148,20 +163,21 @@ class KBStore:
             conn.execute(meta_table.delete().where(meta_table.c.key == key))
             conn.execute(meta_table.insert().values(key=key, value=value))
 
-    @staticmethod
-    def _log_change(conn: Connection, entry_id: str | None) -> None:
-        conn.execute(changes_table.insert().values(entry_id=entry_id, created_at=now()))
+    def _log_change(self, conn: Connection, entry_id: str | None) -> None:
+        conn.execute(changes_table.insert().values(shop=self.shop_name, entry_id=entry_id, created_at=now()))
 
     def last_change(self) -> int:
-        """The sequence number of the latest change to what agents are suggested (0: none yet)."""
+        """The sequence number of the latest change to what this shop's agents are suggested (0: none yet)."""
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.max(changes_table.c.seq))).scalar_one() or 0)
+            return int(conn.execute(sa.select(sa.func.max(changes_table.c.seq)).where(changes_table.c.shop.in_(self.layers))).scalar_one() or 0)
 
     def changes_since(self, seq: int) -> tuple[int, set[str] | None]:
-        """(latest seq, ids of entries whose live version changed after seq); None means reload everything."""
+        """(latest seq, ids of entries whose live version changed after seq, in either layer); None means reload everything."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(changes_table.c.seq, changes_table.c.entry_id).where(changes_table.c.seq > seq).order_by(changes_table.c.seq)
+                sa.select(changes_table.c.seq, changes_table.c.entry_id)
+                .where(changes_table.c.seq > seq, changes_table.c.shop.in_(self.layers))
+                .order_by(changes_table.c.seq)
             ).all()
         if not rows:
             return seq, set()
@@ -171,18 +187,20 @@ class KBStore:
     # -- whole-KB import ------------------------------------------------------------------------
 
     def replace_all(self, content: KBContent, meta: dict[str, str] | None = None, author: str = "import") -> None:
-        """Make the database hold exactly this KB (all or nothing); entries missing from it are retired.
+        """Make this shop's layer hold exactly this KB (all or nothing); its entries missing from it are retired.
 
         Changed entries get a new version in the history (action "import"); unchanged ones are untouched.
         """
         stamp = now()
         with self.engine.begin() as conn:
             self._set_meta(conn, meta or {})
-            conn.execute(shop_table.delete())
+            if self.shop_name != COMMON and conn.execute(sa.select(shops_table.c.name).where(shops_table.c.name == self.shop_name)).first() is None:
+                conn.execute(shops_table.insert().values(name=self.shop_name, created_at=stamp))
+            conn.execute(shop_table.delete().where(self._own(shop_table)))
             if content.shop:
                 conn.execute(
                     shop_table.insert(),
-                    [{"key": k, "position": i, "value": v} for i, (k, v) in enumerate(content.shop.items())],
+                    [{"shop": self.shop_name, "key": k, "position": i, "value": v} for i, (k, v) in enumerate(content.shop.items())],
                 )
             current = {r.entry.id: r for r in self._records(conn)}
             drafts = {d.id: d for d in content.pending}
@@ -208,13 +226,15 @@ class KBStore:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def _records(self, conn: Connection, where: Any = None) -> list[EntryRecord]:
-        query = sa.select(entries_table).order_by(entries_table.c.id)
-        q_query = sa.select(questions_table).order_by(questions_table.c.entry_id, questions_table.c.position)
-        p_query = sa.select(pending_table)
+    def _records(self, conn: Connection, where: Any = None, shop: str | None = None) -> list[EntryRecord]:
+        """The rows of one layer (this shop's unless named) that match `where`, with their questions and pending edits."""
+        layer = self.shop_name if shop is None else shop
+        query = sa.select(entries_table).where(entries_table.c.shop == layer).order_by(entries_table.c.id)
+        q_query = sa.select(questions_table).where(questions_table.c.shop == layer).order_by(questions_table.c.entry_id, questions_table.c.position)
+        p_query = sa.select(pending_table).where(pending_table.c.shop == layer)
         if where is not None:
             query = query.where(where)
-            ids = sa.select(entries_table.c.id).where(where)
+            ids = sa.select(entries_table.c.id).where(where, entries_table.c.shop == layer)
             q_query = q_query.where(questions_table.c.entry_id.in_(ids))
             p_query = p_query.where(pending_table.c.entry_id.in_(ids))
         rows = conn.execute(query).all()
@@ -236,25 +256,53 @@ class KBStore:
             for row in rows
         ]
 
+    def _profile(self, conn: Connection, shop: str) -> dict[str, str]:
+        query = sa.select(shop_table).where(shop_table.c.shop == shop).order_by(shop_table.c.position)
+        return {r.key: r.value for r in conn.execute(query).all()}
+
     def _shop(self, conn: Connection) -> dict[str, str]:
-        return {r.key: r.value for r in conn.execute(sa.select(shop_table).order_by(shop_table.c.position)).all()}
+        """The profile that fills this shop's answers: the common layer's values, overridden by the shop's own."""
+        profile: dict[str, str] = {}
+        for layer in self.layers:
+            profile.update(self._profile(conn, layer))
+        return profile
 
     def load(self, status: str | None = None) -> KBContent:
-        """The whole KB (or only entries of one status) with pending edits, entries sorted by id."""
+        """This shop's own layer (or only its entries of one status) with pending edits and its own profile, by id."""
         with self.engine.connect() as conn:
             where = entries_table.c.status == status if status is not None else None
             records = self._records(conn, where)
-            shop = self._shop(conn)
+            shop = self._profile(conn, self.shop_name)
         return KBContent(
             shop=shop,
             entries=tuple(r.entry for r in records),
             pending=tuple(r.pending for r in records if r.pending is not None),
         )
 
+    def _live(self, conn: Connection, where: Any = None) -> list[Entry]:
+        """The approved entries this shop's agents are suggested: its own, and the common layer's that it neither
+        overrides (its own approved row of that id) nor withdraws (its own retired row); a draft of its own waits."""
+        approved = entries_table.c.status == "approved"
+        own = self._records(conn, approved if where is None else sa.and_(approved, where))
+        if self.shop_name == COMMON:
+            return [r.entry for r in own]
+        mine = entries_table.alias("mine")  # an alias: the subquery must not correlate with the rows it filters
+        decided = sa.select(mine.c.id).where(mine.c.shop == self.shop_name, mine.c.status.in_(("approved", "retired")))
+        inherited = self._records(conn, sa.and_(approved, entries_table.c.id.not_in(decided), *(() if where is None else (where,))), shop=COMMON)
+        return sorted([r.entry for r in own] + [r.entry for r in inherited], key=lambda e: e.id)
+
     def approved(self) -> KBContent:
-        """What agents are suggested: approved entries only (pending edits are not live)."""
-        content = self.load(status="approved")
-        return KBContent(shop=content.shop, entries=content.entries)
+        """What this shop's agents are suggested: the live entries of both layers and the profile that fills them."""
+        with self.engine.connect() as conn:
+            return KBContent(shop=self._shop(conn), entries=tuple(self._live(conn)))
+
+    def live(self, entry_ids: Iterable[str]) -> dict[str, Entry]:
+        """The live versions of these entries for this shop (ids not live here are left out)."""
+        ids = list(entry_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            return {e.id: e for e in self._live(conn, entries_table.c.id.in_(ids))}
 
     def shop(self) -> dict[str, str]:
         with self.engine.connect() as conn:
@@ -263,14 +311,6 @@ class KBStore:
     def get(self, entry_id: str) -> Entry | None:
         record = self.record(entry_id)
         return record.entry if record else None
-
-    def entries(self, entry_ids: Iterable[str]) -> dict[str, Entry]:
-        """The current rows of these entries (missing ids are left out)."""
-        ids = list(entry_ids)
-        if not ids:
-            return {}
-        with self.engine.connect() as conn:
-            return {r.entry.id: r.entry for r in self._records(conn, entries_table.c.id.in_(ids))}
 
     def record(self, entry_id: str) -> EntryRecord | None:
         with self.engine.connect() as conn:
@@ -282,26 +322,27 @@ class KBStore:
             return self._records(conn)
 
     def ids_starting(self, prefix: str) -> set[str]:
-        """The entry ids that start with `prefix` (an index range scan, not a read of every entry)."""
+        """The entry ids in this shop's layers that start with `prefix` (an index range scan, not a read of every entry)."""
+        query = sa.select(entries_table.c.id).where(entries_table.c.shop.in_(self.layers), entries_table.c.id.startswith(prefix, autoescape=True))
         with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(entries_table.c.id).where(entries_table.c.id.startswith(prefix, autoescape=True))).scalars())
+            return set(conn.execute(query).scalars())
 
     def count(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(entries_table)).scalar_one())
+            return int(conn.execute(sa.select(sa.func.count()).select_from(entries_table).where(self._own(entries_table))).scalar_one())
 
     def history(self, entry_id: str) -> list[Revision]:
         """Every version of an entry, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(revisions_table).where(revisions_table.c.entry_id == entry_id).order_by(revisions_table.c.version)
+                sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id).order_by(revisions_table.c.version)
             ).all()
         return [self._revision(row) for row in rows]
 
     def revision(self, entry_id: str, version: int) -> Revision:
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(revisions_table).where(revisions_table.c.entry_id == entry_id, revisions_table.c.version == version)
+                sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id, revisions_table.c.version == version)
             ).first()
         if row is None:
             raise EntryNotFound(f"entry '{entry_id}' has no version {version}")
@@ -317,7 +358,7 @@ class KBStore:
     def _revise(self, conn: Connection, entry: Entry, version: int, action: str, author: str, stamp: datetime, note: str | None = None) -> int:
         conn.execute(
             revisions_table.insert().values(
-                entry_id=entry.id, version=version, action=action, status=entry.status, intent=entry.intent,
+                shop=self.shop_name, entry_id=entry.id, version=version, action=action, status=entry.status, intent=entry.intent,
                 tags=_dumps(entry.tags), questions=_dumps(entry.questions), answer=entry.answer,
                 author=author, created_at=stamp, note=note,
             )
@@ -330,19 +371,20 @@ class KBStore:
             "version": version, "updated_at": stamp, "updated_by": author,
         }
         if insert:
-            conn.execute(entries_table.insert().values(id=entry.id, **values))
+            conn.execute(entries_table.insert().values(shop=self.shop_name, id=entry.id, **values))
         else:
-            conn.execute(entries_table.update().where(entries_table.c.id == entry.id).values(**values))
-        conn.execute(questions_table.delete().where(questions_table.c.entry_id == entry.id))
-        conn.execute(questions_table.insert(), [{"entry_id": entry.id, "position": i, "text": q} for i, q in enumerate(entry.questions)])
+            conn.execute(entries_table.update().where(self._own(entries_table), entries_table.c.id == entry.id).values(**values))
+        conn.execute(questions_table.delete().where(self._own(questions_table), questions_table.c.entry_id == entry.id))
+        conn.execute(
+            questions_table.insert(), [{"shop": self.shop_name, "entry_id": entry.id, "position": i, "text": q} for i, q in enumerate(entry.questions)]
+        )
 
-    @staticmethod
-    def _write_pending(conn: Connection, entry_id: str, draft: Entry | None) -> None:
-        conn.execute(pending_table.delete().where(pending_table.c.entry_id == entry_id))
+    def _write_pending(self, conn: Connection, entry_id: str, draft: Entry | None) -> None:
+        conn.execute(pending_table.delete().where(self._own(pending_table), pending_table.c.entry_id == entry_id))
         if draft is not None:
             conn.execute(
                 pending_table.insert().values(
-                    entry_id=entry_id, intent=draft.intent, tags=_dumps(draft.tags), questions=_dumps(draft.questions), answer=draft.answer
+                    shop=self.shop_name, entry_id=entry_id, intent=draft.intent, tags=_dumps(draft.tags), questions=_dumps(draft.questions), answer=draft.answer
                 )
             )
 
@@ -350,7 +392,7 @@ class KBStore:
         """The entry, claimed for this transaction at base_version, or VersionConflict / EntryNotFound."""
         claimed = conn.execute(
             entries_table.update()
-            .where(entries_table.c.id == entry_id, entries_table.c.version == base_version)
+            .where(self._own(entries_table), entries_table.c.id == entry_id, entries_table.c.version == base_version)
             .values(version=entries_table.c.version)  # takes the row lock (PostgreSQL) / write lock (SQLite)
         ).rowcount
         found = self._records(conn, entries_table.c.id == entry_id)
@@ -366,7 +408,7 @@ class KBStore:
         draft = Entry(**{**entry.__dict__, "status": "draft"})
         try:
             with self.engine.begin() as conn:
-                if conn.execute(sa.select(entries_table.c.id).where(entries_table.c.id == entry.id)).first():
+                if conn.execute(sa.select(entries_table.c.id).where(self._own(entries_table), entries_table.c.id == entry.id)).first():
                     raise InvalidTransition(f"an entry with id '{entry.id}' already exists")
                 self._revise(conn, draft, 1, "create", author, stamp)
                 self._write_row(conn, draft, 1, author, stamp, insert=True)
@@ -430,9 +472,10 @@ class KBStore:
             self._touch(conn, entry_id, version, author, stamp)
         return self._must(entry_id)
 
-    @staticmethod
-    def _touch(conn: Connection, entry_id: str, version: int, author: str, stamp: datetime) -> None:
-        conn.execute(entries_table.update().where(entries_table.c.id == entry_id).values(version=version, updated_at=stamp, updated_by=author))
+    def _touch(self, conn: Connection, entry_id: str, version: int, author: str, stamp: datetime) -> None:
+        conn.execute(
+            entries_table.update().where(self._own(entries_table), entries_table.c.id == entry_id).values(version=version, updated_at=stamp, updated_by=author)
+        )
 
     def _must(self, entry_id: str) -> EntryRecord:
         record = self.record(entry_id)
@@ -441,17 +484,20 @@ class KBStore:
         return record
 
     def question_owners(self, questions: Sequence[str]) -> dict[str, str]:
-        """Which live or draft entry (not retired) already has each of these questions."""
+        """Which live or draft entry (not retired) this shop's agents could meet already has each of these questions."""
         if not questions:
             return {}
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(questions_table.c.text, questions_table.c.entry_id)
-                .join(entries_table, entries_table.c.id == questions_table.c.entry_id)
-                .where(questions_table.c.text.in_(list(questions)), entries_table.c.status != "retired")
+                .join(entries_table, sa.and_(entries_table.c.shop == questions_table.c.shop, entries_table.c.id == questions_table.c.entry_id))
+                .where(questions_table.c.shop.in_(self.layers), questions_table.c.text.in_(list(questions)), entries_table.c.status != "retired")
+                .order_by(questions_table.c.shop != self.shop_name)  # its own entry first
             ).all()
-            owners = {r.text: r.entry_id for r in rows}
-            for row in conn.execute(sa.select(pending_table.c.entry_id, pending_table.c.questions)).all():
+            owners: dict[str, str] = {}
+            for row in rows:
+                owners.setdefault(row.text, row.entry_id)
+            for row in conn.execute(sa.select(pending_table.c.entry_id, pending_table.c.questions).where(pending_table.c.shop.in_(self.layers))).all():
                 for question in json.loads(row.questions):
                     if question in questions:
                         owners.setdefault(question, row.entry_id)

@@ -13,6 +13,7 @@ from bot.kb.csv_io import read_csv, write_csv
 from bot.kb.files import read_kb, write_kb
 from bot.kb.store import KBStore
 from bot.settings import Settings
+from bot.shops import DEFAULT_SHOP
 
 SOURCE_KEY = "imported_from"  # fingerprint of the kb/ files the database was last in step with
 REVISIONS_KEY = "revisions_at_import"  # how many versions the history held at that moment
@@ -66,7 +67,7 @@ def import_kb(settings: Settings, path: Path | None = None, store: KBStore | Non
     source = Path(path or settings.kb_dir)
     content = read_source(settings, source, store)
     store.replace_all(content, author=author)
-    if source.resolve() == settings.kb_dir.resolve():
+    if source.resolve() == settings.kb_dir.resolve() and store.shop_name == DEFAULT_SHOP:
         _mark_in_step(settings, store)
     return ImportReport(len(content.entries), len(content.approved()), len(content.shop))
 
@@ -101,6 +102,6 @@ def export_kb(settings: Settings, out: Path, store: KBStore | None = None) -> li
     store = store or KBStore(settings.db_url)
     content = store.load()
     written = [write_csv(content, out)] if is_csv(out) else write_kb(content, out)
-    if not is_csv(out) and Path(out).resolve() == settings.kb_dir.resolve():
+    if not is_csv(out) and Path(out).resolve() == settings.kb_dir.resolve() and store.shop_name == DEFAULT_SHOP:
         _mark_in_step(settings, store)
     return written

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.auth import AuthStore
 from bot.burst import combine, pending_questions
 from bot.context import Conversation
-from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, Message, edit_distance
+from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, Message, OtherShop, edit_distance
 from bot.errors import MessageError
 from bot.intents import load_intents
 from bot.kb.editor import KBEditor
@@ -39,6 +39,8 @@ from bot.server.headers import SecurityHeaders
 from bot.server.hub import Hub
 from bot.server.relay import Relay, relays
 from bot.order import Order, OrderError, parse_order
+from bot.shop_engines import ShopEngines
+from bot.shops import DEFAULT_SHOP, ShopError, check_name
 from bot.suggest import Engine, Suggestion, check_message
 from bot.textcheck import check_text
 
@@ -97,61 +99,85 @@ class Reply:
     agent: str | None = None  # the account that sent it (the dashboard's per-agent figures)
 
 
-class Console:
-    """Request handlers bound to one engine, one conversation store and one hub of open pages."""
+ReadingKey = tuple[str, str, Conversation, int]  # shop, text, the conversation before it, the shop's KB change
 
-    def __init__(self, engine: Engine, store: ConversationStore) -> None:
-        self.engine = engine
+
+class Console:
+    """Request handlers bound to every shop's engine, one conversation store and one hub of open pages. A
+    conversation is answered from its own shop's KB and profile (bot.shops)."""
+
+    def __init__(self, engines: ShopEngines, store: ConversationStore) -> None:
+        self.engines = engines
+        self.settings = engines.settings
         self.store = store
         self.hub = Hub()
-        self._readings: OrderedDict[tuple[str, Conversation, int], Suggestion] = OrderedDict()
+        self._readings: OrderedDict[ReadingKey, Suggestion] = OrderedDict()
         self._readings_lock = threading.Lock()
 
-    def _remembered(self, text: str, before: Conversation, seq: int) -> Suggestion:
+    def _engine(self, shop: str) -> Engine:
+        """The shop's engine (a 422 naming the problem for a shop that does not exist); off the loop."""
+        try:
+            return self.engines.get(shop)
+        except ShopError as exc:
+            raise ApiError(422, str(exc)) from exc
+
+    def _engine_of(self, conversation_id: str, named: str | None = None) -> Engine:
+        """The engine of the conversation's shop: the one it belongs to, else the one named (a new conversation),
+        else the default shop; naming another shop than its own is a 409."""
+        held_by = self.store.shop_of(conversation_id)
+        if held_by is not None and named is not None and named != held_by:
+            raise ApiError(409, f"conversation '{conversation_id}' belongs to shop '{held_by}', not '{named}'")
+        return self._engine(held_by or named or DEFAULT_SHOP)
+
+    def _remembered(self, engine: Engine, text: str, before: Conversation) -> Suggestion:
         """The engine's suggestion for a buyer message in the conversation before it, remembered while neither that
-        conversation nor the KB (`seq`) changes: a burst's earlier messages are read again on every new message."""
-        key = (text, before, seq)
+        conversation nor the shop's KB (`seq`) changes: a burst's earlier messages are read again on every new message."""
+        key = (engine.shop, text, before, engine.seq)
         with self._readings_lock:
             known = self._readings.get(key)
             if known is not None:
                 self._readings.move_to_end(key)
                 return known
-        suggestion = self.engine.suggest(text, context=before)
+        suggestion = engine.suggest(text, context=before)
         self._remember(key, suggestion)
         return suggestion
 
-    def _remember(self, key: tuple[str, Conversation, int], suggestion: Suggestion) -> None:
+    def _remember(self, key: ReadingKey, suggestion: Suggestion) -> None:
         with self._readings_lock:
             self._readings[key] = suggestion
             if len(self._readings) > REMEMBERED_READINGS:
                 self._readings.popitem(last=False)
 
-    def _suggest(self, text: str, conversation_id: str | None) -> dict[str, Any]:
+    def _suggest(self, text: str, conversation_id: str | None, shop: str | None) -> dict[str, Any]:
+        engine = self._engine_of(conversation_id, shop) if conversation_id else self._engine(shop or DEFAULT_SHOP)
         conversation = self.store.conversation(conversation_id).latest() if conversation_id else None
         try:
-            return self.engine.suggest(text, context=conversation).to_dict()
+            return engine.suggest(text, context=conversation).to_dict()
         except MessageError as exc:
             raise ApiError(422, str(exc)) from exc
 
-    def _burst(self, conversation: Conversation) -> dict[str, Any]:
+    def _burst(self, engine: Engine, conversation: Conversation) -> dict[str, Any]:
         """The pending questions, each with its suggestions, and the combined reply (`pending` and `combined`)."""
-        seq = self.engine.seq
-        pending = pending_questions(conversation, lambda turn, before: self._remembered(turn.text, before, seq))
+        pending = pending_questions(conversation, lambda turn, before: self._remembered(engine, turn.text, before))
         combined = combine(pending)
         return {"pending": [p.to_dict() for p in pending], "combined": combined.to_dict() if combined else None}
 
-    def _receive(self, conversation_id: str, text: str, order: Order | None) -> tuple[Message, dict[str, Any], dict[str, Any]]:
-        """Store a buyer message (and its order's facts), suggest for it in its conversation, log what was shown,
-        and read the burst it belongs to; off the loop."""
-        message = self.store.add_message(conversation_id, "customer", text, order)
+    def _receive(self, conversation_id: str, text: str, order: Order | None, shop: str | None) -> tuple[str, Message, dict[str, Any], dict[str, Any]]:
+        """Store a buyer message (and its order's facts), suggest for it in its conversation with its shop's KB, log
+        what was shown, and read the burst it belongs to; off the loop."""
+        engine = self._engine_of(conversation_id, shop)  # before storing: a shop that does not exist stores nothing
+        try:
+            message = self.store.add_message(conversation_id, "customer", text, order, shop=engine.shop)
+        except OtherShop as exc:  # another process gave the conversation its shop meanwhile
+            raise ApiError(409, str(exc)) from exc
         conversation = self.store.conversation(conversation_id)
         before = conversation.before(message.id)
         started = time.perf_counter()
-        suggestion = self.engine.suggest(text, context=before)  # as written: the stored text has personal data masked
+        suggestion = engine.suggest(text, context=before)  # as written: the stored text has personal data masked
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         turn = conversation.buyer_message(message.id)
         if turn is not None:  # the burst reads the stored text: let it find this reading
-            self._remember((turn.text, before, self.engine.seq), suggestion)
+            self._remember((engine.shop, turn.text, before, engine.seq), suggestion)
         shown = [
             {"conversation_id": conversation_id, "message_id": message.id, "intent": suggestion.intent.name,
              "event": "shown", "entry_id": r.id, "rank": rank, "score": r.score}
@@ -162,19 +188,20 @@ class Console:
         if shown:  # the suggest time once per message, for the dashboard's latency figure
             shown[0]["latency_ms"] = latency_ms
         self.store.add_feedback(shown)
-        return message, suggestion.to_dict(), self._burst(conversation)
+        return engine.shop, message, suggestion.to_dict(), self._burst(engine, conversation)
 
     async def customer_message(self, request: Request) -> Response:
         conversation_id = _conversation_id(request)
         data = await json_body(request)
         try:
-            text = check_message(data.get("text"), self.engine.settings.limits.max_message_chars)
+            text = check_message(data.get("text"), self.settings.limits.max_message_chars)
             order = parse_order(data["order"]) if data.get("order") is not None else None
-        except (MessageError, OrderError) as exc:
+            shop = check_name(data["shop"]) if data.get("shop") is not None else None
+        except (MessageError, OrderError, ShopError) as exc:
             raise ApiError(422, str(exc)) from exc
-        message, suggestion, burst = await run_in_threadpool(self._receive, conversation_id, text, order)
+        shop, message, suggestion, burst = await run_in_threadpool(self._receive, conversation_id, text, order, shop)
         # the live console and the caller see the message as sent; the database keeps it with personal data masked
-        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": text}, "suggestion": suggestion, **burst}
+        payload = {"conversation_id": conversation_id, "shop": shop, "message": {**message.to_dict(), "text": text}, "suggestion": suggestion, **burst}
         if order is not None:
             payload["order"] = order.to_dict()
         await self.hub.to_agents({"type": "customer_message", **payload})
@@ -183,7 +210,7 @@ class Console:
     async def agent_reply(self, request: Request) -> Response:
         conversation_id = _conversation_id(request)
         data = await json_body(request)
-        limit = self.engine.settings.limits.max_reply_chars
+        limit = self.settings.limits.max_reply_chars
         try:
             text = check_text(data.get("text"), "reply", limit)
         except MessageError as exc:
@@ -252,7 +279,7 @@ class Console:
             rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": reply.text, "intent": intent_of.get(message_id),
                          "wait_ms": None if waited is None else max(0, int(waited.total_seconds() * 1000))})
         stored = self.store.add_feedback(rows)
-        return message, stored, self._burst(self.store.conversation(conversation_id))
+        return message, stored, self._burst(self._engine_of(conversation_id), self.store.conversation(conversation_id))
 
     async def pending(self, request: Request) -> Response:
         """The buyer's unanswered questions with their suggestions, and the combined reply."""
@@ -260,7 +287,7 @@ class Console:
 
         def read() -> dict[str, Any]:
             self._check_message_of(conversation_id, None)
-            return {"conversation_id": conversation_id, **self._burst(self.store.conversation(conversation_id))}
+            return {"conversation_id": conversation_id, **self._burst(self._engine_of(conversation_id), self.store.conversation(conversation_id))}
 
         return JSONResponse(await run_in_threadpool(read))
 
@@ -278,7 +305,7 @@ class Console:
             turn = conversation.buyer_message(message_id)
             if turn is None:
                 raise ApiError(404, f"no buyer message {message_id} in conversation '{conversation_id}'")
-            suggestion = self._remembered(turn.text, conversation.before(message_id), self.engine.seq)
+            suggestion = self._remembered(self._engine_of(conversation_id), turn.text, conversation.before(message_id))
             return {"conversation_id": conversation_id, "message_id": message_id, **suggestion.to_dict()}
 
         return JSONResponse(await run_in_threadpool(read))
@@ -294,7 +321,7 @@ class Console:
         final_text = optional_str(data, "final_text")
         if final_text is not None:
             try:
-                final_text = check_text(final_text, "final_text", self.engine.settings.limits.max_reply_chars)
+                final_text = check_text(final_text, "final_text", self.settings.limits.max_reply_chars)
             except MessageError as exc:
                 raise ApiError(422, str(exc)) from exc
         row = {
@@ -317,29 +344,48 @@ class Console:
         if query is None:
             raise ApiError(400, "query parameter 'q' is required")
         conversation_id = request.query_params.get("conversation_id")
-        return JSONResponse(await run_in_threadpool(self._suggest, query, conversation_id))
+        if conversation_id is not None and not CONVERSATION_ID.match(conversation_id):
+            raise ApiError(400, "'conversation_id' is not a conversation id")
+        return JSONResponse(await run_in_threadpool(self._suggest, query, conversation_id, _shop_param(request.query_params.get("shop"))))
+
+    def _engine_asked(self, conversation_id: object, shop: object) -> Engine:
+        """The engine a console helper works with: the conversation's shop's, else the shop named, else the default."""
+        if conversation_id is not None:
+            if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
+                raise ApiError(400, "'conversation_id' is not a conversation id")
+            return self._engine_of(conversation_id, _shop_param(shop))
+        return self._engine(_shop_param(shop) or DEFAULT_SHOP)
 
     async def kb_search(self, request: Request) -> Response:
+        """The shop's live entries that match the text (the conversation's shop, or `shop`), filled with its facts."""
         query = (request.query_params.get("q") or "").strip()
         if not query:
             return JSONResponse({"results": []})
         if len(query) > 200:
             raise ApiError(422, "search text is longer than 200 characters")
-        index = self.engine.index
-        hits = await run_in_threadpool(index.search, query, 8) if index is not None else []
-        shop = self.engine.kb.shop
-        results = [
-            {"id": h.entry.id, "intent": h.entry.intent, "text": fill(h.entry.answer, shop).text, "matched_question": h.matched, "score": round(h.score, 4)}
-            for h in hits
-        ]
-        return JSONResponse({"results": results})
+
+        def search() -> list[dict[str, Any]]:
+            engine = self._engine_asked(request.query_params.get("conversation_id"), request.query_params.get("shop"))
+            index, shop = engine.index, engine.kb.shop
+            hits = index.search(query, 8) if index is not None else []
+            return [
+                {"id": h.entry.id, "intent": h.entry.intent, "text": fill(h.entry.answer, shop).text, "matched_question": h.matched, "score": round(h.score, 4)}
+                for h in hits
+            ]
+
+        return JSONResponse({"results": await run_in_threadpool(search)})
 
     async def check(self, request: Request) -> Response:
+        """The service rules' warnings on a reply, against what the conversation's shop's approved answers promise."""
         data = await json_body(request)
         text = optional_str(data, "text") or ""
-        if len(text) > self.engine.settings.limits.max_reply_chars:
-            raise ApiError(422, f"text is {len(text)} characters; the limit is {self.engine.settings.limits.max_reply_chars}")
-        found = await run_in_threadpool(check_reply, text, self.engine.promised) if text.strip() else []
+        if len(text) > self.settings.limits.max_reply_chars:
+            raise ApiError(422, f"text is {len(text)} characters; the limit is {self.settings.limits.max_reply_chars}")
+
+        def promised() -> frozenset[str] | None:
+            return self._engine_asked(data.get("conversation_id"), data.get("shop")).promised
+
+        found = await run_in_threadpool(lambda: check_reply(text, promised())) if text.strip() else []
         warnings = [{"rule": w.rule, "message": w.message} for w in found]
         leftover = VARIABLE.findall(text)
         return JSONResponse({"warnings": warnings, "leftover_variables": leftover, "can_send": bool(text.strip()) and not leftover})
@@ -367,7 +413,8 @@ class Console:
                              "limit": limit, "next_before": messages[0].id if older else None})
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"ok": True, "entries": len(self.engine.index or ()), "nlu_ready": self.engine.nlu_ready.is_set()})
+        first = self.engines.first
+        return JSONResponse({"ok": True, "entries": len(first.index or ()), "nlu_ready": first.nlu_ready.is_set(), "shops_loaded": len(self.engines.loaded())})
 
     async def agent_socket(self, websocket: WebSocket) -> None:
         await self._hold(websocket, None)
@@ -395,7 +442,17 @@ class Console:
 PRUNE_EVERY_S = 3600
 
 
-def _background(engine: Engine, store: ConversationStore, hub: Hub, auth: AuthStore, interval: float) -> Callable[[Starlette], AsyncIterator[None]]:
+def _shop_param(value: object) -> str | None:
+    """A shop named in a request (None: not named), or a 422 saying what a name may hold."""
+    if value is None:
+        return None
+    try:
+        return check_name(value)
+    except ShopError as exc:
+        raise ApiError(422, str(exc)) from exc
+
+
+def _background(engines: ShopEngines, store: ConversationStore, hub: Hub, auth: AuthStore, interval: float) -> Callable[[Starlette], AsyncIterator[None]]:
     """While the app runs, every `interval` s: apply KB changes made elsewhere (the CLI, another server process), and
     close the open pages whose session ended (logout, account removed or given a new password, expiry), on any process;
     hourly (and at start): delete conversations past the retention limit."""
@@ -410,13 +467,13 @@ def _background(engine: Engine, store: ConversationStore, hub: Hub, auth: AuthSt
             await asyncio.sleep(interval)
 
     async def sync() -> None:
-        await run_in_threadpool(engine.sync)
+        await run_in_threadpool(engines.sync)
 
     async def close_ended() -> None:
         await hub.close_ended(lambda keys: run_in_threadpool(auth.live_sessions, keys))
 
     async def prune() -> None:
-        days = engine.settings.retention.days
+        days = engines.settings.retention.days
         if days:
             gone = await run_in_threadpool(store.prune, days)
             if any(gone.values()):
@@ -446,8 +503,10 @@ def _background(engine: Engine, store: ConversationStore, hub: Hub, auth: AuthSt
 
 
 def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 0.5, auth: AuthStore | None = None) -> Starlette:
-    """The app factory: the agent console and the editor pages over one engine, each route behind its role."""
-    console = Console(engine, store)
+    """The app factory: the agent console and the editor pages over the shops' engines (`engine` is the default
+    shop's, loaded at start; the others load on first use), each route behind its role."""
+    engines = ShopEngines(engine)
+    console = Console(engines, store)
     editor = EditorApi(engine, KBEditor(engine.store, load_intents(engine.settings.project_dir), lambda: engine.index))
     auth = auth or AuthStore(engine.settings.db_url)
     login = Login(auth, engine.settings.auth)
@@ -529,7 +588,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(AuthMiddleware, store=auth)],
         exception_handlers={HTTPException: api_error},
-        lifespan=_background(engine, store, console.hub, auth, poll_interval),
+        lifespan=_background(engines, store, console.hub, auth, poll_interval),
     )
     app.state.console = console
     app.state.limits = engine.settings.limits
