@@ -43,6 +43,7 @@ def generate(db_url: str, rows: int, days: int, agents: int, seed: int = 7) -> d
 
     from bot.db import connect, conversations_table, feedback_table, messages_table, now
     from bot.kb.store import KBStore
+    from bot.shops import DEFAULT_SHOP
 
     rng = random.Random(seed)
     kb = KBStore(db_url).approved()
@@ -83,7 +84,7 @@ def generate(db_url: str, rows: int, days: int, agents: int, seed: int = 7) -> d
         at = end - timedelta(days=rng.random() * days)
         if conversation is None or in_conversation >= rng.randint(1, 5):
             conversation, in_conversation = f"bench-{n}", 0
-            conversations.append({"id": conversation, "created_at": at, "updated_at": at})
+            conversations.append({"id": conversation, "shop": DEFAULT_SHOP, "created_at": at, "updated_at": at})
         in_conversation += 1
         message_id = next_id + n
         intent = rng.choices(intents, weights)[0]

@@ -8,13 +8,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection
 
-from bot.db import api_tokens_table, connect, now, password_changes_due_table, sessions_table, users_table
+from bot.db import api_tokens_table, connect, now, password_changes_due_table, sessions_table, token_shops_table, user_shops_table, users_table
 from bot.errors import BotError
+from bot.shops import DEFAULT_SHOP, check_name
 
 ROLES = ("agent", "editor", "admin")
 TOKEN_ROLES = ("integration", *ROLES)
@@ -46,9 +49,27 @@ class Principal:
     via: str  # "session" | "token"
     csrf: str = ""  # the session's CSRF token; state-changing requests must echo it
     must_change_password: bool = False  # a session of an account whose password was made for it: only /password
+    shops: frozenset[str] = frozenset()  # the shops it serves (an admin serves every shop)
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
+
+    @property
+    def every_shop(self) -> bool:
+        return self.role == "admin"
+
+    def serves(self, shop: str) -> bool:
+        """May it see this shop's conversations and work on its entries?"""
+        return self.every_shop or shop in self.shops
+
+    @property
+    def may_edit_common(self) -> bool:
+        """The common layer reaches every shop: only an admin changes it."""
+        return self.role == "admin"
+
+    def visible_shops(self) -> frozenset[str] | None:
+        """The shops whose conversations it sees (None: all)."""
+        return None if self.every_shop else self.shops
 
 
 def _digest(secret: str) -> str:
@@ -69,14 +90,16 @@ class AuthStore:
 
     # -- accounts -----------------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, password: str, must_change: bool = False) -> None:
+    def add_user(self, name: str, role: str, password: str, must_change: bool = False, shops: Sequence[str] | None = None) -> None:
         """Create the account, or give an existing one this role and password (and log it out everywhere);
-        `must_change`: the password was made for the account, which must choose its own at its first login."""
+        `must_change`: the password was made for the account, which must choose its own at its first login.
+        `shops`: the shops it serves (None: an existing account keeps its own, a new one serves the default shop)."""
         _check_name(name)
         if role not in ROLES:
             raise AuthError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise AuthError(f"passwords are {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        served = _shops(shops)
         hashed = _hasher.hash(password)
         with self.engine.begin() as conn:
             exists = conn.execute(sa.select(users_table.c.name).where(users_table.c.name == name)).first()
@@ -85,6 +108,10 @@ class AuthStore:
                 conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
             else:
                 conn.execute(users_table.insert().values(name=name, role=role, password_hash=hashed, created_at=now()))
+                served = served or (DEFAULT_SHOP,)
+            if served:
+                conn.execute(user_shops_table.delete().where(user_shops_table.c.user_name == name))
+                conn.execute(user_shops_table.insert(), [{"user_name": name, "shop": shop} for shop in served])
             conn.execute(password_changes_due_table.delete().where(password_changes_due_table.c.user_name == name))
             if must_change:
                 conn.execute(password_changes_due_table.insert().values(user_name=name, created_at=now()))
@@ -98,7 +125,7 @@ class AuthStore:
         role = self.role(name)
         if role is None:
             raise AuthError(f"no account '{name}'")
-        self.add_user(name, role, new)
+        self.add_user(name, role, new)  # keeps the shops it serves
 
     def password_change_due(self, name: str) -> bool:
         with self.engine.connect() as conn:
@@ -113,12 +140,14 @@ class AuthStore:
         with self.engine.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
             conn.execute(password_changes_due_table.delete().where(password_changes_due_table.c.user_name == name))
+            conn.execute(user_shops_table.delete().where(user_shops_table.c.user_name == name))
             return bool(conn.execute(users_table.delete().where(users_table.c.name == name)).rowcount)
 
-    def users(self) -> list[dict[str, str]]:
+    def users(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(users_table.c.name, users_table.c.role, users_table.c.created_at).order_by(users_table.c.name))
-            return [{"name": r.name, "role": r.role, "created_at": r.created_at.isoformat() + "Z"} for r in rows]
+            rows = conn.execute(sa.select(users_table.c.name, users_table.c.role, users_table.c.created_at).order_by(users_table.c.name)).all()
+            served = _served(conn, user_shops_table, user_shops_table.c.user_name)
+        return [{"name": r.name, "role": r.role, "shops": served.get(r.name, []), "created_at": r.created_at.isoformat() + "Z"} for r in rows]
 
     def has_users(self) -> bool:
         with self.engine.connect() as conn:
@@ -171,9 +200,10 @@ class AuthStore:
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        if row is None or row.expires_at < now():
-            return None
-        return Principal(row.name, row.role, "session", row.csrf, must_change_password=row.change_due is not None)
+            if row is None or row.expires_at < now():
+                return None
+            shops = _served(conn, user_shops_table, user_shops_table.c.user_name, row.name).get(row.name, [])
+        return Principal(row.name, row.role, "session", row.csrf, must_change_password=row.change_due is not None, shops=frozenset(shops))
 
     @staticmethod
     def session_key(token: str) -> str:
@@ -199,32 +229,57 @@ class AuthStore:
 
     # -- API tokens ---------------------------------------------------------------------------
 
-    def add_token(self, name: str, role: str = "integration") -> str:
-        """A new bearer token (shown once; only its hash is kept). Replaces a token of the same name."""
+    def add_token(self, name: str, role: str = "integration", shops: Sequence[str] | None = None) -> str:
+        """A new bearer token (shown once; only its hash is kept) serving these shops (default: the default shop).
+        Replaces a token of the same name."""
         _check_name(name)
         if role not in TOKEN_ROLES:
             raise AuthError(f"token role must be one of {', '.join(TOKEN_ROLES)}, not {role!r}")
+        served = _shops(shops) or (DEFAULT_SHOP,)
         token = "kefu_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
+            conn.execute(token_shops_table.delete().where(token_shops_table.c.token_name == name))
             conn.execute(api_tokens_table.delete().where(api_tokens_table.c.name == name))
             conn.execute(api_tokens_table.insert().values(token_hash=_digest(token), name=name, role=role, created_at=now()))
+            conn.execute(token_shops_table.insert(), [{"token_name": name, "shop": shop} for shop in served])
         return token
 
     def remove_token(self, name: str) -> bool:
         with self.engine.begin() as conn:
+            conn.execute(token_shops_table.delete().where(token_shops_table.c.token_name == name))
             return bool(conn.execute(api_tokens_table.delete().where(api_tokens_table.c.name == name)).rowcount)
 
-    def tokens(self) -> list[dict[str, str]]:
+    def tokens(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role, api_tokens_table.c.created_at).order_by(api_tokens_table.c.name))
-            return [{"name": r.name, "role": r.role, "created_at": r.created_at.isoformat() + "Z"} for r in rows]
+            rows = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role, api_tokens_table.c.created_at).order_by(api_tokens_table.c.name)).all()
+            served = _served(conn, token_shops_table, token_shops_table.c.token_name)
+        return [{"name": r.name, "role": r.role, "shops": served.get(r.name, []), "created_at": r.created_at.isoformat() + "Z"} for r in rows]
 
     def token(self, token: str) -> Principal | None:
         if not token or len(token) > 128:
             return None
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role).where(api_tokens_table.c.token_hash == _digest(token))).first()
-        return Principal(row.name, row.role, "token") if row else None
+            if row is None:
+                return None
+            shops = _served(conn, token_shops_table, token_shops_table.c.token_name, row.name).get(row.name, [])
+        return Principal(row.name, row.role, "token", shops=frozenset(shops))
+
+
+def _shops(shops: Sequence[str] | None) -> tuple[str, ...]:
+    """Shop names as given, checked and without repeats (a shop added later may be named: access is by name)."""
+    return tuple(dict.fromkeys(check_name(shop) for shop in shops or ()))
+
+
+def _served(conn: Connection, table: sa.Table, owner: Any, name: str | None = None) -> dict[str, list[str]]:
+    """Each account's (or token's) shops, by name; only `name`'s when given."""
+    query = sa.select(owner.label("owner"), table.c.shop).order_by(owner, table.c.shop)
+    if name is not None:
+        query = query.where(owner == name)
+    served: dict[str, list[str]] = {}
+    for row in conn.execute(query):
+        served.setdefault(row.owner, []).append(row.shop)
+    return served
 
 
 def same_secret(a: str, b: str) -> bool:

@@ -157,6 +157,13 @@ def db_prune(days: float | None, db_url: str | None) -> None:
     click.echo(f"older than {keep:g} days: deleted {gone['conversations']} conversations, {gone['messages']} messages, {gone['feedback']} feedback rows")
 
 
+def _existing_shops(engine, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The shops named with --shop, each one that exists (a typo would serve nothing); the default shop always may."""
+    from bot import shops
+
+    return tuple(name if name == shops.DEFAULT_SHOP else shops.must_exist(engine, shops.check_name(name)) for name in names)
+
+
 @cli.group()
 def user() -> None:
     """Accounts for the web pages: agent (console), editor (and the KB editor), admin (everything)."""
@@ -166,12 +173,14 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["agent", "editor", "admin"]), required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when not given (8+ characters).")
+@click.option("--shop", "shops", multiple=True, metavar="NAME", help="A shop it serves (repeat for each; default: an existing account keeps its shops, a new one serves the shop 'default'; admins serve every shop).")
 @db_option
-def user_add(name: str, role: str, password: str, db_url: str | None) -> None:
+def user_add(name: str, role: str, password: str, shops: tuple[str, ...], db_url: str | None) -> None:
     """Create an account, or change an existing one's role and password (which logs it out everywhere)."""
     from bot.auth import AuthStore
 
-    AuthStore(_settings(db_url).db_url).add_user(name, role, password)
+    auth = AuthStore(_settings(db_url).db_url)
+    auth.add_user(name, role, password, shops=_existing_shops(auth.engine, shops) or None)
     click.echo(f"{name}: {role}")
 
 
@@ -182,7 +191,7 @@ def user_list(db_url: str | None) -> None:
     from bot.auth import AuthStore
 
     for row in AuthStore(_settings(db_url).db_url).users():
-        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']}")
+        click.echo(f"{row['name']}\t{row['role']}\t{'every shop' if row['role'] == 'admin' else ','.join(row['shops'])}\t{row['created_at']}")
 
 
 @user.command("remove")
@@ -206,12 +215,14 @@ def token() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["integration", "agent", "editor", "admin"]), default="integration", show_default=True,
               help="integration: conversation messages, suggestions, replies and feedback only.")
+@click.option("--shop", "shops", multiple=True, metavar="NAME", help="A shop it serves (repeat for each; default: the shop 'default'; an admin token serves every shop).")
 @db_option
-def token_add(name: str, role: str, db_url: str | None) -> None:
+def token_add(name: str, role: str, shops: tuple[str, ...], db_url: str | None) -> None:
     """Make a token (printed once; only its hash is stored). A token of the same name is replaced."""
     from bot.auth import AuthStore
 
-    click.echo(AuthStore(_settings(db_url).db_url).add_token(name, role))
+    auth = AuthStore(_settings(db_url).db_url)
+    click.echo(auth.add_token(name, role, shops=_existing_shops(auth.engine, shops) or None))
 
 
 @token.command("list")
@@ -221,7 +232,7 @@ def token_list(db_url: str | None) -> None:
     from bot.auth import AuthStore
 
     for row in AuthStore(_settings(db_url).db_url).tokens():
-        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']}")
+        click.echo(f"{row['name']}\t{row['role']}\t{'every shop' if row['role'] == 'admin' else ','.join(row['shops'])}\t{row['created_at']}")
 
 
 @token.command("remove")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 import sqlalchemy as sa
 from rapidfuzz.distance import Levenshtein
@@ -143,15 +143,20 @@ class ConversationStore:
                 answered[message_id] = entry_id or answered.get(message_id)
         return from_messages(messages, answered, self.order(conversation_id))
 
-    def count_conversations(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(conversations_table)).scalar_one())
+    @staticmethod
+    def _of_shops(query: Any, shops: Collection[str] | None) -> Any:
+        return query if shops is None else query.where(conversations_table.c.shop.in_(sorted(shops)))
 
-    def conversations(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-        """Recent conversations, newest first, each with its last message."""
+    def count_conversations(self, shops: Collection[str] | None = None) -> int:
+        """How many conversations (of these shops; None: of all)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(self._of_shops(sa.select(sa.func.count()).select_from(conversations_table), shops)).scalar_one())
+
+    def conversations(self, limit: int = 100, offset: int = 0, shops: Collection[str] | None = None) -> list[dict[str, Any]]:
+        """Recent conversations (of these shops; None: of all), newest first, each with its shop and last message."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(conversations_table)
+                self._of_shops(sa.select(conversations_table), shops)
                 .order_by(conversations_table.c.updated_at.desc(), conversations_table.c.id)
                 .limit(limit)
                 .offset(offset)

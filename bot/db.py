@@ -187,6 +187,14 @@ users_table = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
+# The shops each account serves (migration 0003; accounts made before shops serve `default`). Admins serve every shop.
+user_shops_table = sa.Table(
+    "user_shops",
+    metadata,
+    sa.Column("user_name", sa.String(64), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("shop", sa.String(64), primary_key=True),
+)
+
 # Logged-in browsers: the cookie holds a random token, the table only its SHA-256 (a leaked table logs nobody in).
 sessions_table = sa.Table(
     "sessions",
@@ -225,6 +233,15 @@ api_tokens_table = sa.Table(
     sa.Column("name", sa.String(64), nullable=False, unique=True),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+
+# The shops each integration token serves (as user_shops; an admin token serves every shop).
+token_shops_table = sa.Table(
+    "token_shops",
+    metadata,
+    sa.Column("token_name", sa.String(64), sa.ForeignKey("api_tokens.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("shop", sa.String(64), primary_key=True),
 )
 
 

@@ -43,7 +43,7 @@ class ShopEngines:
         engine = self._cached(shop)
         if engine is not None:
             return engine
-        shops.must_exist(self.first.store.engine, shops.check_name(shop))
+        shops.must_exist(self.first.store.engine, shop)  # a shop, or the common layer (its editors work on it alone)
         with self._lock:
             building = self._building.setdefault(shop, threading.Lock())
         with building:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import sqlalchemy as sa
 
-from bot.db import feedback_table, messages_table, now, traffic_reviewed_table
+from bot.db import conversations_table, feedback_table, messages_table, now, traffic_reviewed_table
 from bot.encoder import Encoder
 from bot.errors import BotError
 from bot.index import KBIndex
@@ -61,16 +61,20 @@ class Cluster:
         return {**asdict(self), "size": len(self.messages), "reasons": dict(Counter(m.reason for m in self.messages))}
 
 
-def missed_messages(engine: sa.engine.Engine, limit: int = MAX_MESSAGES) -> list[Missed]:
-    """Recent buyer messages that were abstained on, rejected or heavily rewritten, not yet reviewed."""
+def _of_shop(query: Any, shop: str | None) -> Any:
+    """Only messages of the shop's conversations (None: of every shop: the common layer's editors see them all)."""
+    if shop is None:
+        return query
+    return query.where(messages_table.c.conversation_id.in_(sa.select(conversations_table.c.id).where(conversations_table.c.shop == shop)))
+
+
+def missed_messages(engine: sa.engine.Engine, limit: int = MAX_MESSAGES, shop: str | None = None) -> list[Missed]:
+    """Recent buyer messages (of the shop's conversations) that were abstained on, rejected or heavily rewritten, not yet reviewed."""
     with engine.connect() as conn:
         reviewed = sa.select(traffic_reviewed_table.c.message_id)
-        recent = (  # the newest `limit` buyer messages not yet reviewed: the read is bounded, whatever the traffic
-            sa.select(messages_table.c.id)
-            .where(messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed))
-            .order_by(messages_table.c.id.desc())
-            .limit(limit)
-        )
+        recent = _of_shop(  # the newest `limit` buyer messages not yet reviewed: the read is bounded, whatever the traffic
+            sa.select(messages_table.c.id).where(messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed)), shop
+        ).order_by(messages_table.c.id.desc()).limit(limit)
         rows = conn.execute(
             sa.select(feedback_table, messages_table.c.text.label("message_text"))
             .join(messages_table, messages_table.c.id == feedback_table.c.message_id)
@@ -145,9 +149,9 @@ def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> 
     )
 
 
-def clusters(engine: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor) -> list[Cluster]:
-    """The groups of missed messages, biggest first, each with its proposal."""
-    missed = missed_messages(engine)
+def clusters(engine: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None) -> list[Cluster]:
+    """The groups of missed messages (of the shop's conversations), biggest first, each with its proposal."""
+    missed = missed_messages(engine, shop=shop)
     if not missed:
         return []
     texts = [m.text for m in missed]
@@ -160,10 +164,10 @@ class ReviewError(BotError):
     """A traffic decision that cannot be applied (unknown or already reviewed messages)."""
 
 
-def _check(conn: sa.engine.Connection, message_ids: Sequence[int]) -> None:
+def _check(conn: sa.engine.Connection, message_ids: Sequence[int], shop: str | None) -> None:
     if not message_ids or not all(isinstance(m, int) and not isinstance(m, bool) for m in message_ids):
         raise ReviewError("'message_ids' must be a non-empty list of message ids")
-    known = set(conn.execute(sa.select(messages_table.c.id).where(messages_table.c.id.in_(list(message_ids)))).scalars())
+    known = set(conn.execute(_of_shop(sa.select(messages_table.c.id).where(messages_table.c.id.in_(list(message_ids))), shop)).scalars())
     unknown = sorted(set(message_ids) - known)
     if unknown:
         raise ReviewError(f"unknown message id(s): {', '.join(map(str, unknown))}")
@@ -172,27 +176,29 @@ def _check(conn: sa.engine.Connection, message_ids: Sequence[int]) -> None:
         raise ReviewError(f"message(s) already reviewed: {', '.join(map(str, sorted(done)))}")
 
 
-def _mark(engine: sa.engine.Engine, message_ids: Sequence[int], decision: str, entry_id: str | None, author: str) -> None:
+def _mark(engine: sa.engine.Engine, message_ids: Sequence[int], decision: str, entry_id: str | None, author: str, shop: str | None) -> None:
     stamp = now()
     with engine.begin() as conn:
-        _check(conn, message_ids)
+        _check(conn, message_ids, shop)
         conn.execute(
             traffic_reviewed_table.insert(),
             [{"message_id": m, "decision": decision, "entry_id": entry_id, "author": author, "created_at": stamp} for m in message_ids],
         )
 
 
-def dismiss(engine: sa.engine.Engine, message_ids: Sequence[int], author: str) -> None:
-    _mark(engine, message_ids, "dismissed", None, author)
+def dismiss(engine: sa.engine.Engine, message_ids: Sequence[int], author: str, shop: str | None = None) -> None:
+    _mark(engine, message_ids, "dismissed", None, author, shop)
 
 
 def accept(
     engine: sa.engine.Engine, editor: KBEditor, message_ids: Sequence[int], action: str, author: str,
     entry_id: str | None = None, questions: Sequence[str] = (), intent: str | None = None, answer: str | None = None,
+    shop: str | None = None,
 ) -> EntryRecord:
-    """Apply a proposal: add the questions as approved variants of entry_id, or create a draft entry from them."""
+    """Apply a proposal: add the questions as approved variants of entry_id, or create a draft entry from them (in the
+    editor's shop; the messages must be of that shop's conversations, unless `shop` is None)."""
     with engine.connect() as conn:
-        _check(conn, message_ids)  # before changing the KB
+        _check(conn, message_ids, shop)  # before changing the KB
     if action == "variant":
         if not entry_id:
             raise ReviewError("'entry_id' is required to add variants")
@@ -205,5 +211,5 @@ def accept(
         result = editor.create(data, author, allow_similar=True)
     else:
         raise ReviewError("'action' must be 'variant' or 'new_entry'")
-    _mark(engine, message_ids, "accepted", result.entry.id, author)
+    _mark(engine, message_ids, "accepted", result.entry.id, author, shop)
     return result

@@ -102,11 +102,11 @@ def run_server(session_dir: Path, trained_model: Path) -> Iterator[dict[str, str
     stop_server(process)
 
 
-def login(page: Any, base: str, name: str) -> None:
-    """Log a Playwright page's browser context in through the real login form."""
+def login(page: Any, base: str, name: str, password: str | None = None) -> None:
+    """Log a Playwright page's browser context in through the real login form (password: the test account's)."""
     page.goto(base + "/login")
     page.fill("input[name=name]", name)
-    page.fill("input[name=password]", ACCOUNTS[name][1])
+    page.fill("input[name=password]", password or ACCOUNTS[name][1])
     page.click("#login")
     page.wait_for_url(lambda url: "/login" not in url)  # logged in: sent on to the page (a Python predicate: the pages' CSP forbids eval)
 

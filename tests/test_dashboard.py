@@ -29,7 +29,7 @@ def write_known_day(db_url: str) -> str:
     store = ConversationStore(db_url)
     conversation = f"dashboard-{shop_day}"
     with store.engine.begin() as conn:
-        conn.execute(conversations_table.insert().values(id=conversation, created_at=noon, updated_at=noon))
+        conn.execute(conversations_table.insert().values(id=conversation, shop="default", created_at=noon, updated_at=noon))
         ids = [int(conn.execute(messages_table.insert().values(conversation_id=conversation, role="customer", text=f"问题{n}",
                                                                 created_at=noon)).inserted_primary_key[0]) for n in range(1, 10)]
     rows: list[dict[str, Any]] = []

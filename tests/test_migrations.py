@@ -24,7 +24,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 BOT = str(Path(sys.executable).parent / "bot")
 SHOP_KEYED = ("kb_entries", "kb_questions", "kb_pending", "kb_revisions", "shop_profile", "kb_changes", "conversations")
 NEW_COLUMNS = {"feedback": {"agent", "suggested_chars", "latency_ms", "wait_ms"}, **{table: {"shop"} for table in SHOP_KEYED}}
-NEW_TABLES = {"alembic_version", "shops"}
+NEW_TABLES = {"alembic_version", "shops", "user_shops", "token_shops"}
 
 
 def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -78,9 +78,11 @@ def _refused_then_upgraded(url: str) -> None:
         assert conn.execute(sa.text("SELECT name FROM shops")).scalars().all() == ["default"]
         for table in SHOP_KEYED:
             assert set(conn.execute(sa.text(f"SELECT DISTINCT shop FROM {table}")).scalars()) <= {"default"}, table
+        served = conn.execute(sa.text("SELECT user_name, shop FROM user_shops ORDER BY user_name")).all()
         key = sa.inspect(conn).get_pk_constraint("kb_entries")["constrained_columns"]
     engine.dispose()
     assert key == ["shop", "id"]
+    assert [tuple(r) for r in served] == [(name, "default") for name, *_ in before["users"]]  # every account serves it
     assert "already at schema revision" in _bot("db", "upgrade", "--db", url).stdout
 
     kb = KBStore(url)

@@ -52,7 +52,7 @@ def platform(settings, engine, tmp_path: Path) -> dict[str, Any]:  # type: ignor
     import_kb(settings, store=common)
     shops.add(common.engine, "shop-a", _profile(_kb_with(tmp_path, "a", free_shipping_threshold="59", shop_name="青禾家居")))
     shops.add(common.engine, "shop-b", _profile(_kb_with(tmp_path, "b", free_shipping_threshold="129", shop_name="木森数码")))
-    first = Engine(settings, None, KBStore(settings.db_url, "shop-a", common.engine), engine.encoder, nlu=engine.nlu)
+    first = Engine(settings, None, KBStore(settings.db_url, "shop-a", common.engine), engine.encoder, nlu=engine.nlu, vectors=engine.index)
     return {"common": common, "engines": ShopEngines(first), "settings": settings}
 
 
@@ -155,12 +155,19 @@ def test_bot_shop_and_kb_shop_commands(tmp_path: Path) -> None:
     assert KBStore(db, "shop-a").count() == 0 and KBStore(db, shops.COMMON).count() == 94
 
 
-def test_conversations_belong_to_their_shop_through_the_server(server: dict[str, str], tmp_path: Path) -> None:
-    base, db = server["base"], server["db"]
+@pytest.fixture(scope="module")
+def two_shops(server: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Shops a (free shipping from 59) and b (from 129) on the session's server, each with the seed KB as its own."""
+    tmp_path = tmp_path_factory.mktemp("shops")
     for name, threshold in (("shop-a", "59"), ("shop-b", "129")):
         kb_dir = _kb_with(tmp_path, name, free_shipping_threshold=threshold)
-        assert _bot("shop", "add", name, "--profile", str(kb_dir / "shop.yml"), db=db).returncode == 0
-        assert _bot("kb", "import", str(kb_dir), "--shop", name, db=db).returncode == 0
+        assert _bot("shop", "add", name, "--profile", str(kb_dir / "shop.yml"), db=server["db"]).returncode == 0
+        assert _bot("kb", "import", str(kb_dir), "--shop", name, db=server["db"]).returncode == 0
+    return server
+
+
+def test_conversations_belong_to_their_shop_through_the_server(two_shops: dict[str, str]) -> None:
+    base, db = two_shops["base"], two_shops["db"]
 
     answers = {}
     for conversation, shop in (("shops-a-1", "shop-a"), ("shops-b-1", "shop-b"), ("shops-default-1", None)):
@@ -204,3 +211,136 @@ def test_conversations_belong_to_their_shop_through_the_server(server: dict[str,
     else:
         pytest.fail("shop a's approved entry did not go live")
     assert "product_info.waterproof" not in [s["id"] for s in api(base, f"/api/suggest?q={quote('这款防水吗')}&shop=shop-b")[1]["suggestions"]]
+
+
+def test_the_console_shows_each_conversations_shop_and_its_facts(browser, two_shops: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    from live_server import login
+
+    base = two_shops["base"]
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    errors: list[str] = []
+    context.on("page", lambda page: page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None))
+    agent = context.new_page()
+    login(agent, base, "admin")  # serves every shop (agent1 serves only the default shop)
+    agent.goto(base + "/agent")
+    agent.wait_for_selector("body[data-connected=true]")
+    customer = context.new_page()
+    customer.goto(f"{base}/customer?shop=shop-b&c=shop-page-1")
+    customer.wait_for_selector("body[data-connected=true]")
+    assert "shop-b" in customer.locator("#title").inner_text()
+    customer.fill("#text", "包邮吗")
+    customer.press("#text", "Enter")
+
+    button = agent.locator("#conversations button[data-id='shop-page-1']")
+    button.wait_for()
+    assert button.locator(".shop").inner_text() == "shop-b"
+    button.click()
+    agent.wait_for_selector("#intent-name:text('shipping_fee')")
+    assert "店铺 shop-b" in agent.locator("#chat-title").inner_text()
+    assert "满129" in agent.locator("#suggestions button").first.inner_text()
+    agent.fill("#search", "包邮")
+    agent.wait_for_selector("#results button")
+    assert "满129" in agent.locator("#results button").first.inner_text()
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def scoped(two_shops: dict[str, str]) -> dict[str, Any]:
+    """People and a token scoped to shops on the session's server: agent ann and editor ed serve shop a, an
+    integration token serves shop b; a conversation in each shop."""
+    from bot.auth import AuthStore
+
+    auth = AuthStore(two_shops["db"])
+    auth.add_user("ann", "agent", "ann-pass-123", shops=["shop-a"])
+    auth.add_user("ed", "editor", "ed-pass-1234", shops=["shop-a"])
+    token_b = auth.add_token("shop-b-platform", "integration", shops=["shop-b"])
+    for conversation, shop in (("scope-a-1", "shop-a"), ("scope-b-1", "shop-b"), ("scope-default-1", "default")):
+        status, body = api(two_shops["base"], f"/api/conversations/{conversation}/messages", {"text": "包邮吗", "shop": shop})
+        assert status == 201, body
+    return {**two_shops, "token_b": token_b}
+
+
+def test_an_agent_reaches_only_the_conversations_of_its_shops(scoped: dict[str, Any]) -> None:
+    from live_server import logged_in
+
+    base = scoped["base"]
+    ann = logged_in(base, "ann", "ann-pass-123")
+    listed = ann.get(base + "/api/conversations?limit=200").json()
+    shops_seen = {c["shop"] for c in listed["conversations"]}
+    assert shops_seen == {"shop-a"} and "scope-a-1" in {c["id"] for c in listed["conversations"]}
+    assert listed["count"] == len(listed["conversations"])  # counted among its shops only
+
+    def status(method: str, path: str, body: Any = None) -> int:
+        return ann.request(method, base + path, json=body, timeout=60).status_code
+
+    q = quote("包邮吗")
+    assert status("GET", "/api/conversations/scope-a-1/messages") == 200
+    assert status("POST", "/api/conversations/scope-a-1/messages", {"text": "满多少包邮"}) == 201
+    for method, path, body in (
+        ("GET", "/api/conversations/scope-b-1/messages", None),
+        ("POST", "/api/conversations/scope-b-1/messages", {"text": "包邮吗"}),
+        ("POST", "/api/conversations/scope-new-b/messages", {"text": "包邮吗", "shop": "shop-b"}),
+        ("POST", "/api/conversations/scope-new-default/messages", {"text": "包邮吗"}),  # ann does not serve the default shop
+        ("POST", "/api/conversations/scope-b-1/replies", {"text": "亲，满129包邮哦"}),
+        ("GET", "/api/conversations/scope-b-1/pending", None),
+        ("POST", "/api/feedback", {"conversation_id": "scope-b-1", "event": "ignored"}),
+        ("GET", f"/api/suggest?q={q}&shop=shop-b", None),
+        ("GET", f"/api/suggest?q={q}&conversation_id=scope-b-1", None),
+        ("GET", f"/api/kb/search?q={q}&conversation_id=scope-default-1", None),
+        ("POST", "/api/check", {"text": "亲，在的", "conversation_id": "scope-b-1"}),
+    ):
+        assert status(method, path, body) == 403, (method, path)
+    assert api(base, "/api/conversations/scope-new-b/messages")[1]["messages"] == []  # nothing was stored
+    assert api(base, "/api/conversations/scope-new-default/messages")[1]["messages"] == []
+    assert len(api(base, "/api/conversations/scope-b-1/messages")[1]["messages"]) == 1
+
+    # an integration token serves its shop only
+    token_b = scoped["token_b"]
+    assert api(base, "/api/conversations/scope-b-1/messages", {"text": "几天到"}, token=token_b)[0] == 201
+    assert api(base, "/api/conversations/scope-a-1/messages", {"text": "几天到"}, token=token_b)[0] == 403
+    assert api(base, "/api/conversations/scope-b-2/messages", {"text": "几天到", "shop": "shop-a"}, token=token_b)[0] == 403
+
+
+def test_an_editor_edits_only_its_shops_and_reads_the_common_layer(scoped: dict[str, Any]) -> None:
+    from live_server import logged_in
+
+    base = scoped["base"]
+    ed = logged_in(base, "ed", "ed-pass-1234")
+    assert ed.get(base + "/api/kb/entries?shop=shop-a&limit=5").status_code == 200
+    assert ed.get(base + "/api/kb/entries?shop=shop-b&limit=5").status_code == 403
+    assert ed.get(base + "/api/traffic/clusters?shop=shop-b").status_code == 403
+    meta = ed.get(base + "/api/kb/meta?shop=shop-a").json()
+    assert meta["shops"] == ["shop-a", "common"] and meta["shop"]["free_shipping_threshold"] == "59"
+    assert ed.get(base + "/api/kb/entries?shop=common&limit=5").status_code == 200
+    record = KBStore(scoped["db"], shops.COMMON).record(FREE_SHIPPING)
+    if record is not None:  # the session server has no common layer unless another test made one
+        refused = ed.post(base + f"/api/kb/entries/{FREE_SHIPPING}/retire?shop=common", json={"base_version": record.version})
+        assert refused.status_code == 403 and "only an admin" in refused.json()["error"]
+    assert ed.post(base + "/api/kb/entries?shop=common", json={"intent": "price", "questions": ["有学生价吗"], "answer": "亲，暂时没有学生价哦~"}).status_code == 403
+    created = ed.post(base + "/api/kb/entries?shop=shop-a", json={"intent": "price", "questions": ["有学生价吗", "学生有优惠吗"], "answer": "亲，学生凭学生证再减5元哦~"})
+    assert created.status_code == 201, created.text
+    entry = created.json()["entry"]
+    assert KBStore(scoped["db"], "shop-a").record(entry["id"]) is not None
+    assert KBStore(scoped["db"], "shop-b").record(entry["id"]) is None
+    assert ed.post(base + f"/api/kb/entries/{entry['id']}/approve?shop=shop-b", json={"base_version": entry["version"]}).status_code == 403
+    assert ed.post(base + f"/api/kb/entries/{entry['id']}/approve?shop=shop-a", json={"base_version": entry["version"]}).status_code == 200
+
+
+def test_an_agents_console_shows_only_its_shops_conversations_live(browser, scoped: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    from live_server import login
+
+    base = scoped["base"]
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    page = context.new_page()
+    login(page, base, "ann", "ann-pass-123")
+    page.goto(base + "/agent")
+    page.wait_for_selector("body[data-connected=true]")
+    assert page.locator("#conversations button[data-id='scope-b-1']").count() == 0
+    assert page.locator("#conversations button[data-id='scope-a-1']").count() == 1
+    api(base, "/api/conversations/live-b-1/messages", {"text": "包邮吗", "shop": "shop-b"})
+    api(base, "/api/conversations/live-a-1/messages", {"text": "包邮吗", "shop": "shop-a"})
+    page.wait_for_selector("#conversations button[data-id='live-a-1']")
+    page.wait_for_timeout(500)  # shop b's message went out first: it would be there by now
+    assert page.locator("#conversations button[data-id='live-b-1']").count() == 0
+    context.close()

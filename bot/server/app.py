@@ -22,13 +22,11 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot.auth import AuthStore
+from bot.auth import AuthStore, Principal
 from bot.burst import combine, pending_questions
 from bot.context import Conversation
 from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, Message, OtherShop, edit_distance
 from bot.errors import MessageError
-from bot.intents import load_intents
-from bot.kb.editor import KBEditor
 from bot.kb.template import VARIABLE, fill
 from bot.rules import check_reply
 from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of, session_key_of
@@ -114,20 +112,22 @@ class Console:
         self._readings: OrderedDict[ReadingKey, Suggestion] = OrderedDict()
         self._readings_lock = threading.Lock()
 
-    def _engine(self, shop: str) -> Engine:
-        """The shop's engine (a 422 naming the problem for a shop that does not exist); off the loop."""
+    def _engine(self, shop: str, who: Principal) -> Engine:
+        """The shop's engine, for a caller who serves the shop (else 403; a shop that does not exist: 422); off the loop."""
+        _must_serve(who, shop)
         try:
             return self.engines.get(shop)
         except ShopError as exc:
             raise ApiError(422, str(exc)) from exc
 
-    def _engine_of(self, conversation_id: str, named: str | None = None) -> Engine:
+    def _engine_of(self, conversation_id: str, who: Principal, named: str | None = None) -> Engine:
         """The engine of the conversation's shop: the one it belongs to, else the one named (a new conversation),
         else the default shop; naming another shop than its own is a 409."""
         held_by = self.store.shop_of(conversation_id)
         if held_by is not None and named is not None and named != held_by:
+            _must_serve(who, held_by)
             raise ApiError(409, f"conversation '{conversation_id}' belongs to shop '{held_by}', not '{named}'")
-        return self._engine(held_by or named or DEFAULT_SHOP)
+        return self._engine(held_by or named or DEFAULT_SHOP, who)
 
     def _remembered(self, engine: Engine, text: str, before: Conversation) -> Suggestion:
         """The engine's suggestion for a buyer message in the conversation before it, remembered while neither that
@@ -148,8 +148,8 @@ class Console:
             if len(self._readings) > REMEMBERED_READINGS:
                 self._readings.popitem(last=False)
 
-    def _suggest(self, text: str, conversation_id: str | None, shop: str | None) -> dict[str, Any]:
-        engine = self._engine_of(conversation_id, shop) if conversation_id else self._engine(shop or DEFAULT_SHOP)
+    def _suggest(self, text: str, conversation_id: str | None, shop: str | None, who: Principal) -> dict[str, Any]:
+        engine = self._engine_of(conversation_id, who, shop) if conversation_id else self._engine(shop or DEFAULT_SHOP, who)
         conversation = self.store.conversation(conversation_id).latest() if conversation_id else None
         try:
             return engine.suggest(text, context=conversation).to_dict()
@@ -162,10 +162,10 @@ class Console:
         combined = combine(pending)
         return {"pending": [p.to_dict() for p in pending], "combined": combined.to_dict() if combined else None}
 
-    def _receive(self, conversation_id: str, text: str, order: Order | None, shop: str | None) -> tuple[str, Message, dict[str, Any], dict[str, Any]]:
+    def _receive(self, conversation_id: str, text: str, order: Order | None, shop: str | None, who: Principal) -> tuple[str, Message, dict[str, Any], dict[str, Any]]:
         """Store a buyer message (and its order's facts), suggest for it in its conversation with its shop's KB, log
         what was shown, and read the burst it belongs to; off the loop."""
-        engine = self._engine_of(conversation_id, shop)  # before storing: a shop that does not exist stores nothing
+        engine = self._engine_of(conversation_id, who, shop)  # before storing: a shop that does not exist stores nothing
         try:
             message = self.store.add_message(conversation_id, "customer", text, order, shop=engine.shop)
         except OtherShop as exc:  # another process gave the conversation its shop meanwhile
@@ -199,7 +199,7 @@ class Console:
             shop = check_name(data["shop"]) if data.get("shop") is not None else None
         except (MessageError, OrderError, ShopError) as exc:
             raise ApiError(422, str(exc)) from exc
-        shop, message, suggestion, burst = await run_in_threadpool(self._receive, conversation_id, text, order, shop)
+        shop, message, suggestion, burst = await run_in_threadpool(self._receive, conversation_id, text, order, shop, _caller(request))
         # the live console and the caller see the message as sent; the database keeps it with personal data masked
         payload = {"conversation_id": conversation_id, "shop": shop, "message": {**message.to_dict(), "text": text}, "suggestion": suggestion, **burst}
         if order is not None:
@@ -225,26 +225,29 @@ class Console:
             text.strip(), optional_int(data, "message_id"), optional_str(data, "entry_id"), optional_rank(data),
             suggested_text, _message_ids(data, "answers"), _parts(data), getattr(principal_of(request), "name", None),
         )
-        message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply)
-        payload = {"conversation_id": conversation_id, "message": {**message.to_dict(), "text": reply.text}}  # the buyer gets the reply as written
+        shop, message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply, _caller(request))
+        payload = {"conversation_id": conversation_id, "shop": shop, "message": {**message.to_dict(), "text": reply.text}}  # the buyer gets the reply as written
         await self.hub.to_customer(conversation_id, {"type": "agent_message", **payload})
         await self.hub.to_agents({"type": "agent_message", **payload, **burst})
         return JSONResponse({**payload, "feedback": stored, **burst}, status_code=201)
 
-    def _check_message_of(self, conversation_id: str, message_id: int | None) -> None:
-        """404 unless the conversation exists and holds this message (when one is named)."""
-        if not self.store.exists(conversation_id):
+    def _check_message_of(self, conversation_id: str, message_id: int | None, who: Principal) -> None:
+        """404 unless the conversation exists and holds this message (when one is named); 403 unless the caller
+        serves its shop."""
+        shop = self.store.shop_of(conversation_id)
+        if shop is None:
             raise ApiError(404, f"no conversation '{conversation_id}'")
+        _must_serve(who, shop)
         if message_id is not None and not self.store.has_message(conversation_id, message_id):
             raise ApiError(404, f"no message {message_id} in conversation '{conversation_id}'")
 
-    def _record_reply(self, conversation_id: str, reply: "Reply") -> tuple[Message, int, dict[str, Any]]:
+    def _record_reply(self, conversation_id: str, reply: "Reply", who: Principal) -> tuple[str, Message, int, dict[str, Any]]:
         """Store the agent's reply and, for each buyer message it answers, its feedback (picked, edited with its
         edit distance, ignored, sent); then read what is still pending. Off the loop.
 
         The reply answers the messages it names (`answers`, or the parts of a combined reply), else the one it
         replies to (`message_id`), else every message still waiting."""
-        self._check_message_of(conversation_id, reply.message_id)
+        self._check_message_of(conversation_id, reply.message_id, who)
         named = {*reply.answers, *reply.parts}
         before = self.store.conversation(conversation_id)
         answers = list(dict.fromkeys([*reply.answers, *reply.parts]))
@@ -279,15 +282,18 @@ class Console:
             rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": reply.text, "intent": intent_of.get(message_id),
                          "wait_ms": None if waited is None else max(0, int(waited.total_seconds() * 1000))})
         stored = self.store.add_feedback(rows)
-        return message, stored, self._burst(self._engine_of(conversation_id), self.store.conversation(conversation_id))
+        engine = self._engine_of(conversation_id, who)
+        return engine.shop, message, stored, self._burst(engine, self.store.conversation(conversation_id))
 
     async def pending(self, request: Request) -> Response:
         """The buyer's unanswered questions with their suggestions, and the combined reply."""
         conversation_id = _conversation_id(request)
 
+        who = _caller(request)
+
         def read() -> dict[str, Any]:
-            self._check_message_of(conversation_id, None)
-            return {"conversation_id": conversation_id, **self._burst(self._engine_of(conversation_id), self.store.conversation(conversation_id))}
+            self._check_message_of(conversation_id, None, who)
+            return {"conversation_id": conversation_id, **self._burst(self._engine_of(conversation_id, who), self.store.conversation(conversation_id))}
 
         return JSONResponse(await run_in_threadpool(read))
 
@@ -298,14 +304,15 @@ class Console:
         if not raw.isdigit() or len(raw) > 15:
             raise ApiError(400, "message id must be a number")
         message_id = int(raw)
+        who = _caller(request)
 
         def read() -> dict[str, Any]:
-            self._check_message_of(conversation_id, None)
+            self._check_message_of(conversation_id, None, who)
             conversation = self.store.conversation_around(conversation_id, message_id)
             turn = conversation.buyer_message(message_id)
             if turn is None:
                 raise ApiError(404, f"no buyer message {message_id} in conversation '{conversation_id}'")
-            suggestion = self._remembered(self._engine_of(conversation_id), turn.text, conversation.before(message_id))
+            suggestion = self._remembered(self._engine_of(conversation_id, who), turn.text, conversation.before(message_id))
             return {"conversation_id": conversation_id, "message_id": message_id, **suggestion.to_dict()}
 
         return JSONResponse(await run_in_threadpool(read))
@@ -332,11 +339,11 @@ class Console:
             "rank": optional_rank(data),
             "final_text": final_text,
         }
-        await run_in_threadpool(self._store_feedback, row)
+        await run_in_threadpool(self._store_feedback, row, _caller(request))
         return JSONResponse({"stored": 1}, status_code=201)
 
-    def _store_feedback(self, row: dict[str, Any]) -> None:
-        self._check_message_of(row["conversation_id"], row["message_id"])
+    def _store_feedback(self, row: dict[str, Any], who: Principal) -> None:
+        self._check_message_of(row["conversation_id"], row["message_id"], who)
         self.store.add_feedback([row])
 
     async def suggest(self, request: Request) -> Response:
@@ -346,15 +353,15 @@ class Console:
         conversation_id = request.query_params.get("conversation_id")
         if conversation_id is not None and not CONVERSATION_ID.match(conversation_id):
             raise ApiError(400, "'conversation_id' is not a conversation id")
-        return JSONResponse(await run_in_threadpool(self._suggest, query, conversation_id, _shop_param(request.query_params.get("shop"))))
+        return JSONResponse(await run_in_threadpool(self._suggest, query, conversation_id, _shop_param(request.query_params.get("shop")), _caller(request)))
 
-    def _engine_asked(self, conversation_id: object, shop: object) -> Engine:
+    def _engine_asked(self, conversation_id: object, shop: object, who: Principal) -> Engine:
         """The engine a console helper works with: the conversation's shop's, else the shop named, else the default."""
         if conversation_id is not None:
             if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
                 raise ApiError(400, "'conversation_id' is not a conversation id")
-            return self._engine_of(conversation_id, _shop_param(shop))
-        return self._engine(_shop_param(shop) or DEFAULT_SHOP)
+            return self._engine_of(conversation_id, who, _shop_param(shop))
+        return self._engine(_shop_param(shop) or DEFAULT_SHOP, who)
 
     async def kb_search(self, request: Request) -> Response:
         """The shop's live entries that match the text (the conversation's shop, or `shop`), filled with its facts."""
@@ -364,8 +371,10 @@ class Console:
         if len(query) > 200:
             raise ApiError(422, "search text is longer than 200 characters")
 
+        who = _caller(request)
+
         def search() -> list[dict[str, Any]]:
-            engine = self._engine_asked(request.query_params.get("conversation_id"), request.query_params.get("shop"))
+            engine = self._engine_asked(request.query_params.get("conversation_id"), request.query_params.get("shop"), who)
             index, shop = engine.index, engine.kb.shop
             hits = index.search(query, 8) if index is not None else []
             return [
@@ -382,8 +391,10 @@ class Console:
         if len(text) > self.settings.limits.max_reply_chars:
             raise ApiError(422, f"text is {len(text)} characters; the limit is {self.settings.limits.max_reply_chars}")
 
+        who = _caller(request)
+
         def promised() -> frozenset[str] | None:
-            return self._engine_asked(data.get("conversation_id"), data.get("shop")).promised
+            return self._engine_asked(data.get("conversation_id"), data.get("shop"), who).promised
 
         found = await run_in_threadpool(lambda: check_reply(text, promised())) if text.strip() else []
         warnings = [{"rule": w.rule, "message": w.message} for w in found]
@@ -393,8 +404,10 @@ class Console:
     async def conversations(self, request: Request) -> Response:
         page = page_of(request)
 
+        shops = _caller(request).visible_shops()  # an agent lists only the conversations of the shops it serves
+
         def read() -> tuple[list[dict[str, Any]], int]:
-            return self.store.conversations(page.limit, page.offset), self.store.count_conversations()
+            return self.store.conversations(page.limit, page.offset, shops), self.store.count_conversations(shops)
 
         found, total = await run_in_threadpool(read)
         return JSONResponse({"conversations": found, **page.of(found, total)})
@@ -406,7 +419,15 @@ class Console:
         before = request.query_params.get("before")
         if before is not None and (not before.isdigit() or len(before) > 15):
             raise ApiError(400, "'before' must be a message id")
-        messages = await run_in_threadpool(self.store.messages, conversation_id, limit + 1, int(before) if before else None)
+        who = _caller(request)
+
+        def read() -> list[Message]:
+            shop = self.store.shop_of(conversation_id)
+            if shop is not None:  # no such conversation yet: no messages (a customer page opens before its first message)
+                _must_serve(who, shop)
+            return self.store.messages(conversation_id, limit + 1, int(before) if before else None)
+
+        messages = await run_in_threadpool(read)
         older = len(messages) > limit
         messages = messages[-limit:]
         return JSONResponse({"conversation_id": conversation_id, "messages": [m.to_dict() for m in messages],
@@ -417,19 +438,23 @@ class Console:
         return JSONResponse({"ok": True, "entries": len(first.index or ()), "nlu_ready": first.nlu_ready.is_set(), "shops_loaded": len(self.engines.loaded())})
 
     async def agent_socket(self, websocket: WebSocket) -> None:
-        await self._hold(websocket, None)
+        await self._hold(websocket, None, _caller(websocket).visible_shops())
 
     async def customer_socket(self, websocket: WebSocket) -> None:
         conversation_id = websocket.path_params["conversation_id"]
         if not CONVERSATION_ID.match(conversation_id):
             await websocket.close(code=1008)
             return
-        await self._hold(websocket, conversation_id)
+        shop = await run_in_threadpool(self.store.shop_of, conversation_id)
+        if shop is not None and not _caller(websocket).serves(shop):
+            await websocket.close(code=1008)
+            return
+        await self._hold(websocket, conversation_id, None)
 
-    async def _hold(self, websocket: WebSocket, conversation_id: str | None) -> None:
+    async def _hold(self, websocket: WebSocket, conversation_id: str | None, shops: frozenset[str] | None) -> None:
         """Keep a page's socket in the hub until the page goes away or its session ends; pages only listen."""
         await websocket.accept()
-        self.hub.join(websocket, session_key_of(websocket), conversation_id)
+        self.hub.join(websocket, session_key_of(websocket), conversation_id, shops)
         try:
             while True:
                 await websocket.receive_text()
@@ -440,6 +465,18 @@ class Console:
 
 
 PRUNE_EVERY_S = 3600
+
+
+def _caller(connection: Any) -> Principal:
+    """Who calls (every console route is guarded: there is one)."""
+    principal = principal_of(connection)
+    assert principal is not None, "console routes are guarded"
+    return principal
+
+
+def _must_serve(who: Principal, shop: str) -> None:
+    if not who.serves(shop):
+        raise ApiError(403, f"{who.name} does not serve shop '{shop}'")
 
 
 def _shop_param(value: object) -> str | None:
@@ -507,7 +544,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
     shop's, loaded at start; the others load on first use), each route behind its role."""
     engines = ShopEngines(engine)
     console = Console(engines, store)
-    editor = EditorApi(engine, KBEditor(engine.store, load_intents(engine.settings.project_dir), lambda: engine.index))
+    editor = EditorApi(engines)
     auth = auth or AuthStore(engine.settings.db_url)
     login = Login(auth, engine.settings.auth)
     dashboard_api = DashboardApi(store.engine)

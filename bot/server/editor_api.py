@@ -1,7 +1,9 @@
 """The knowledge editors' JSON API: entries, review, near-duplicates, history, import/export, traffic clusters.
 
-Handlers only parse requests and call the editor workflow (bot.kb.editor); after any change to what
-agents are suggested they call `engine.sync()`, so the change is live before the response returns.
+Every route works on one shop's layer, `?shop=NAME` (default: the shop `default`; `common`: the layer every shop
+inherits, which only an admin changes); an editor works on the shops it serves. Handlers only parse requests and call
+the editor workflow (bot.kb.editor); after any change to what agents are suggested they call the shop's
+`engine.sync()`, so the change is live before the response returns.
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ from starlette.responses import JSONResponse, Response
 
 from bot import traffic
 from bot.errors import KBValidationError
+from bot.intents import load_intents
 from bot.kb.csv_io import dump_csv, parse_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
 from bot.kb.nlu_export import write_kb_nlu
 from bot.kb.store import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
 from bot.server.access import principal_of
 from bot.server.http import ApiError, json_body, optional_int, optional_str, optional_str_list, page_of, read_body
+from bot.shop_engines import ShopEngines
+from bot.shops import COMMON, DEFAULT_SHOP, ShopError, check_name
+from bot.shops import listing as shops_listing
 from bot.suggest import Engine
 
+
+def _traffic_of(scope: "Scope") -> str | None:
+    """Whose conversations an editor learns from: its shop's (the common layer's editors: every shop's)."""
+    return None if scope.shop == COMMON else scope.shop
 
 
 def _author(request: Request) -> str:
@@ -49,12 +59,42 @@ def _content(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class EditorApi:
-    """Editor handlers over one engine (for live updates and near-duplicate search) and one editor."""
+class Scope:
+    """One request's shop: its engine (live updates, near-duplicate search) and an editor of its layer."""
 
-    def __init__(self, engine: Engine, editor: KBEditor) -> None:
+    def __init__(self, engine: Engine, intents: tuple[str, ...]) -> None:
         self.engine = engine
-        self.editor = editor
+        self.editor = KBEditor(engine.store, intents, lambda: engine.index)
+        self.shop = engine.shop
+
+
+class EditorApi:
+    """Editor handlers over every shop's engine; each request names its shop (`?shop=`)."""
+
+    def __init__(self, engines: ShopEngines) -> None:
+        self.engines = engines
+        self.settings = engines.settings
+        self.intents = load_intents(engines.settings.project_dir)
+
+    async def _scope(self, request: Request, write: bool = False) -> Scope:
+        """The shop the request names, if the caller may work on it (403 otherwise; 422 for no such shop)."""
+        principal = principal_of(request)
+        if principal is None:
+            raise ApiError(401, "log in first")
+        try:
+            shop = check_name(request.query_params.get("shop") or DEFAULT_SHOP, allow_common=True)
+        except ShopError as exc:
+            raise ApiError(422, str(exc)) from exc
+        if shop == COMMON:
+            if write and not principal.may_edit_common:
+                raise ApiError(403, f"the '{COMMON}' layer reaches every shop: only an admin changes it")
+        elif not principal.serves(shop):
+            raise ApiError(403, f"{principal.name} does not serve shop '{shop}'")
+        try:
+            engine = await run_in_threadpool(self.engines.get, shop)
+        except ShopError as exc:
+            raise ApiError(422, str(exc)) from exc
+        return Scope(engine, self.intents)
 
     async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run an editor operation off the event loop; its errors become 4xx answers that say what to do."""
@@ -75,9 +115,10 @@ class EditorApi:
         except traffic.ReviewError as exc:
             raise ApiError(400, str(exc)) from exc
 
-    async def _changed(self, record: EntryRecord, status: int = 200) -> Response:
-        await run_in_threadpool(self.engine.sync)
-        return JSONResponse({"entry": record.to_dict(), "live_entries": len(self.engine.index or ())}, status_code=status)
+    @staticmethod
+    async def _changed(scope: Scope, record: EntryRecord, status: int = 200) -> Response:
+        await run_in_threadpool(scope.engine.sync)
+        return JSONResponse({"entry": record.to_dict(), "live_entries": len(scope.engine.index or ())}, status_code=status)
 
     # -- entries --------------------------------------------------------------------------------
 
@@ -87,49 +128,57 @@ class EditorApi:
         if status not in (None, "approved", "draft", "retired", "pending"):
             raise ApiError(400, "'status' must be approved, draft, retired or pending")
         page = page_of(request)
+        scope = await self._scope(request)
         records = await self._call(
-            self.editor.list, intent=params.get("intent") or None, tag=params.get("tag") or None, status=status, search=params.get("q")
+            scope.editor.list, intent=params.get("intent") or None, tag=params.get("tag") or None, status=status, search=params.get("q")
         )
         shown = records[page.offset:page.offset + page.limit]
         return JSONResponse({"entries": [r.to_dict() for r in shown], **page.of(records)})
 
     async def get_entry(self, request: Request) -> Response:
         entry_id = request.path_params["entry_id"]
-        record = await self._call(self.editor.get, entry_id)
-        history = await self._call(self.editor.store.history, entry_id)
+        scope = await self._scope(request)
+        record = await self._call(scope.editor.get, entry_id)
+        history = await self._call(scope.editor.store.history, entry_id)
         return JSONResponse({"entry": record.to_dict(), "history": [r.to_dict() for r in reversed(history)]})
 
     async def create_entry(self, request: Request) -> Response:
         data = await json_body(request)
         content = {**_content(data), "id": optional_str(data, "id")}
-        record = await self._call(self.editor.create, content, _author(request), allow_similar=data.get("allow_similar") is True)
+        scope = await self._scope(request, write=True)
+        record = await self._call(scope.editor.create, content, _author(request), allow_similar=data.get("allow_similar") is True)
         return JSONResponse({"entry": record.to_dict()}, status_code=201)
 
     async def update_entry(self, request: Request) -> Response:
         data = await json_body(request)
         entry_id = request.path_params["entry_id"]
-        record = await self._call(self.editor.edit, entry_id, _content(data), _version(data), _author(request))
+        scope = await self._scope(request, write=True)
+        record = await self._call(scope.editor.edit, entry_id, _content(data), _version(data), _author(request))
         return JSONResponse({"entry": record.to_dict()})
 
     async def approve(self, request: Request) -> Response:
         data = await json_body(request)
-        record = await self._call(self.editor.approve, request.path_params["entry_id"], _version(data), _author(request))
-        return await self._changed(record)
+        scope = await self._scope(request, write=True)
+        record = await self._call(scope.editor.approve, request.path_params["entry_id"], _version(data), _author(request))
+        return await self._changed(scope, record)
 
     async def retire(self, request: Request) -> Response:
         data = await json_body(request)
-        record = await self._call(self.editor.retire, request.path_params["entry_id"], _version(data), _author(request))
-        return await self._changed(record)
+        scope = await self._scope(request, write=True)
+        record = await self._call(scope.editor.retire, request.path_params["entry_id"], _version(data), _author(request))
+        return await self._changed(scope, record)
 
     async def discard(self, request: Request) -> Response:
         data = await json_body(request)
-        record = await self._call(self.editor.discard, request.path_params["entry_id"], _version(data), _author(request))
+        scope = await self._scope(request, write=True)
+        record = await self._call(scope.editor.discard, request.path_params["entry_id"], _version(data), _author(request))
         return JSONResponse({"entry": record.to_dict()})
 
     async def revert(self, request: Request) -> Response:
         data = await json_body(request)
         to_version = _version(data, "to_version")
-        record = await self._call(self.editor.revert, request.path_params["entry_id"], to_version, _version(data), _author(request))
+        scope = await self._scope(request, write=True)
+        record = await self._call(scope.editor.revert, request.path_params["entry_id"], to_version, _version(data), _author(request))
         return JSONResponse({"entry": record.to_dict()})
 
     async def add_variants(self, request: Request) -> Response:
@@ -138,10 +187,11 @@ class EditorApi:
         if not questions:
             raise ApiError(400, "'questions' must be a non-empty list of strings")
         approve = data.get("approve") is True
+        scope = await self._scope(request, write=True)
         record = await self._call(
-            self.editor.add_variants, request.path_params["entry_id"], questions, _version(data), _author(request), approve=approve
+            scope.editor.add_variants, request.path_params["entry_id"], questions, _version(data), _author(request), approve=approve
         )
-        return await self._changed(record) if approve else JSONResponse({"entry": record.to_dict()})
+        return await self._changed(scope, record) if approve else JSONResponse({"entry": record.to_dict()})
 
     async def diff(self, request: Request) -> Response:
         entry_id = request.path_params["entry_id"]
@@ -150,7 +200,8 @@ class EditorApi:
             against = int(request.query_params["against"]) if request.query_params.get("against") else None
         except ValueError as exc:
             raise ApiError(400, "'version' (and 'against', if given) must be version numbers") from exc
-        return JSONResponse(await self._call(self.editor.diff, entry_id, version, against))
+        scope = await self._scope(request)
+        return JSONResponse(await self._call(scope.editor.diff, entry_id, version, against))
 
     # -- checking -------------------------------------------------------------------------------
 
@@ -158,52 +209,69 @@ class EditorApi:
         data = await json_body(request)
         entry_id = optional_str(data, "entry_id")
         content = _content(data)
-        review = await self._call(self.editor.review, content, entry_id)
+        scope = await self._scope(request)
+        review = await self._call(scope.editor.review, content, entry_id)
         fresh = [q for q in content["questions"] if q.strip() not in review.taken]  # a refused question is known already
-        similar = await self._call(self.editor.similar, fresh, entry_id) if fresh else []
+        similar = await self._call(scope.editor.similar, fresh, entry_id) if fresh else []
         return JSONResponse({**review.to_dict(), "near_duplicates": similar})
 
     async def similar(self, request: Request) -> Response:
         query = (request.query_params.get("q") or "").strip()
         if len(query) > 200:
             raise ApiError(422, "question is longer than 200 characters")
-        matches = await self._call(self.editor.similar, [query], request.query_params.get("exclude")) if query else []
+        scope = await self._scope(request)
+        matches = await self._call(scope.editor.similar, [query], request.query_params.get("exclude")) if query else []
         return JSONResponse({"near_duplicates": matches})
 
     async def meta(self, request: Request) -> Response:
-        return JSONResponse({"intents": list(self.editor.intents), "shop": await run_in_threadpool(self.editor.store.shop)})
+        """The intents, the shop's profile (what fills its answers), and the shops the caller may choose from."""
+        scope = await self._scope(request)
+        principal = principal_of(request)
+        assert principal is not None
+
+        def read() -> dict[str, Any]:
+            everything = [info.name for info in shops_listing(scope.editor.store.engine)]
+            choices = everything if principal.every_shop else [s for s in everything if principal.serves(s)] or [DEFAULT_SHOP]
+            return {"intents": list(scope.editor.intents), "shop": scope.editor.store.shop(), "shop_name": scope.shop,
+                    "shops": [*choices, COMMON], "may_edit_common": principal.may_edit_common}
+
+        return JSONResponse(await run_in_threadpool(read))
 
     # -- files ----------------------------------------------------------------------------------
 
     async def export_csv(self, request: Request) -> Response:
+        scope = await self._scope(request)
+
         def render() -> bytes:  # grows with the KB: off the event loop
-            return dump_csv(self.editor.store.load()).encode("utf-8-sig")
+            return dump_csv(scope.editor.store.load()).encode("utf-8-sig")
 
         return Response(
             await run_in_threadpool(render),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="kb.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="kb-{scope.shop}.csv"'},
         )
 
     async def import_csv(self, request: Request) -> Response:
-        body = await read_body(request, self.engine.settings.limits.max_import_bytes)
+        body = await read_body(request, self.settings.limits.max_import_bytes)
         author = _author(request)
-        store = self.editor.store
+        scope = await self._scope(request, write=True)
+        store = scope.editor.store
 
         def run() -> int:
-            content = parse_csv(body, self.editor.intents, store.shop(), "upload.csv")
+            content = parse_csv(body, self.intents, store.load().shop, "upload.csv")  # keeps the layer's own profile
             store.replace_all(content, author=author)
             return len(content.entries)
 
         count = await self._call(run)
-        await run_in_threadpool(self.engine.sync)
-        return JSONResponse({"imported": count, "live_entries": len(self.engine.index or ())})
+        await run_in_threadpool(scope.engine.sync)
+        return JSONResponse({"imported": count, "live_entries": len(scope.engine.index or ())})
 
     async def write_nlu(self, request: Request) -> Response:
-        settings = self.engine.settings
+        settings = self.settings
+        scope = await self._scope(request, write=True)
 
         def run() -> dict[str, Any]:
-            path = write_kb_nlu(self.editor.store.approved(), settings.project_dir / "data" / "nlu")
+            path = write_kb_nlu(scope.editor.store.approved(), settings.project_dir / "data" / "nlu")
             examples = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("    - "))
             return {"path": str(path), "examples": examples}
 
@@ -213,21 +281,24 @@ class EditorApi:
 
     async def clusters(self, request: Request) -> Response:
         page = page_of(request, default=50, most=200)
-        found = await run_in_threadpool(traffic.clusters, self.editor.store.engine, self.engine.encoder, self.engine.index, self.editor)
+        scope = await self._scope(request)
+        found = await run_in_threadpool(traffic.clusters, scope.editor.store.engine, scope.engine.encoder, scope.engine.index, scope.editor, _traffic_of(scope))
         shown = found[page.offset:page.offset + page.limit]
         return JSONResponse({"clusters": [c.to_dict() for c in shown], **page.of(found)})
 
     async def accept(self, request: Request) -> Response:
         data = await json_body(request)
+        scope = await self._scope(request, write=True)
         record = await self._call(
-            traffic.accept, self.editor.store.engine, self.editor, data.get("message_ids") or [], optional_str(data, "action") or "",
+            traffic.accept, scope.editor.store.engine, scope.editor, data.get("message_ids") or [], optional_str(data, "action") or "",
             _author(request), entry_id=optional_str(data, "entry_id"), questions=optional_str_list(data, "questions") or [],
-            intent=optional_str(data, "intent"), answer=optional_str(data, "answer"),
+            intent=optional_str(data, "intent"), answer=optional_str(data, "answer"), shop=_traffic_of(scope),
         )
-        return await self._changed(record, status=201)
+        return await self._changed(scope, record, status=201)
 
     async def dismiss(self, request: Request) -> Response:
         data = await json_body(request)
         ids = data.get("message_ids") or []
-        await self._call(traffic.dismiss, self.editor.store.engine, ids, _author(request))
+        scope = await self._scope(request, write=True)
+        await self._call(traffic.dismiss, scope.editor.store.engine, ids, _author(request), _traffic_of(scope))
         return JSONResponse({"dismissed": len(ids)})

@@ -18,24 +18,28 @@ SESSION_ENDED = 1008  # policy violation: the page's login ended (logout, accoun
 
 
 class Hub:
-    """Every agent page sees every conversation; a customer page sees only its own."""
+    """An agent page sees the conversations of the shops its account serves (an admin's, every one); a customer page
+    sees only its own conversation."""
 
     def __init__(self) -> None:
-        self.agents: set[WebSocket] = set()
+        self.agents: dict[WebSocket, frozenset[str] | None] = {}  # each agent page's shops (None: every shop)
         self.customers: dict[str, set[WebSocket]] = {}
         self.sessions: dict[WebSocket, str] = {}  # each open page's session key
         # also hands each event to the other server processes (bot.server.relay); None: this process is alone
         self.publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
-    def join(self, socket: WebSocket, session: str, conversation_id: str | None = None) -> None:
-        """A page opened: an agent console (no conversation) or the customer page of one conversation."""
+    def join(self, socket: WebSocket, session: str, conversation_id: str | None = None, shops: frozenset[str] | None = None) -> None:
+        """A page opened: an agent console (no conversation; it sees these shops) or the customer page of one conversation."""
         self.sessions[socket] = session
-        (self.customers.setdefault(conversation_id, set()) if conversation_id else self.agents).add(socket)
+        if conversation_id:
+            self.customers.setdefault(conversation_id, set()).add(socket)
+        else:
+            self.agents[socket] = shops
 
     def leave(self, socket: WebSocket) -> None:
         """A page went away: forget it, and its conversation's set once empty."""
         self.sessions.pop(socket, None)
-        self.agents.discard(socket)
+        self.agents.pop(socket, None)
         for conversation_id, sockets in list(self.customers.items()):
             if socket in sockets:
                 sockets.discard(socket)
@@ -69,6 +73,7 @@ class Hub:
         await asyncio.gather(*(one(socket) for socket in list(sockets)))
 
     async def to_agents(self, event: dict[str, Any]) -> None:
+        """To the agent pages that serve the event's shop (`event["shop"]`), on every process."""
         await self._everywhere(AGENTS, event)
 
     async def to_customer(self, conversation_id: str, event: dict[str, Any]) -> None:
@@ -77,7 +82,8 @@ class Hub:
     async def deliver(self, target: str, event: dict[str, Any]) -> None:
         """Send an event to this process's pages of `target` ("agents" or "customer:<conversation id>")."""
         if target == AGENTS:
-            await self._send(self.agents, event)
+            shop = event.get("shop")
+            await self._send({s for s, shops in self.agents.items() if shops is None or shop in shops}, event)
         elif target.startswith(CUSTOMER):
             await self._send(self.customers.get(target[len(CUSTOMER):], set()), event)
 

@@ -1,5 +1,6 @@
 """Shops: a `shops` table; every KB row (entries, questions, pending edits, versions, profile) keyed by its shop as well
-as its id; KB changes and conversations name their shop. What the database held becomes shop `default`.
+as its id; KB changes and conversations name their shop; the shops each account and token serves. What the database
+held becomes shop `default`, and every account and token serves it.
 
 The KB tables' primary keys change, which SQLite cannot ALTER: each is copied aside, made again with the new key, and
 filled back with shop `default` (children first, so no foreign key cascades a delete). The same steps run on
@@ -110,6 +111,19 @@ def upgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("shop", sa.String(64), nullable=False, server_default=DEFAULT_SHOP))
     op.create_index("ix_conversations_shop", "conversations", ["shop"])
+    op.create_table(
+        "user_shops",
+        sa.Column("user_name", sa.String(64), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+        sa.Column("shop", sa.String(64), primary_key=True),
+    )
+    op.create_table(
+        "token_shops",
+        sa.Column("token_name", sa.String(64), sa.ForeignKey("api_tokens.name", ondelete="CASCADE"), primary_key=True),
+        sa.Column("shop", sa.String(64), primary_key=True),
+    )
+    # every account and token made before shops served the one shop there was
+    op.execute(sa.text("INSERT INTO user_shops (user_name, shop) SELECT name, :shop FROM users").bindparams(shop=DEFAULT_SHOP))
+    op.execute(sa.text("INSERT INTO token_shops (token_name, shop) SELECT name, :shop FROM api_tokens").bindparams(shop=DEFAULT_SHOP))
 
 
 def downgrade() -> None:

@@ -22,7 +22,7 @@ const api = (path) => `/api/conversations/${encodeURIComponent(state.selected)}$
 function conversation(id) {
   if (!state.conversations.has(id)) {
     state.conversations.set(id, {
-      id, messages: [], unread: 0, loaded: false, pending: [], combined: null, order: null,
+      id, shop: null, messages: [], unread: 0, loaded: false, pending: [], combined: null, order: null,
       suggestions: new Map(), selectedMessage: null, manual: false, also: new Set(),
     });
   }
@@ -52,6 +52,7 @@ function renderConversations() {
     button.setAttribute("aria-current", String(c.id === state.selected));
     const label = el("span");
     label.append(el("strong", null, c.id));
+    if (c.shop && c.shop !== "default") label.append(el("span", "shop", c.shop));
     const last = c.messages[c.messages.length - 1];
     label.append(el("span", "preview", last ? last.text : ""));
     button.append(label, el("span", "badge", c.unread ? String(c.unread) : ""));
@@ -65,7 +66,7 @@ function renderChat() {
   const chat = $("chat");
   chat.replaceChildren();
   const c = current();
-  $("chat-title").textContent = c ? `与 ${c.id} 的对话` : "请选择会话";
+  $("chat-title").textContent = c ? `与 ${c.id} 的对话` + (c.shop && c.shop !== "default" ? ` · 店铺 ${c.shop}` : "") : "请选择会话";
   const order = $("order");
   order.replaceChildren();
   if (c && c.order) {
@@ -265,7 +266,8 @@ function check() {
   clearTimeout(checkTimer);
   checkTimer = setTimeout(async () => {
     const text = $("reply").value;
-    const response = await fetch("/api/check", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }) });
+    const body = { text, ...(state.selected ? { conversation_id: state.selected } : {}) };  // the rules read against its shop's answers
+    const response = await fetch("/api/check", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     if (!response.ok) return;
     const result = await response.json();
     if ($("reply").value !== text) return; // stale
@@ -327,6 +329,7 @@ async function send() {
 
 function onEvent(event) {
   const c = conversation(event.conversation_id);
+  if (event.shop) c.shop = event.shop;
   if (!c.messages.some((m) => m.id === event.message.id)) c.messages.push(event.message);
   if (event.pending) setBurst(c, event);
   if (event.type === "customer_message") {
@@ -353,7 +356,8 @@ function search() {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(async () => {
     const q = $("search").value;
-    const response = await fetch(`/api/kb/search?q=${encodeURIComponent(q)}`);
+    const inShop = state.selected ? `&conversation_id=${encodeURIComponent(state.selected)}` : "";  // its shop's entries and facts
+    const response = await fetch(`/api/kb/search?q=${encodeURIComponent(q)}${inShop}`);
     if (!response.ok) return;
     const data = await response.json();
     const list = $("results");
@@ -419,6 +423,7 @@ $("search").addEventListener("input", search);
     const data = await response.json();
     for (const item of data.conversations) {
       const c = conversation(item.id);
+      c.shop = item.shop;
       if (item.last_message) c.messages = [item.last_message];
     }
   }

@@ -3,6 +3,7 @@
 
 const params = new URLSearchParams(location.search);
 const conversationId = params.get("c") || `demo-${Math.random().toString(36).slice(2, 8)}`;
+const shop = params.get("shop");  // the shop this buyer writes to (?shop=NAME); none: the default shop
 const chat = document.getElementById("chat");
 const seen = new Set();
 
@@ -17,7 +18,7 @@ function show(message) {
   chat.scrollTop = chat.scrollHeight;
 }
 
-document.getElementById("title").textContent = `店铺客服 · ${conversationId}`;
+document.getElementById("title").textContent = `店铺客服 · ${shop ? shop + " · " : ""}${conversationId}`;
 
 document.getElementById("form").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -26,7 +27,7 @@ document.getElementById("form").addEventListener("submit", async (e) => {
   if (!text.trim()) return;
   input.value = "";
   const response = await fetch(`/api/conversations/${encodeURIComponent(conversationId)}/messages`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text, ...(shop ? { shop } : {}) }),
   });
   const data = await response.json();
   if (response.ok) show(data.message);

@@ -13,6 +13,9 @@ const STATE_LABEL = { approved: "已通过", draft: "草稿", retired: "已下�
 const ACTION_LABEL = { create: "新建", edit: "修改", approve: "审核通过", retire: "下线", revert: "恢复", discard: "放弃修改", import: "导入" };
 
 const state = { meta: { intents: [], shop: {} }, record: null, reviewTimer: null, pendingPrefill: null };
+// The shop whose entries this page edits (?shop=NAME; "common": the layer every shop inherits); every API call names it.
+const SHOP = new URLSearchParams(location.search).get("shop") || "default";
+const inShop = (url) => `${url}${url.includes("?") ? "&" : "?"}shop=${encodeURIComponent(SHOP)}`;
 
 
 function notice(text, isError = false) {
@@ -26,7 +29,7 @@ async function api(method, url, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(url, options);
+  const response = await fetch(inShop(url), options);
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   return { ok: response.ok, status: response.status, data };
 }
@@ -379,7 +382,7 @@ async function dismissCluster(cluster, card) {
 async function importCsv() {
   const file = $("import-file").files[0];
   if (!file) return;
-  const response = await fetch("/api/kb/import", { method: "POST", headers: { "Content-Type": "text/csv" }, body: await file.arrayBuffer() });
+  const response = await fetch(inShop("/api/kb/import"), { method: "POST", headers: { "Content-Type": "text/csv" }, body: await file.arrayBuffer() });
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   const problems = $("import-problems");
   problems.replaceChildren(...(data.problems || []).map((p) => el("li", null, p)));
@@ -396,8 +399,15 @@ async function writeNlu() {
 // -- wiring --------------------------------------------------------------------------------------
 
 async function init() {
-  const { data } = await api("GET", "/api/kb/meta");
+  const { ok, data } = await api("GET", "/api/kb/meta");
+  if (!ok) return notice(data.error, true);
   state.meta = data;
+  const shops = $("shop");
+  for (const name of data.shops) shops.append(new Option(name === "common" ? "公共层 (所有店铺继承)" : name, name));
+  shops.value = SHOP;
+  shops.addEventListener("change", () => { location.search = `?shop=${encodeURIComponent(shops.value)}`; });
+  $("export-csv").href = inShop("/api/kb/export.csv");
+  $("export-csv").download = `kb-${SHOP}.csv`;
   for (const select of [$("f-intent"), $("e-intent")]) {
     for (const intent of data.intents) select.append(new Option(intent, intent));
   }
