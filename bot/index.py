@@ -24,6 +24,7 @@ from bot.normalize import normalize
 from bot.private import private_dir
 from bot.segment import is_chinese, load_user_dicts
 from bot.settings import IndexSettings, Settings
+from bot.shops import DEFAULT_SHOP
 
 FORMAT_VERSION = 4
 BUILD_CHUNK = 8192  # rows embedded and added to faiss at a time
@@ -456,8 +457,8 @@ class KBIndex:
             shutil.rmtree(tmp)
         else:
             tmp.rename(final)
-        for other in index_dir.iterdir():
-            if other.name != self.fingerprint and other.is_dir():
+        for other in index_dir.iterdir():  # older builds of this KB go; hidden ones are not builds (temporaries, .shops)
+            if other.name != self.fingerprint and not other.name.startswith(".") and other.is_dir():
                 shutil.rmtree(other, ignore_errors=True)
         return final
 
@@ -548,20 +549,27 @@ def dictionary_fingerprint(dict_dir: Path) -> str:
 
 
 def index_for(
-    settings: Settings, content: KBContent, encoder: Encoder, progress: bool = False, reuse: VectorSource | None = None
+    settings: Settings, content: KBContent, encoder: Encoder, progress: bool = False, reuse: VectorSource | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> tuple[KBIndex, bool]:
-    """The project's index for this KB, under settings.index_dir."""
+    """The project's index for this shop's KB, under settings.index_dir (another shop's in its own folder there)."""
     dict_dir = settings.project_dir / "data" / "dict"
     load_user_dicts(dict_dir)
     return open_index(
         content,
         encoder,
         settings.index,
-        settings.index_dir,
+        shop_index_dir(settings, shop),
         extra_fingerprint=dictionary_fingerprint(dict_dir),
         progress=progress,
         reuse=reuse,
     )
+
+
+def shop_index_dir(settings: Settings, shop: str) -> Path:
+    """Where a shop's index is saved: the default shop's in index_dir (as before shops), each other's in
+    index_dir/.shops/<shop>/; a save prunes only its own folder's older builds."""
+    return settings.index_dir if shop == DEFAULT_SHOP else settings.index_dir / ".shops" / shop
 
 
 def fingerprint_for(settings: Settings, content: KBContent, encoder: Encoder) -> str:

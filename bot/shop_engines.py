@@ -5,9 +5,34 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Sequence
+
+import numpy as np
 
 from bot import shops
+from bot.index import KBIndex
 from bot.suggest import Engine
+
+
+class LoadedVectors:
+    """Every loaded shop's index as one source of vectors: a shop loading for the first time embeds only the texts
+    that no shop in memory has embedded already (shops share most questions, and answers filled alike)."""
+
+    def __init__(self, indexes: Sequence[KBIndex], dimension: int) -> None:
+        self.indexes = list(indexes)
+        self.dimension = dimension
+
+    def vectors_for(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        found = np.zeros(len(texts), dtype=bool)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for index in self.indexes:
+            missing = np.flatnonzero(~found)
+            if not len(missing):
+                break
+            has, known = index.vectors_for([texts[i] for i in missing])
+            vectors[missing[has]] = known[has]
+            found[missing[has]] = True
+        return found, vectors
 
 
 class ShopEngines:
@@ -49,7 +74,10 @@ class ShopEngines:
         with building:
             engine = self._cached(shop)
             if engine is None:
-                engine = self.first.for_shop(shop)  # reads the KB and builds (or loads) the index
+                with self._lock:
+                    loaded = [e.index for e in reversed(self._engines.values()) if e.index is not None]
+                vectors = LoadedVectors(loaded, self.first.encoder.dimension)
+                engine = self.first.for_shop(shop, vectors)  # reads the KB and builds (or loads) the index
                 with self._lock:
                     self._engines[shop] = engine
                     self._evict()

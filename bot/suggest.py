@@ -16,7 +16,7 @@ from bot.clauses import ACK, FINAL, GREET, THANKS, MessageReading, read_message
 from bot.context import BuyerTurn, ContextLike, Conversation, awaits_buyer, conversation_of, is_bare_follow_up
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, encoder_for
-from bot.index import Hit, KBIndex, fingerprint_for, index_for
+from bot.index import Hit, KBIndex, VectorSource, fingerprint_for, index_for, shop_index_dir
 from bot.intents import OUT_OF_SCOPE
 from bot.order import ORDER_PREFIX, order_facts
 from bot.kb import Entry, KBContent
@@ -148,7 +148,7 @@ class Engine:
         encoder: Encoder,
         dialogue: DialoguePredictor | None = None,
         nlu: SharedNlu | None = None,
-        vectors: KBIndex | None = None,
+        vectors: VectorSource | None = None,
     ) -> None:
         self.settings = settings
         self.nlu = nlu or SharedNlu(classifier, dialogue)
@@ -187,9 +187,10 @@ class Engine:
     def _load_nlu(self, model: Path) -> None:
         self.nlu.arrived(load_classifier(model))
 
-    def for_shop(self, shop: str) -> "Engine":
-        """An engine for another shop's KB in this process: the same Rasa model and encoder, its own index."""
-        return Engine(self.settings, None, self.store.for_shop(shop), self.encoder, nlu=self.nlu, vectors=self.index)
+    def for_shop(self, shop: str, vectors: VectorSource | None = None) -> "Engine":
+        """An engine for another shop's KB in this process: the same Rasa model and encoder, its own index (built
+        re-using the vectors `vectors` has, else this engine's)."""
+        return Engine(self.settings, None, self.store.for_shop(shop), self.encoder, nlu=self.nlu, vectors=vectors or self.index)
 
     @property
     def shop(self) -> str:
@@ -215,13 +216,13 @@ class Engine:
             return IntentParse(intent=unknown, ranking=(unknown,))
         return classifier.parse(text)
 
-    def refresh(self, progress: bool = False, vectors: KBIndex | None = None) -> bool:
+    def refresh(self, progress: bool = False, vectors: VectorSource | None = None) -> bool:
         """Reload the KB from the database; rebuild the index only if the KB or encoder changed (embedding only the
         texts that neither this engine's index nor `vectors`, another shop's, has embedded already)."""
         with self._sync_lock:
             seq = self.store.last_change()  # read first: a change made during the load is applied again later
             kb = self.store.approved()
-            self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index or vectors)
+            self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index or vectors, shop=self.shop)
             self._set_kb(kb)
             self.seq = seq
             self._own_intents.clear()
@@ -274,7 +275,7 @@ class Engine:
             index, kb, seq = self.index, self.kb, self.seq
         assert index is not None
         fresh = index.compact(kb, fingerprint_for(self.settings, kb, self.encoder))
-        fresh.save(self.settings.index_dir)
+        fresh.save(shop_index_dir(self.settings, self.shop))
         with self._sync_lock:
             latest, changed = self.store.changes_since(seq)
             if changed is None:

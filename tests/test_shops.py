@@ -18,6 +18,7 @@ from live_server import BOT, PROJECT, api
 from bot import shops
 from bot.kb import Entry
 from bot.kb.store import KBStore
+from bot.index import shop_index_dir
 from bot.kb.sync import import_kb
 from bot.shop_engines import ShopEngines
 from bot.suggest import Engine
@@ -118,6 +119,9 @@ def test_shops_indexes_beyond_the_memory_budget_are_dropped_and_come_back(platfo
     engines.get("shop-b")
     engines.get("shop-c")
     assert engines.loaded() == ["shop-a", "shop-c"]  # b, least recently used, was dropped; the first engine stays
+    for shop in ("shop-a", "shop-b", "shop-c"):  # each shop's index in its own folder: saving one never prunes another's
+        folder = shop_index_dir(engines.settings, shop)
+        assert [(d / "rows.json").exists() for d in folder.iterdir()] == [True], shop
     assert "满129" in _top(engines, "shop-b", "包邮吗").text  # loaded again on its next message
     assert engines.loaded() == ["shop-a", "shop-b"]
 
