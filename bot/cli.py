@@ -50,7 +50,8 @@ def train(db_url: str | None, nlu_only: bool) -> None:
 @click.option("-k", "k", type=click.IntRange(1, 20), default=None, help="How many replies (default from bot.yml: 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A Rasa model archive (default: the newest in models/).")
-def suggest(text: str, db_url: str | None, context: tuple[str, ...], k: int | None, as_json: bool, model: Path | None) -> None:
+@click.option("--shop", default="default", show_default=True, metavar="NAME", help="The shop whose entries and facts answer.")
+def suggest(text: str, db_url: str | None, context: tuple[str, ...], k: int | None, as_json: bool, model: Path | None, shop: str) -> None:
     """Suggest replies for one buyer message, e.g.  bot suggest "能包邮吗"."""
     from bot.context import conversation_of
     from bot.render import format_suggestion
@@ -58,7 +59,7 @@ def suggest(text: str, db_url: str | None, context: tuple[str, ...], k: int | No
 
     settings = _settings(db_url)
     check_message(text, settings.limits.max_message_chars)  # fail fast, before loading the models
-    engine = Engine.from_settings(settings, model_path=model)
+    engine = Engine.from_settings(settings, model_path=model, shop=shop)
     result = engine.suggest(text, context=conversation_of(list(context)), k=k)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

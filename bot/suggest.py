@@ -26,6 +26,7 @@ from bot.rules import promises_made
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model, load_classifier
 from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
+from bot.shops import DEFAULT_SHOP, must_exist
 from bot.textcheck import check_text
 
 CLARIFY_TAG = "clarify"
@@ -168,12 +169,14 @@ class Engine:
         self.refresh(vectors=vectors)
 
     @classmethod
-    def from_settings(cls, settings: Settings, model_path: Path | None = None, nlu_in_background: bool = False) -> "Engine":
+    def from_settings(cls, settings: Settings, model_path: Path | None = None, nlu_in_background: bool = False, shop: str = DEFAULT_SHOP) -> "Engine":
         """Load everything. With `nlu_in_background`, return as soon as the index can be searched: the Rasa
         model (most of a start: Rasa rebuilds each TensorFlow model by fitting one example) loads in a
         thread, and until it is there suggestions rank by retrieval alone (`nlu_ready` says which)."""
         load_user_dicts(settings.project_dir / "data" / "dict")
-        store = KBStore(settings.db_url)
+        store = KBStore(settings.db_url, shop)
+        if shop != DEFAULT_SHOP:
+            must_exist(store.engine, shop)
         model = model_path or latest_model(settings.models_dir)
         if nlu_in_background:
             engine = cls(settings, None, store, encoder_for(settings))

@@ -70,7 +70,7 @@ def _approved(store: KBStore, entry: Entry, author: str = "test") -> None:
     store.approve(entry.id, record.version, author)
 
 
-def test_each_shop_answers_from_the_common_layer_with_its_own_facts(platform) -> None:  # type: ignore[no-untyped-def]
+def test_each_shop_answers_from_the_common_layer_with_its_own_facts(platform, trained_model: Path) -> None:  # type: ignore[no-untyped-def]
     engines = platform["engines"]
     a, b = _top(engines, "shop-a", "包邮吗"), _top(engines, "shop-b", "包邮吗")
     assert a.id == b.id == FREE_SHIPPING
@@ -78,6 +78,11 @@ def test_each_shop_answers_from_the_common_layer_with_its_own_facts(platform) ->
     assert len(engines.get("shop-a").index) == len(engines.get("shop-b").index) == len(platform["common"].approved().entries)
     with pytest.raises(shops.ShopError, match="bot shop add"):
         engines.get("shop-c")
+    # `bot suggest --shop` and any one-shop engine: the shop's own from the start
+    alone = Engine.from_settings(platform["settings"], model_path=trained_model, shop="shop-b")
+    assert "满129" in alone.suggest("包邮吗").suggestions[0].text
+    with pytest.raises(shops.ShopError, match="no shop 'shop-c'"):
+        Engine.from_settings(platform["settings"], model_path=trained_model, shop="shop-c")
 
 
 def test_a_shops_own_entry_overrides_withdraws_and_never_reaches_another_shop(platform) -> None:  # type: ignore[no-untyped-def]
