@@ -99,9 +99,11 @@ def generate(url: str, shops: int, entries: int, series: int) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {"shops": [], "profile": [], "entries": [], "questions": [], "revisions": [], "changes": []}
 
     def flush(conn: Any, force: bool = False) -> None:
+        if not force and max(len(batch) for batch in rows.values()) < CHUNK:
+            return
         for key, table in (("shops", shops_table), ("profile", shop_table), ("entries", entries_table), ("questions", questions_table),
-                           ("revisions", revisions_table), ("changes", changes_table)):
-            if rows[key] and (force or len(rows[key]) >= CHUNK):
+                           ("revisions", revisions_table), ("changes", changes_table)):  # parents before the rows that name them
+            if rows[key]:
                 conn.execute(table.insert(), rows[key])
                 rows[key] = []
 
@@ -143,8 +145,8 @@ def in_process(url: str, data_dir: Path, shops: int, texts: list[str], warm: int
     engines = ShopEngines(first)
     rng = random.Random(3)
     warm_shops = [shop_name(i) for i in rng.sample(range(shops), min(warm, shops))]
-    for shop in warm_shops:
-        engines.get(shop)
+    for shop in warm_shops:  # warm: loaded, and each index's lazy parts made by a first message
+        engines.get(shop).suggest(texts[0])
     classifier = first.classifier
     assert classifier is not None
     parse_ms, suggest_ms = [], []

@@ -110,13 +110,15 @@ def eval_command(logs: Path, out_dir: Path, intent_map: Path | None, compare: tu
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Where the CSV files, figures.json and report.html go.")
 @click.option("--server", default="http://127.0.0.1:8000", show_default=True, help="The server the report's entry links open.")
 @click.option("--no-agents", is_flag=True, help="Leave out the per-agent figures.")
+@click.option("--shop", default=None, metavar="NAME", help="Only this shop's conversations (default: every shop's).")
 @db_option
-def report(since: str, until: str | None, out_dir: Path, server: str, no_agents: bool, db_url: str | None) -> None:
+def report(since: str, until: str | None, out_dir: Path, server: str, no_agents: bool, shop: str | None, db_url: str | None) -> None:
     """The dashboard's figures from live feedback (acceptance, edits, entries, coverage, speed) as CSV and one HTML page."""
+    from bot import shops
     from bot.dashboard import period_of
     from bot.dashboard_report import write_report
 
-    period = period_of(since, until)
+    period = period_of(since, until, shops=(shops.check_name(shop),) if shop else None)
     files = write_report(_settings(db_url).db_url, period, out_dir, server, per_agent=not no_agents)
     click.echo(f"{period.to_dict()['since_shop_time']} to {period.to_dict()['until_shop_time']} (shop time): wrote {len(files)} files to {out_dir}")
     click.echo(f"  open {out_dir / 'report.html'}")

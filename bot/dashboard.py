@@ -18,9 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import entries_table, feedback_table, messages_table, now, shop_table
+from bot.db import conversations_table, feedback_table, messages_table, now
 from bot.errors import BotError
+from bot.kb.store import KBStore
 from bot.kb.template import fill
+from bot.shops import DEFAULT_SHOP
 from bot.order import SHOP_TIME
 
 f = feedback_table
@@ -39,14 +41,15 @@ class PeriodError(BotError):
 
 @dataclass(frozen=True)
 class Period:
-    """[since, until) in UTC, as the database stores times; `label` as the user gave it."""
+    """[since, until) in UTC, as the database stores times, and the shops whose conversations count (None: all)."""
 
     since: datetime
     until: datetime
+    shops: tuple[str, ...] | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {"since": self.since.isoformat() + "Z", "until": self.until.isoformat() + "Z",
-                "since_shop_time": _shop_time(self.since), "until_shop_time": _shop_time(self.until)}
+                "since_shop_time": _shop_time(self.since), "until_shop_time": _shop_time(self.until), "shops": self.shops}
 
 
 def _shop_time(moment: datetime) -> str:
@@ -70,7 +73,7 @@ def _moment(value: str, name: str, current: datetime, end: bool) -> datetime:
     return moment.astimezone(SHOP_TIME).replace(tzinfo=None) - SHOP_TIME.utcoffset(None)
 
 
-def period_of(since: str | None, until: str | None = None, current: datetime | None = None) -> Period:
+def period_of(since: str | None, until: str | None = None, current: datetime | None = None, shops: tuple[str, ...] | None = None) -> Period:
     current = current or now()
     start = _moment(since or "7d", "since", current, end=False)
     stop = _moment(until, "until", current, end=True) if until else current
@@ -78,12 +81,17 @@ def period_of(since: str | None, until: str | None = None, current: datetime | N
         raise PeriodError(f"'until' ({until}) must come after 'since' ({since})")
     if stop - start > timedelta(days=MAX_DAYS):
         raise PeriodError(f"a period of at most {MAX_DAYS} days, please")
-    return Period(start, stop)
+    return Period(start, stop, shops)
 
 
 def _in(period: Period, *events: str) -> Any:
-    return sa.and_(f.c.event.in_(events) if len(events) > 1 else f.c.event == events[0],
-                   f.c.created_at >= period.since, f.c.created_at < period.until)
+    """Feedback rows of these events in the period (of the period's shops' conversations, when it names shops)."""
+    condition = sa.and_(f.c.event.in_(events) if len(events) > 1 else f.c.event == events[0],
+                        f.c.created_at >= period.since, f.c.created_at < period.until)
+    if period.shops is None:
+        return condition
+    of_shops = sa.select(conversations_table.c.id).where(conversations_table.c.shop.in_(period.shops))
+    return sa.and_(condition, f.c.conversation_id.in_(of_shops))
 
 
 def _day(conn: Connection) -> Any:
@@ -209,13 +217,15 @@ def entries(rows: list[dict[str, Any]], sort: str = "shown", limit: int = 50, of
             "items": ordered[offset:offset + limit]}
 
 
-def _answers(conn: Connection, ids: list[str]) -> dict[str, str]:
-    """The entries' current answers, filled with the shop's facts as agents see them."""
+def _answers(conn: Connection, ids: list[str], period: Period) -> dict[str, str]:
+    """The entries' live answers, filled with the facts of the period's shop as its agents see them (the default
+    shop's when the period counts several shops)."""
     if not ids:
         return {}
-    shop = dict(conn.execute(sa.select(shop_table.c.key, shop_table.c.value)).all())
-    rows = conn.execute(sa.select(entries_table.c.id, entries_table.c.answer).where(entries_table.c.id.in_(ids))).all()
-    return {entry_id: fill(answer, shop).text for entry_id, answer in rows}
+    shop = period.shops[0] if period.shops and len(period.shops) == 1 else DEFAULT_SHOP
+    store = KBStore(str(conn.engine.url), shop, conn.engine)
+    profile = store.shop()
+    return {entry_id: fill(entry.answer, profile).text for entry_id, entry in store.live(ids).items()}
 
 
 def rewrite_candidates(conn: Connection, period: Period, rows: list[dict[str, Any]], top: int = 10, examples: int = 3) -> list[dict[str, Any]]:
@@ -232,15 +242,15 @@ def rewrite_candidates(conn: Connection, period: Period, rows: list[dict[str, An
                                                               order_by=(sa.desc(counted.c.n), sa.desc(counted.c.latest))).label("r")).subquery()
         for row in conn.execute(sa.select(ranked).where(ranked.c.r <= examples).order_by(ranked.c.entry_id, ranked.c.r)):
             versions[row.entry_id].append({"text": row.final_text, "count": int(row.n)})
-    answers = _answers(conn, ids)
+    answers = _answers(conn, ids, period)
     return [{**r, "answer": answers.get(r["entry_id"]), "versions": versions[r["entry_id"]]} for r in chosen]
 
 
-def dead_weight(conn: Connection, rows: list[dict[str, Any]], top: int = 10) -> list[dict[str, Any]]:
+def dead_weight(conn: Connection, period: Period, rows: list[dict[str, Any]], top: int = 10) -> list[dict[str, Any]]:
     """Entries shown often and never taken."""
     chosen = sorted((r for r in rows if r["shown"] >= DEAD_WEIGHT_MIN_SHOWN and r["taken"] == 0),
                     key=lambda r: (-r["shown"], r["entry_id"]))[:top]
-    answers = _answers(conn, [r["entry_id"] for r in chosen])
+    answers = _answers(conn, [r["entry_id"] for r in chosen], period)
     return [{"entry_id": r["entry_id"], "shown": r["shown"], "taken": 0, "answer": answers.get(r["entry_id"])} for r in chosen]
 
 
@@ -301,7 +311,7 @@ def dashboard(engine: Engine, period: Period, per_agent: bool, sort: str = "show
             "edits": edits(conn, period),
             "entries": entries(rows, sort, limit, offset),
             "rewrite_candidates": rewrite_candidates(conn, period, rows),
-            "dead_weight": dead_weight(conn, rows),
+            "dead_weight": dead_weight(conn, period, rows),
             "coverage": coverage(conn, period),
             "speed": speed(conn, period, per_agent),
             "per_agent": per_agent,

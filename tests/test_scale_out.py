@@ -87,6 +87,23 @@ def test_two_servers_on_one_postgresql_see_each_others_edits_within_seconds(post
         status, _ = api(a, "/api/conversations/pg-chat/replies", {"text": "亲,保证正品哦", "message_id": posted["message"]["id"], "entry_id": "authenticity.genuine"})
         assert status == 201
 
+        # Any process serves any shop: a shop added while both run, a conversation begun on A and carried on on B.
+        from dataclasses import replace
+
+        from bot import shops
+        from bot.intents import load_intents
+        from bot.kb.files import read_kb
+        from bot.kb.store import KBStore
+
+        seed = read_kb(PROJECT / "kb", load_intents(PROJECT))
+        north = KBStore(db, "north")
+        shops.add(north.engine, "north", {**seed.shop, "free_shipping_threshold": "59"})
+        north.replace_all(replace(seed, shop={**seed.shop, "free_shipping_threshold": "59"}))
+        status, first = api(a, "/api/conversations/pg-north/messages", {"text": "包邮吗", "shop": "north"})
+        assert status == 201 and "满59" in first["suggestion"]["suggestions"][0]["text"], first
+        status, later = api(b, "/api/conversations/pg-north/messages", {"text": "满多少包邮"})
+        assert status == 201 and later["shop"] == "north" and "满59" in later["suggestion"]["suggestions"][0]["text"], later
+
         # Live pages: a console and a customer page open on B see what is posted through A (LISTEN/NOTIFY).
         events = _live_events_on(b, "pg-live", lambda: [
             api(a, "/api/conversations/pg-live/messages", {"text": "今天能发货吗 " + "急" * 900}),

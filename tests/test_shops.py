@@ -156,6 +156,9 @@ def test_bot_shop_and_kb_shop_commands(tmp_path: Path) -> None:
     exported = tmp_path / "out"
     assert _bot("kb", "export", str(exported), "--shop", "shop-a", db=db).returncode == 0
     assert 'free_shipping_threshold: "59"' in (exported / "shop.yml").read_text(encoding="utf-8")
+    assert _bot("shop", "add", "shop-copy", "--profile", str(exported / "shop.yml"), db=db).returncode == 0
+    assert _bot("kb", "import", str(exported), "--shop", "shop-copy", db=db).returncode == 0
+    assert KBStore(db, "shop-copy").load() == KBStore(db, "shop-a").load()  # a shop's export and import are lossless
     assert "no shop" in _bot("kb", "import", str(kb_a), "--shop", "shop-q", db=db).stderr
 
     removed = _bot("shop", "remove", "shop-a", db=db)
@@ -334,6 +337,23 @@ def test_an_editor_edits_only_its_shops_and_reads_the_common_layer(scoped: dict[
     assert KBStore(scoped["db"], "shop-b").record(entry["id"]) is None
     assert ed.post(base + f"/api/kb/entries/{entry['id']}/approve?shop=shop-b", json={"base_version": entry["version"]}).status_code == 403
     assert ed.post(base + f"/api/kb/entries/{entry['id']}/approve?shop=shop-a", json={"base_version": entry["version"]}).status_code == 200
+
+    # the dashboard counts only the conversations of the shops an editor serves
+    import sqlalchemy as sa
+
+    figures = ed.get(base + "/api/dashboard?since=7d").json()
+    assert figures["period"]["shops"] == ["shop-a"] and not figures["per_agent"]
+    engine = sa.create_engine(scoped["db"])
+    with engine.connect() as conn:
+        by_shop = dict(conn.execute(sa.text(
+            "SELECT c.shop, COUNT(*) FROM feedback f JOIN conversations c ON c.id = f.conversation_id "
+            "WHERE f.event = 'abstained' OR (f.event = 'shown' AND f.rank = 1) GROUP BY c.shop")).all())
+    engine.dispose()
+    assert by_shop.get("shop-b") and figures["coverage"]["messages"] == by_shop["shop-a"]
+    assert ed.get(base + "/api/dashboard?since=7d&shop=shop-b").status_code == 403
+    everything = api(base, "/api/dashboard?since=7d")[1]  # the admin: every shop
+    assert everything["coverage"]["messages"] == sum(by_shop.values()) and everything["period"]["shops"] is None
+    assert api(base, "/api/dashboard?since=7d&shop=shop-b")[1]["coverage"]["messages"] == by_shop["shop-b"]
 
 
 def test_an_agents_console_shows_only_its_shops_conversations_live(browser, scoped: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]

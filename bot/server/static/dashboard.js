@@ -4,7 +4,7 @@
 
 const EMBEDDED = window.DASHBOARD_DATA || null;  // `bot report`: the figures, no server
 const EDITOR = (window.DASHBOARD_SERVER || "") + "/editor";
-const view = { sort: "shown", offset: 0, limit: 20, since: "", until: "" };
+const view = { sort: "shown", offset: 0, limit: 20, since: "", until: "", shop: "" };
 const SORT_LABELS = { shown: "展示", taken: "采用", taken_unedited: "原样采用", mean_relative_edit: "平均改动", ignored: "未选" };
 
 const $ = (id) => document.getElementById(id);
@@ -278,8 +278,10 @@ async function load() {
   const asked = ++latest;
   view.since = $("since").value;
   view.until = $("until").value;
-  const params = new URLSearchParams({ since: view.since, until: view.until, sort: view.sort, limit: view.limit, offset: view.offset });
-  history.replaceState(null, "", `?${new URLSearchParams({ since: view.since, until: view.until })}`);
+  view.shop = $("shop").value.trim();
+  const range = { since: view.since, until: view.until, ...(view.shop ? { shop: view.shop } : {}) };
+  const params = new URLSearchParams({ ...range, sort: view.sort, limit: view.limit, offset: view.offset });
+  history.replaceState(null, "", `?${new URLSearchParams(range)}`);
   $("notice").textContent = "";
   const response = await fetch(`/api/dashboard?${params}`);
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
@@ -298,6 +300,7 @@ function start() {
   const query = new URLSearchParams(location.search);
   if (query.get("since") && query.get("until")) { $("since").value = query.get("since"); $("until").value = query.get("until"); }
   else setDays(7);
+  if (query.get("shop")) $("shop").value = query.get("shop");
   $("range").addEventListener("submit", (event) => { event.preventDefault(); view.offset = 0; load(); });
   for (const button of document.querySelectorAll("[data-days]")) {
     button.addEventListener("click", () => { setDays(Number(button.dataset.days)); view.offset = 0; load(); });
