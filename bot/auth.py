@@ -202,7 +202,7 @@ class AuthStore:
             row = conn.execute(query).first()
             if row is None or row.expires_at < now():
                 return None
-            shops = _served(conn, user_shops_table, user_shops_table.c.user_name, row.name).get(row.name, [])
+            shops = [] if row.role == "admin" else _served(conn, user_shops_table, user_shops_table.c.user_name, row.name).get(row.name, [])
         return Principal(row.name, row.role, "session", row.csrf, must_change_password=row.change_due is not None, shops=frozenset(shops))
 
     @staticmethod
@@ -262,7 +262,7 @@ class AuthStore:
             row = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role).where(api_tokens_table.c.token_hash == _digest(token))).first()
             if row is None:
                 return None
-            shops = _served(conn, token_shops_table, token_shops_table.c.token_name, row.name).get(row.name, [])
+            shops = [] if row.role == "admin" else _served(conn, token_shops_table, token_shops_table.c.token_name, row.name).get(row.name, [])
         return Principal(row.name, row.role, "token", shops=frozenset(shops))
 
 

@@ -167,6 +167,11 @@ def _existing_shops(engine, names: tuple[str, ...]) -> tuple[str, ...]:  # type:
     return tuple(name if name == shops.DEFAULT_SHOP else shops.must_exist(engine, shops.check_name(name)) for name in names)
 
 
+def _served(row: dict[str, Any]) -> str:
+    """The shops an account or token serves, as `bot user list` and `bot token list` show them."""
+    return "every shop" if row["role"] == "admin" else ",".join(row["shops"])
+
+
 @cli.group()
 def user() -> None:
     """Accounts for the web pages: agent (console), editor (and the KB editor), admin (everything)."""
@@ -194,7 +199,7 @@ def user_list(db_url: str | None) -> None:
     from bot.auth import AuthStore
 
     for row in AuthStore(_settings(db_url).db_url).users():
-        click.echo(f"{row['name']}\t{row['role']}\t{'every shop' if row['role'] == 'admin' else ','.join(row['shops'])}\t{row['created_at']}")
+        click.echo(f"{row['name']}\t{row['role']}\t{_served(row)}\t{row['created_at']}")
 
 
 @user.command("remove")
@@ -235,7 +240,7 @@ def token_list(db_url: str | None) -> None:
     from bot.auth import AuthStore
 
     for row in AuthStore(_settings(db_url).db_url).tokens():
-        click.echo(f"{row['name']}\t{row['role']}\t{'every shop' if row['role'] == 'admin' else ','.join(row['shops'])}\t{row['created_at']}")
+        click.echo(f"{row['name']}\t{row['role']}\t{_served(row)}\t{row['created_at']}")
 
 
 @token.command("remove")
@@ -263,11 +268,11 @@ def shop() -> None:
 def shop_add(name: str, profile_file: Path, db_url: str | None) -> None:
     """Add a shop: it answers from the common layer at once, filled with its profile; `bot kb import --shop NAME` adds its own entries."""
     from bot import shops
+    from bot.db import connect
     from bot.kb.files import read_profile
-    from bot.kb.store import KBStore
 
     profile = read_profile(profile_file)
-    shops.add(KBStore(_settings(db_url).db_url).engine, shops.check_name(name), profile)
+    shops.add(connect(_settings(db_url).db_url), name, profile)
     click.echo(f"added shop {name} ({len(profile)} profile values)")
 
 
@@ -276,9 +281,9 @@ def shop_add(name: str, profile_file: Path, db_url: str | None) -> None:
 def shop_list(db_url: str | None) -> None:
     """One line per shop: name, its own entries, its conversations, when it was added."""
     from bot import shops
-    from bot.kb.store import KBStore
+    from bot.db import connect
 
-    for info in shops.listing(KBStore(_settings(db_url).db_url).engine):
+    for info in shops.listing(connect(_settings(db_url).db_url)):
         click.echo(f"{info.name:24} {info.entries:>7} entries {info.conversations:>9} conversations  added {info.created_at:%Y-%m-%d %H:%M}")
 
 
@@ -288,9 +293,9 @@ def shop_list(db_url: str | None) -> None:
 def shop_remove(name: str, db_url: str | None) -> None:
     """Remove a shop with its own entries and profile (refused while it has conversations: they are records)."""
     from bot import shops
-    from bot.kb.store import KBStore
+    from bot.db import connect
 
-    shops.remove(KBStore(_settings(db_url).db_url).engine, name)
+    shops.remove(connect(_settings(db_url).db_url), name)
     click.echo(f"removed shop {name}")
 
 

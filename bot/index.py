@@ -30,7 +30,7 @@ FORMAT_VERSION = 4
 BUILD_CHUNK = 8192  # rows embedded and added to faiss at a time
 QUESTION, ANSWER = "question", "answer"
 INTENT_SCAN_MAX_ROWS = 4096  # search_intent scores every row of an intent up to this many, else the nearest
-ROW_BYTES = 1500  # memory a row of the index holds beside its vector (text, BM25 postings, objects); see memory_bytes
+ROW_BYTES = 1500  # estimated memory a row holds beside its vector (text, BM25 postings, objects); see memory_bytes
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,8 @@ class KBIndex:
 
     @property
     def memory_bytes(self) -> int:
-        """About what this index holds in memory: each row's vector, and its text, BM25 postings and Python objects
-        (ROW_BYTES, measured on the seed KB by bench/platform.py)."""
+        """About what this index holds in memory, for the shops' memory budget: each row's vector, and ROW_BYTES for
+        its text, BM25 postings and Python objects (an estimate, not a measurement)."""
         return (len(self.rows) + len(self._overlay.entries) * 4) * (self.encoder.dimension * 4 + ROW_BYTES)
 
     @property

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.db import (
     changes_table, conversations_table, entries_table, now, pending_table, questions_table, revisions_table, shop_table, shops_table,
@@ -35,9 +35,6 @@ class ShopInfo:
     entries: int  # rows in its own layer (any status)
     conversations: int
 
-    def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "created_at": self.created_at.isoformat() + "Z", "entries": self.entries, "conversations": self.conversations}
-
 
 def check_name(name: object, allow_common: bool = False) -> str:
     """The shop name as given, or ShopError saying what a name may hold."""
@@ -53,15 +50,16 @@ def exists(engine: Engine, name: str) -> bool:
         return conn.execute(sa.select(shops_table.c.name).where(shops_table.c.name == name)).first() is not None
 
 
-def ensure(engine: Engine, name: str) -> None:
-    """Make the shop if it is not there yet (the default shop comes into being with the first import)."""
-    if name == COMMON or exists(engine, name):
-        return
-    try:
-        with engine.begin() as conn:
-            conn.execute(shops_table.insert().values(name=name, created_at=now()))
-    except sa.exc.IntegrityError:  # another process made it at the same moment
-        pass
+def register(conn: Connection, name: str) -> None:
+    """In this transaction, make the shop if it is not there yet (the default shop comes with its first import)."""
+    if name != COMMON and conn.execute(sa.select(shops_table.c.name).where(shops_table.c.name == name)).first() is None:
+        conn.execute(shops_table.insert().values(name=name, created_at=now()))
+
+
+def names(engine: Engine) -> list[str]:
+    """Every shop's name, sorted (no counting: for pickers)."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(shops_table.c.name).order_by(shops_table.c.name)).scalars())
 
 
 def must_exist(engine: Engine, name: str) -> str:

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import changes_table, connect, entries_table, meta_table, now, pending_table, questions_table, revisions_table, shop_table, shops_table
+from bot.db import changes_table, connect, entries_table, meta_table, now, pending_table, questions_table, revisions_table, shop_table
 from bot.errors import BotError
 from bot.kb import Entry, KBContent
-from bot.shops import COMMON, DEFAULT_SHOP
+from bot.shops import COMMON, DEFAULT_SHOP, register
 
 
 class EntryNotFound(BotError):
@@ -194,8 +194,7 @@ class KBStore:
         stamp = now()
         with self.engine.begin() as conn:
             self._set_meta(conn, meta or {})
-            if self.shop_name != COMMON and conn.execute(sa.select(shops_table.c.name).where(shops_table.c.name == self.shop_name)).first() is None:
-                conn.execute(shops_table.insert().values(name=self.shop_name, created_at=stamp))
+            register(conn, self.shop_name)
             conn.execute(shop_table.delete().where(self._own(shop_table)))
             if content.shop:
                 conn.execute(

@@ -221,25 +221,33 @@ class Console:
         suggested_text = optional_str(data, "suggested_text")
         if suggested_text is not None and len(suggested_text) > limit:  # the edit distance compares at most this much
             raise ApiError(422, f"'suggested_text' is {len(suggested_text)} characters; the limit is {limit}")
+        who = _caller(request)
         reply = Reply(
             text.strip(), optional_int(data, "message_id"), optional_str(data, "entry_id"), optional_rank(data),
-            suggested_text, _message_ids(data, "answers"), _parts(data), getattr(principal_of(request), "name", None),
+            suggested_text, _message_ids(data, "answers"), _parts(data), who.name,
         )
-        shop, message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply, _caller(request))
+        shop, message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply, who)
         payload = {"conversation_id": conversation_id, "shop": shop, "message": {**message.to_dict(), "text": reply.text}}  # the buyer gets the reply as written
         await self.hub.to_customer(conversation_id, {"type": "agent_message", **payload})
         await self.hub.to_agents({"type": "agent_message", **payload, **burst})
         return JSONResponse({**payload, "feedback": stored, **burst}, status_code=201)
 
-    def _check_message_of(self, conversation_id: str, message_id: int | None, who: Principal) -> None:
-        """404 unless the conversation exists and holds this message (when one is named); 403 unless the caller
-        serves its shop."""
+    def _served_shop(self, conversation_id: str, who: Principal) -> str | None:
+        """The conversation's shop (None: no such conversation yet); 403 unless the caller serves it."""
         shop = self.store.shop_of(conversation_id)
+        if shop is not None:
+            _must_serve(who, shop)
+        return shop
+
+    def _check_message_of(self, conversation_id: str, message_id: int | None, who: Principal) -> str:
+        """The conversation's shop: 404 unless the conversation exists and holds this message (when one is named);
+        403 unless the caller serves its shop."""
+        shop = self._served_shop(conversation_id, who)
         if shop is None:
             raise ApiError(404, f"no conversation '{conversation_id}'")
-        _must_serve(who, shop)
         if message_id is not None and not self.store.has_message(conversation_id, message_id):
             raise ApiError(404, f"no message {message_id} in conversation '{conversation_id}'")
+        return shop
 
     def _record_reply(self, conversation_id: str, reply: "Reply", who: Principal) -> tuple[str, Message, int, dict[str, Any]]:
         """Store the agent's reply and, for each buyer message it answers, its feedback (picked, edited with its
@@ -247,7 +255,7 @@ class Console:
 
         The reply answers the messages it names (`answers`, or the parts of a combined reply), else the one it
         replies to (`message_id`), else every message still waiting."""
-        self._check_message_of(conversation_id, reply.message_id, who)
+        shop = self._check_message_of(conversation_id, reply.message_id, who)
         named = {*reply.answers, *reply.parts}
         before = self.store.conversation(conversation_id)
         answers = list(dict.fromkeys([*reply.answers, *reply.parts]))
@@ -282,8 +290,7 @@ class Console:
             rows.append({**base, "event": "sent", "entry_id": entry_id, "rank": rank, "final_text": reply.text, "intent": intent_of.get(message_id),
                          "wait_ms": None if waited is None else max(0, int(waited.total_seconds() * 1000))})
         stored = self.store.add_feedback(rows)
-        engine = self._engine_of(conversation_id, who)
-        return engine.shop, message, stored, self._burst(engine, self.store.conversation(conversation_id))
+        return shop, message, stored, self._burst(self._engine(shop, who), self.store.conversation(conversation_id))
 
     async def pending(self, request: Request) -> Response:
         """The buyer's unanswered questions with their suggestions, and the combined reply."""
@@ -292,8 +299,8 @@ class Console:
         who = _caller(request)
 
         def read() -> dict[str, Any]:
-            self._check_message_of(conversation_id, None, who)
-            return {"conversation_id": conversation_id, **self._burst(self._engine_of(conversation_id, who), self.store.conversation(conversation_id))}
+            engine = self._engine(self._check_message_of(conversation_id, None, who), who)
+            return {"conversation_id": conversation_id, **self._burst(engine, self.store.conversation(conversation_id))}
 
         return JSONResponse(await run_in_threadpool(read))
 
@@ -307,12 +314,12 @@ class Console:
         who = _caller(request)
 
         def read() -> dict[str, Any]:
-            self._check_message_of(conversation_id, None, who)
+            engine = self._engine(self._check_message_of(conversation_id, None, who), who)
             conversation = self.store.conversation_around(conversation_id, message_id)
             turn = conversation.buyer_message(message_id)
             if turn is None:
                 raise ApiError(404, f"no buyer message {message_id} in conversation '{conversation_id}'")
-            suggestion = self._remembered(self._engine_of(conversation_id, who), turn.text, conversation.before(message_id))
+            suggestion = self._remembered(engine, turn.text, conversation.before(message_id))
             return {"conversation_id": conversation_id, "message_id": message_id, **suggestion.to_dict()}
 
         return JSONResponse(await run_in_threadpool(read))
@@ -422,9 +429,7 @@ class Console:
         who = _caller(request)
 
         def read() -> list[Message]:
-            shop = self.store.shop_of(conversation_id)
-            if shop is not None:  # no such conversation yet: no messages (a customer page opens before its first message)
-                _must_serve(who, shop)
+            self._served_shop(conversation_id, who)  # no such conversation yet: no messages (a customer page opens first)
             return self.store.messages(conversation_id, limit + 1, int(before) if before else None)
 
         messages = await run_in_threadpool(read)

@@ -25,7 +25,7 @@ from bot.server.access import principal_of
 from bot.server.http import ApiError, json_body, optional_int, optional_str, optional_str_list, page_of, read_body
 from bot.shop_engines import ShopEngines
 from bot.shops import COMMON, DEFAULT_SHOP, ShopError, check_name
-from bot.shops import listing as shops_listing
+from bot.shops import names as shop_names
 from bot.suggest import Engine
 
 
@@ -230,7 +230,7 @@ class EditorApi:
         assert principal is not None
 
         def read() -> dict[str, Any]:
-            everything = [info.name for info in shops_listing(scope.editor.store.engine)]
+            everything = shop_names(scope.editor.store.engine)
             choices = everything if principal.every_shop else [s for s in everything if principal.serves(s)] or [DEFAULT_SHOP]
             return {"intents": list(scope.editor.intents), "shop": scope.editor.store.shop(), "shop_name": scope.shop,
                     "shops": [*choices, COMMON], "may_edit_common": principal.may_edit_common}
