@@ -51,6 +51,10 @@ def main() -> None:
     grid = dict(DEFAULT_GRID)
     if args.grid:
         grid = {name: values.split(",") for name, values in (g.split("=", 1) for g in args.grid)}
+    fixed = [name for name in grid if not name.startswith("suggest.")]
+    if fixed:  # the index and the encoder take their settings when they are built, once, before the grid
+        parser.error(f"{', '.join(fixed)}: only suggest.* settings change between grid points here; compare others "
+                     "with bench/real_quality.py --only after --set NAME=VALUE")
     data = real_dev.load((args.data_dir or real_dev.DEFAULT_DIR).resolve())
     relabels = real_dev.read_relabels()
     tune = {file: real_dev.relabel([line for line in lines if line.part == "tune"], relabels) for file, lines in data.items()}
