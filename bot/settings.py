@@ -16,8 +16,8 @@ DEFAULT_BACKEND = "onnx"
 
 @dataclass(frozen=True)
 class IndexSettings:
-    dense_weight: float = 0.85
-    lexical_weight: float = 0.15
+    dense_weight: float = 0.95
+    lexical_weight: float = 0.05
     answer_weight: float = 0.8
     kind: str = "auto"  # auto: exact (flat) below exact_max_rows rows, HNSW above; or "flat" / "hnsw"
     exact_max_rows: int = 200_000
