@@ -322,6 +322,8 @@ class Engine:
             hits = self._retrieve(reading, topic, index, depth)
         own = self._intent(nlu, hits)
         message_intent = FOLLOW_UP if follow_up else self._message_intent(nlu, own, hits)
+        if not past and self._follows_nothing(text, hits, message_intent):
+            return self._abstain(nlu.intent, nlu.ranking, "a follow-up (\"这个呢\") with no earlier message to follow")
         if not follow_up:
             self._own_intents.put(text, message_intent)
         next_reply = self.dialogue.predict(tuple(history), message_intent) if self.dialogue and history else None
@@ -405,6 +407,15 @@ class Engine:
     def _is_follow_up(self, text: str, nlu: IntentParse) -> bool:
         """A message with no topic of its own ("这个呢", "那这款呢"), by the NLU model or by its words."""
         return (nlu.intent.name == FOLLOW_UP and nlu.intent.confidence >= CONTEXTUAL_MIN_CONFIDENCE) or is_bare_follow_up(text)
+
+    @staticmethod
+    def _follows_nothing(text: str, hits: Sequence[Hit], message_intent: str) -> bool:
+        """A conversation's first message that only points back ("这个呢", "还有一个", "那大一码的呢"): it has no topic
+        of its own and nothing earlier gives it one, so the agent asks what is meant (the clarifying script) rather
+        than being offered a guess. A message that says what a vetted question says is never one."""
+        if hits and hits[0].score >= STRONG_MATCH:
+            return False
+        return message_intent == FOLLOW_UP or is_bare_follow_up(text)
 
     def _message_intent(self, nlu: IntentParse, own: IntentParse, hits: Sequence[Hit] = ()) -> str:
         """The message on its own: a contextual intent if NLU is sure of one (and no vetted question says the same

@@ -49,6 +49,16 @@ def test_a_bare_follow_up_takes_its_topic_from_the_previous_question(engine) -> 
     assert in_context.context.message_intent == "follow_up"
 
 
+@pytest.mark.parametrize("message", ["那这款呢？", "还有一个呢", "这个怎么样啊", "那大一码的呢"])
+def test_a_first_message_that_only_points_back_gets_the_clarifying_script(engine, message: str) -> None:  # type: ignore[no-untyped-def]
+    alone = engine.suggest(message)
+    assert alone.abstained, f"{message!r} has nothing earlier to follow, yet got {[s.id for s in alone.suggestions]}"
+    assert alone.reason and "no earlier message" in alone.reason
+    assert [s.id for s in alone.suggestions] == ["out_of_scope.clarify"]
+    in_context = engine.suggest(message, context=[customer("这款保温杯有现货吗"), agent("有的亲")])
+    assert not in_context.abstained and in_context.suggestions[0].intent == "product_info"
+
+
 def test_this_one_after_a_product_link_asks_the_earlier_question_again(engine) -> None:  # type: ignore[no-untyped-def]
     link = "https://item.taobao.com/item.htm?id=6634120987"
     context = [customer("这款还有库存吗"), agent("有的亲"), customer(link)]
