@@ -31,6 +31,7 @@ class Pair:
     anchor: str
     positive: str
     entry_id: str
+    to_answer: bool = False  # the positive is the entry's answer (long), not a question
 
 
 def training_pairs(content: KBContent, accepted: Iterable[tuple[str, str]] = (), seed: int = 42) -> list[Pair]:
@@ -45,7 +46,7 @@ def training_pairs(content: KBContent, accepted: Iterable[tuple[str, str]] = (),
             others = questions[:i] + questions[i + 1 :]
             if others:
                 pairs.append(Pair(question, rng.choice(others), entry.id))
-            pairs.append(Pair(question, answer, entry.id))
+            pairs.append(Pair(question, answer, entry.id, to_answer=True))
     for message, entry_id in accepted:
         entry = entries.get(entry_id)
         if entry is not None:
@@ -54,10 +55,18 @@ def training_pairs(content: KBContent, accepted: Iterable[tuple[str, str]] = (),
 
 
 def batches(pairs: Sequence[Pair], batch_size: int, rng: random.Random, by_intent: bool = False) -> list[list[Pair]]:
-    """Shuffled batches in which no entry appears twice (its pairs would be each other's false negatives).
+    """Shuffled batches in which no entry appears twice (its pairs would be each other's false negatives), each of one
+    kind: question to question, or question to answer. A batch pads to its longest text, so short question batches
+    train in half the time of batches that carry an answer.
 
     With `by_intent`, entries of one intent share batches: their neighbours are the negatives that are hard to tell apart.
     """
+    out = [batch for kind in (False, True) for batch in _batches([p for p in pairs if p.to_answer == kind], batch_size, rng, by_intent)]
+    rng.shuffle(out)
+    return out
+
+
+def _batches(pairs: Sequence[Pair], batch_size: int, rng: random.Random, by_intent: bool) -> list[list[Pair]]:
     by_entry: dict[str, list[Pair]] = defaultdict(list)
     for pair in pairs:
         by_entry[pair.entry_id].append(pair)
@@ -75,13 +84,12 @@ def batches(pairs: Sequence[Pair], batch_size: int, rng: random.Random, by_inten
             if len(batch) > 1:
                 out.append(batch)
         by_entry = {i: group for i, group in by_entry.items() if group}
-    rng.shuffle(out)
     return out
 
 
 def fingerprint(base_fingerprint: str, pairs: Sequence[Pair], settings: FinetuneSettings) -> str:
     """Names the fine-tuned model: the base encoder, the training pairs and the settings (`enabled` aside)."""
-    recipe = (settings.epochs, settings.batch_size, settings.learning_rate, settings.by_intent, settings.seed)
+    recipe = (settings.epochs, settings.batch_size, settings.learning_rate, settings.by_intent, settings.seed, settings.max_tokens)
     digest = hashlib.sha256(f"{base_fingerprint}:{NORMALIZE_VERSION}:{recipe}".encode())
     for pair in pairs:
         digest.update(f"{pair.anchor}\t{pair.positive}\t{pair.entry_id}\n".encode())
@@ -137,6 +145,8 @@ def finetune(
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
     model = SentenceTransformer(str(base), device="cpu")
+    max_seq_length = model.max_seq_length
+    model.max_seq_length = min(max_seq_length, settings.max_tokens)  # in training only: an answer's opening carries its topic
     loss = losses.MultipleNegativesRankingLoss(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate)
     plan = [batches(pairs, settings.batch_size, rng, settings.by_intent) for _ in range(settings.epochs)]
@@ -156,6 +166,7 @@ def finetune(
                 optimizer.zero_grad()
                 bar.update(1)
     model.eval()
+    model.max_seq_length = max_seq_length
     tmp = out.with_name(f".{out.name}.tmp")
     model.save(str(tmp))
     (tmp / "finetune.json").write_text(json.dumps({"base": str(base), "pairs": len(pairs), "settings": settings.__dict__}), encoding="utf-8")

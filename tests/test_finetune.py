@@ -36,6 +36,8 @@ def test_no_batch_holds_two_pairs_of_one_entry() -> None:
         assert sum(len(b) for b in plan) >= len(pairs) - len({p.entry_id for p in pairs})  # only lone leftovers dropped
         for batch in plan:
             assert len({p.entry_id for p in batch}) == len(batch)
+            assert len({p.to_answer for p in batch}) == 1  # questions and answers apart: a batch pads to its longest
+        assert {b[0].to_answer for b in plan[:10]} == {False, True}  # and the two kinds shuffled together
 
 
 def test_a_fine_tuned_encoder_becomes_current_and_is_reused(tmp_path: Path) -> None:
@@ -44,6 +46,9 @@ def test_a_fine_tuned_encoder_becomes_current_and_is_reused(tmp_path: Path) -> N
     recipe = FinetuneSettings(epochs=1, batch_size=4)
     path, trained = finetune_encoder(tmp_path, base, small, (), recipe, echo=lambda _: None)
     assert trained and (path / "config.json").is_file()
+    from sentence_transformers import SentenceTransformer
+
+    assert SentenceTransformer(str(path)).max_seq_length == SentenceTransformer(str(base)).max_seq_length  # cut in training only
     assert finetuned_encoder(tmp_path, base) == path
     settings = replace(load_settings(PROJECT), models_path=tmp_path)
     assert encoder_path(settings) == path
