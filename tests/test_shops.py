@@ -330,7 +330,8 @@ def test_an_editor_edits_only_its_shops_and_reads_the_common_layer(scoped: dict[
         refused = ed.post(base + f"/api/kb/entries/{FREE_SHIPPING}/retire?shop=common", json={"base_version": record.version})
         assert refused.status_code == 403 and "only an admin" in refused.json()["error"]
     assert ed.post(base + "/api/kb/entries?shop=common", json={"intent": "price", "questions": ["有学生价吗"], "answer": "亲，暂时没有学生价哦~"}).status_code == 403
-    created = ed.post(base + "/api/kb/entries?shop=shop-a", json={"intent": "price", "questions": ["有学生价吗", "学生有优惠吗"], "answer": "亲，学生凭学生证再减5元哦~"})
+    created = ed.post(base + "/api/kb/entries?shop=shop-a", json={"intent": "price", "questions": ["有学生价吗", "学生有优惠吗"], "answer": "亲，学生凭学生证再减5元哦~",
+                                                                       "allow_similar": True})  # "买得多有优惠吗" is near: not what this tests
     assert created.status_code == 201, created.text
     entry = created.json()["entry"]
     assert KBStore(scoped["db"], "shop-a").record(entry["id"]) is not None
