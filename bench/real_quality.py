@@ -235,7 +235,7 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE_REF, help=f"git ref of the engine before (default {BEFORE_REF})")
     parser.add_argument("--only", choices=("before", "after"), help="run one engine only")
     parser.add_argument("--data-dir", type=Path, default=None, help="real_dev directory (default ../shared/data/real_dev)")
-    parser.add_argument("--repeat", type=int, default=2, help="latency passes over messages.jsonl")
+    parser.add_argument("--repeat", type=int, default=2, help="latency passes over messages.jsonl (0: none)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
                         help="override a bot.yml setting of the after engine (to explore; the figures to report use bot.yml)")
     parser.add_argument("--errors", choices=("tune",), help="list the tuning part's misses of the after engine "
@@ -264,7 +264,7 @@ def main() -> None:
                     continue
                 results[f"{file}|{part}|{labels}"] = {n: real_dev.score(labelled, runs[n]["predictions"]) for n in names}
     latency = {}
-    for name in names:
+    for name in names if args.repeat > 0 else ():  # --repeat 0: figures only, no latency pass
         suggest_ms, encode_ms = runs[name]["suggest_ms"], runs[name]["encode_ms"]
         latency[name] = {
             "suggest_ms_p50": round(_pct(suggest_ms, 50), 1),
@@ -273,11 +273,12 @@ def main() -> None:
             "suggest_p95_over_encode": round(_pct(suggest_ms, 95) / statistics.median(encode_ms), 2),
         }
     print("\n" + "\n".join(_table(results, names)))
-    print("\n| engine | suggest p50 ms | suggest p95 ms | one encoder call p50 ms | p95 / encoder call |\n|---|---|---|---|---|")
+    if latency:
+        print("\n| engine | suggest p50 ms | suggest p95 ms | one encoder call p50 ms | p95 / encoder call |\n|---|---|---|---|---|")
     for name, figures in latency.items():
         print(f"| {name} | {figures['suggest_ms_p50']} | {figures['suggest_ms_p95']} | {figures['encode_ms_p50']} "
               f"| {figures['suggest_p95_over_encode']} |")
-    if len(names) == 2:
+    if len(latency) == 2:
         ratio = latency["after"]["suggest_ms_p95"] / latency["before"]["suggest_ms_p95"]
         print(f"\nsuggest p95 after / before: {ratio:.2f}x")
     if args.errors:
