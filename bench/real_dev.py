@@ -1,4 +1,4 @@
-"""The real buyer messages of ../shared/data/real_dev: loading, the tuning/report split, relabels and scoring.
+"""The real buyer messages of ../shared/data/real_dev: loading, the tuning/report split, relabels, scoring and intervals.
 
 Nothing here imports the engine: `bench/real_quality.py` runs engines in their own processes and scores
 their predictions with these functions. The set's lines never leave it: the relabel file names lines by
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
+
 PROJECT = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = Path(os.environ.get("REAL_DEV_DIR") or PROJECT.parent / "shared" / "data" / "real_dev")
 RELABELS = PROJECT / "bench" / "real_dev_relabels.yml"
@@ -22,6 +24,7 @@ FILES = ("messages.jsonl", "conversations.jsonl")
 CORE_INTENTS = ("price", "shipping_fee", "authenticity", "delivery_time")
 SPLIT_SALT = "real-dev-split-v1"
 PARTS = ("tune", "report")
+RATES = ("first", "top3", "abstained_on_answerable", "offered_on_unanswerable")  # per-line outcomes, averaged
 
 
 @dataclass(frozen=True)
@@ -171,31 +174,107 @@ def _macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
     return sum(f1s) / len(f1s) if f1s else 0.0
 
 
+def outcomes(line: Line, prediction: dict[str, Any]) -> dict[str, bool]:
+    """What one prediction scores on one line: the rates of RATES that apply to it (the first three to an answerable
+    line, the last to an unanswerable one). A prediction is {"intent", "ids", "abstained"}."""
+    offered = [] if prediction["abstained"] else list(prediction["ids"])
+    if not line.answerable:
+        return {"offered_on_unanswerable": bool(offered)}
+    return {
+        "first": bool(offered) and offered[0] in line.acceptable,
+        "top3": any(i in line.acceptable for i in offered[:3]),
+        "abstained_on_answerable": bool(prediction["abstained"]),
+    }
+
+
 def score(lines: Sequence[Line], predictions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The issue's figures for these lines: intent (all 16 and core four + other), acceptable first / top 3,
-    abstained on answerable, offered on unanswerable. A prediction is {"intent", "ids", "abstained"}."""
+    abstained on answerable, offered on unanswerable."""
     gold = [line.intent for line in lines]
     predicted = [predictions[line.key]["intent"] for line in lines]
-    answerable = [line for line in lines if line.answerable]
-    unanswerable = [line for line in lines if not line.answerable]
-
-    def offered(line: Line) -> list[str]:
-        p = predictions[line.key]
-        return [] if p["abstained"] else list(p["ids"])
+    scored = [outcomes(line, predictions[line.key]) for line in lines]
 
     def rate(hits: Iterable[bool], n: int) -> float | None:
         return round(sum(hits) / n, 3) if n else None
 
+    def rate_of(name: str) -> float | None:
+        applies = [o[name] for o in scored if name in o]
+        return rate(applies, len(applies))
+
     return {
         "n": len(lines),
-        "answerable": len(answerable),
-        "unanswerable": len(unanswerable),
+        "answerable": sum(line.answerable for line in lines),
+        "unanswerable": sum(not line.answerable for line in lines),
         "intent_accuracy": rate((g == p for g, p in zip(gold, predicted)), len(lines)),
         "intent_macro_f1": round(_macro_f1(gold, predicted), 3),
         "core_intent_accuracy": rate((core(g) == core(p) for g, p in zip(gold, predicted)), len(lines)),
         "core_intent_macro_f1": round(_macro_f1([core(g) for g in gold], [core(p) for p in predicted]), 3),
-        "first": rate((bool(offered(l)) and offered(l)[0] in l.acceptable for l in answerable), len(answerable)),
-        "top3": rate((any(i in l.acceptable for i in offered(l)[:3]) for l in answerable), len(answerable)),
-        "abstained_on_answerable": rate((predictions[l.key]["abstained"] for l in answerable), len(answerable)),
-        "offered_on_unanswerable": rate((not predictions[l.key]["abstained"] for l in unanswerable), len(unanswerable)),
+        **{name: rate_of(name) for name in RATES},
     }
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A rate of one engine (and its change from another) with 95% bootstrap intervals."""
+
+    figure: str
+    n: int  # lines the rate is over
+    value: float
+    low: float
+    high: float
+    before: float | None = None
+    change: float | None = None  # value - before
+    change_low: float | None = None
+    change_high: float | None = None
+
+
+def intervals(
+    lines: Sequence[Line],
+    predictions: dict[str, dict[str, Any]],
+    before: dict[str, dict[str, Any]] | None = None,
+    rounds: int = 2000,
+    seed: int = 0,
+) -> dict[str, Interval | None]:
+    """Each rate of RATES with a 95% percentile-bootstrap interval, and with `before` the change and its interval.
+
+    The bootstrap resamples whole conversations (a conversation's turns are not independent; a message is its own
+    conversation) and scores both engines on the same resample, so the change's interval is of the paired
+    difference: much narrower than two separate intervals when the engines agree on most lines. None for a rate
+    that applies to no line.
+    """
+    clusters: dict[str, int] = {}
+    for line in lines:
+        clusters.setdefault(line.conversation_id or line.key, len(clusters))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(clusters), size=(rounds, len(clusters))) if clusters else np.zeros((rounds, 0), dtype=int)
+    out: dict[str, Interval | None] = {}
+    for name in RATES:
+        totals = np.zeros((3, len(clusters)))  # per conversation: lines the rate applies to, after's hits, before's hits
+        for line in lines:
+            after = outcomes(line, predictions[line.key])
+            if name not in after:
+                continue
+            c = clusters[line.conversation_id or line.key]
+            totals[0, c] += 1
+            totals[1, c] += after[name]
+            if before is not None:
+                totals[2, c] += outcomes(line, before[line.key])[name]
+        n = int(totals[0].sum())
+        if n == 0:
+            out[name] = None
+            continue
+        sampled = totals[:, draws].sum(axis=2)  # (3, rounds)
+        kept = sampled[0] > 0
+        values = sampled[1, kept] / sampled[0, kept]
+        low, high = np.percentile(values, [2.5, 97.5])
+        interval = Interval(name, n, round(totals[1].sum() / n, 3), round(float(low), 3), round(float(high), 3))
+        if before is not None:
+            changes = (sampled[1, kept] - sampled[2, kept]) / sampled[0, kept]
+            change_low, change_high = np.percentile(changes, [2.5, 97.5])
+            prior = totals[2].sum() / n
+            interval = replace(
+                interval, before=round(float(prior), 3), change=round(float(totals[1].sum() / n - prior), 3),
+                change_low=round(float(change_low), 3), change_high=round(float(change_high), 3),
+            )
+        out[name] = interval
+    return out

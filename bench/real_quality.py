@@ -10,6 +10,10 @@ under bench/out/real_quality/). The set is split by a salted hash, stratified by
 messages.jsonl and conversations.jsonl (each turn with its earlier turns as context), on the set's own
 labels and with bench/real_dev_relabels.yml (labels for entries added to the KB since). suggest latency is
 measured in each process against one raw encoder call, and reported as p95 and as that ratio.
+
+A second table gives each rate a 95% bootstrap interval, and the change from before with the interval of the paired
+difference (the same resampled messages, whole conversations at a time, score both engines). About 180 answerable
+messages per part: a change of a few lines is within that interval, so keep a change only when its interval clears 0.
 Writes bench/results/real_quality.json.
 """
 
@@ -25,6 +29,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 BEFORE_REF = "7d82286"
 CACHE = PROJECT / "bench" / "out" / "real_quality"
+RATE_NAMES = {"first": "acceptable first", "top3": "acceptable in top 3", "abstained_on_answerable": "abstained on answerable",
+              "offered_on_unanswerable": "offered on unanswerable"}
 FIGURES = [
     ("intent acc / macro-F1", "intent_accuracy", "intent_macro_f1"),
     ("core4+other acc / macro-F1", "core_intent_accuracy", "core_intent_macro_f1"),
@@ -210,6 +217,24 @@ def _table(results: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
     return rows
 
 
+def _interval_table(spread: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
+    """The rates again, each with its 95% bootstrap interval and, with two engines, the change and its paired interval:
+    a change whose interval holds 0 is within what resampling the same number of real messages moves."""
+    paired = len(names) == 2
+    rows = [f"| set | part | labels | rate | n | {names[-1]} (95% interval) |" + (" before | change (95% interval) |" if paired else ""),
+            "|---|---|---|---|---|---|" + ("---|---|" if paired else "")]
+    for key, by_rate in spread.items():
+        file, part, labels = key.split("|")
+        for name, i in by_rate.items():
+            if i is None:
+                continue
+            row = f"| {file} | {part} | {labels} | {RATE_NAMES[name]} | {i.n} | {i.value:.3f} ({i.low:.3f} to {i.high:.3f}) |"
+            if paired:
+                row += f" {i.before:.3f} | {i.change:+.3f} ({i.change_low:+.3f} to {i.change_high:+.3f}) |"
+            rows.append(row)
+    return rows
+
+
 def _errors(lines: list[Any], prediction: dict[str, Any]) -> None:
     for line in lines:
         p = prediction[line.key]
@@ -256,6 +281,7 @@ def main() -> None:
     runs = {name: run_engine(name, trees[name], data_dir, args.repeat, args.set if name == "after" else []) for name in names}
 
     results: dict[str, dict[str, Any]] = {}
+    spread: dict[str, dict[str, real_dev.Interval | None]] = {}  # the last engine's rates with intervals (and changes)
     for file, file_lines in lines.items():
         for part in real_dev.PARTS:
             chosen = [line for line in file_lines if line.part == part]
@@ -263,6 +289,8 @@ def main() -> None:
                 if labels == "relabelled" and not relabels:
                     continue
                 results[f"{file}|{part}|{labels}"] = {n: real_dev.score(labelled, runs[n]["predictions"]) for n in names}
+                before = runs["before"]["predictions"] if len(names) == 2 else None
+                spread[f"{file}|{part}|{labels}"] = real_dev.intervals(labelled, runs[names[-1]]["predictions"], before)
     latency = {}
     for name in names if args.repeat > 0 else ():  # --repeat 0: figures only, no latency pass
         suggest_ms, encode_ms = runs[name]["suggest_ms"], runs[name]["encode_ms"]
@@ -273,6 +301,7 @@ def main() -> None:
             "suggest_p95_over_encode": round(_pct(suggest_ms, 95) / statistics.median(encode_ms), 2),
         }
     print("\n" + "\n".join(_table(results, names)))
+    print("\n" + "\n".join(_interval_table(spread, names)))
     if latency:
         print("\n| engine | suggest p50 ms | suggest p95 ms | one encoder call p50 ms | p95 / encoder call |\n|---|---|---|---|---|")
     for name, figures in latency.items():
@@ -289,8 +318,9 @@ def main() -> None:
     out = PROJECT / "bench" / "results" / "real_quality.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     refs = {"before": _git("rev-parse", "--short=12", args.before), "after": "working tree"}
-    out.write_text(json.dumps({"refs": {n: refs[n] for n in names}, "results": results, "latency": latency},
-                              ensure_ascii=False, indent=1), encoding="utf-8")
+    intervals = {key: {name: asdict(i) if i else None for name, i in by_rate.items()} for key, by_rate in spread.items()}
+    out.write_text(json.dumps({"refs": {n: refs[n] for n in names}, "results": results, "intervals": intervals,
+                               "latency": latency}, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nwrote {out.relative_to(PROJECT)}")
 
 
