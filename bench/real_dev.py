@@ -243,22 +243,21 @@ def intervals(
     that applies to no line.
     """
     clusters: dict[str, int] = {}
-    for line in lines:
-        clusters.setdefault(line.conversation_id or line.key, len(clusters))
+    cluster_of = [clusters.setdefault(line.conversation_id or line.key, len(clusters)) for line in lines]
+    after_outcomes = [outcomes(line, predictions[line.key]) for line in lines]
+    before_outcomes = [outcomes(line, before[line.key]) for line in lines] if before is not None else None
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(clusters), size=(rounds, len(clusters))) if clusters else np.zeros((rounds, 0), dtype=int)
     out: dict[str, Interval | None] = {}
     for name in RATES:
         totals = np.zeros((3, len(clusters)))  # per conversation: lines the rate applies to, after's hits, before's hits
-        for line in lines:
-            after = outcomes(line, predictions[line.key])
+        for i, after in enumerate(after_outcomes):
             if name not in after:
                 continue
-            c = clusters[line.conversation_id or line.key]
-            totals[0, c] += 1
-            totals[1, c] += after[name]
-            if before is not None:
-                totals[2, c] += outcomes(line, before[line.key])[name]
+            totals[0, cluster_of[i]] += 1
+            totals[1, cluster_of[i]] += after[name]
+            if before_outcomes is not None:
+                totals[2, cluster_of[i]] += before_outcomes[i][name]
         n = int(totals[0].sum())
         if n == 0:
             out[name] = None

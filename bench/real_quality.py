@@ -282,6 +282,7 @@ def main() -> None:
 
     results: dict[str, dict[str, Any]] = {}
     spread: dict[str, dict[str, real_dev.Interval | None]] = {}  # the last engine's rates with intervals (and changes)
+    before = runs["before"]["predictions"] if len(names) == 2 else None  # with two engines, changes are of after - before
     for file, file_lines in lines.items():
         for part in real_dev.PARTS:
             chosen = [line for line in file_lines if line.part == part]
@@ -289,7 +290,6 @@ def main() -> None:
                 if labels == "relabelled" and not relabels:
                     continue
                 results[f"{file}|{part}|{labels}"] = {n: real_dev.score(labelled, runs[n]["predictions"]) for n in names}
-                before = runs["before"]["predictions"] if len(names) == 2 else None
                 spread[f"{file}|{part}|{labels}"] = real_dev.intervals(labelled, runs[names[-1]]["predictions"], before)
     latency = {}
     for name in names if args.repeat > 0 else ():  # --repeat 0: figures only, no latency pass
