@@ -213,6 +213,18 @@ def score(lines: Sequence[Line], predictions: dict[str, dict[str, Any]]) -> dict
     }
 
 
+def by_intent(lines: Sequence[Line], predictions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Acceptable first / top 3 on the answerable lines of each labelled intent: where a part's figure comes from."""
+    groups: dict[str, list[dict[str, bool]]] = defaultdict(list)
+    for line in lines:
+        if line.answerable:
+            groups[line.intent].append(outcomes(line, predictions[line.key]))
+    return {
+        intent: {"n": len(scored), **{name: round(sum(o[name] for o in scored) / len(scored), 3) for name in ("first", "top3")}}
+        for intent, scored in sorted(groups.items())
+    }
+
+
 @dataclass(frozen=True)
 class Interval:
     """A rate of one engine (and its change from another) with 95% bootstrap intervals."""

@@ -14,7 +14,8 @@ measured in each process against one raw encoder call, and reported as p95 and a
 A second table gives each rate a 95% bootstrap interval, and the change from before with the interval of the paired
 difference (the same resampled messages, whole conversations at a time, score both engines). About 180 answerable
 messages per part: a change of a few lines is within that interval, so keep a change only when its interval clears 0.
-Writes bench/results/real_quality.json.
+A third table gives acceptable first / top 3 per labelled intent on each part of messages.jsonl: an intent much weaker
+on the report part than on the tuning part is one fitted to the tuning part's lines. Writes bench/results/real_quality.json.
 """
 
 from __future__ import annotations
@@ -235,6 +236,20 @@ def _interval_table(spread: dict[str, dict[str, Any]], names: list[str]) -> list
     return rows
 
 
+def _intent_table(by_intent: dict[str, dict[str, dict[str, Any]]], name: str) -> list[str]:
+    """Each labelled intent's acceptable first / top 3 on the tuning and the report part of messages.jsonl (the set's
+    own labels): an intent far weaker on the report part is one whose phrasings were fitted to the tuning part's lines."""
+    rows = [f"| intent ({name}, messages.jsonl, answerable) | tune n | tune first / top 3 | report n | report first / top 3 "
+            "| first: report - tune |", "|---|---|---|---|---|---|"]
+    tune_part, report_part = by_intent["tune"], by_intent["report"]
+    for intent in sorted(set(tune_part) | set(report_part)):
+        tune, report = tune_part.get(intent), report_part.get(intent)
+        cells = [f"{s['n']} | {s['first']:.2f} / {s['top3']:.2f}" if s else "0 | –" for s in (tune, report)]
+        gap = f"{report['first'] - tune['first']:+.2f}" if tune and report else "–"
+        rows.append(f"| {intent} | {cells[0]} | {cells[1]} | {gap} |")
+    return rows
+
+
 def _errors(lines: list[Any], prediction: dict[str, Any]) -> None:
     for line in lines:
         p = prediction[line.key]
@@ -302,6 +317,9 @@ def main() -> None:
         }
     print("\n" + "\n".join(_table(results, names)))
     print("\n" + "\n".join(_interval_table(spread, names)))
+    by_intent = {part: real_dev.by_intent([line for line in lines["messages.jsonl"] if line.part == part],
+                                          runs[names[-1]]["predictions"]) for part in real_dev.PARTS}
+    print("\n" + "\n".join(_intent_table(by_intent, names[-1])))
     if latency:
         print("\n| engine | suggest p50 ms | suggest p95 ms | one encoder call p50 ms | p95 / encoder call |\n|---|---|---|---|---|")
     for name, figures in latency.items():
@@ -320,7 +338,7 @@ def main() -> None:
     refs = {"before": _git("rev-parse", "--short=12", args.before), "after": "working tree"}
     intervals = {key: {name: asdict(i) if i else None for name, i in by_rate.items()} for key, by_rate in spread.items()}
     out.write_text(json.dumps({"refs": {n: refs[n] for n in names}, "results": results, "intervals": intervals,
-                               "latency": latency}, ensure_ascii=False, indent=1), encoding="utf-8")
+                               "by_intent": by_intent, "latency": latency}, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nwrote {out.relative_to(PROJECT)}")
 
 

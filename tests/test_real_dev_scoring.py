@@ -9,11 +9,13 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "bench"))
 
-from real_dev import Line, intervals, score  # noqa: E402
+from real_dev import Line, by_intent, intervals, score  # noqa: E402
 
 
-def _line(number: int, acceptable: tuple[str, ...] = ("shipping_fee.free_threshold",), conversation: str | None = None) -> Line:
-    return Line("messages.jsonl", number, f"包邮吗{number}", "shipping_fee", acceptable, "report", conversation_id=conversation)
+def _line(
+    number: int, acceptable: tuple[str, ...] = ("shipping_fee.free_threshold",), conversation: str | None = None, intent: str = "shipping_fee"
+) -> Line:
+    return Line("messages.jsonl", number, f"包邮吗{number}", intent, acceptable, "report", conversation_id=conversation)
 
 
 def _offer(*ids: str) -> dict[str, Any]:
@@ -65,3 +67,12 @@ def test_a_conversations_turns_are_resampled_together() -> None:
     apart = intervals(messages, predictions)["first"]
     assert apart is not None and 0.35 < apart.low and apart.high < 0.65
     assert intervals(turns, predictions)["offered_on_unanswerable"] is None  # no unanswerable line
+
+
+def test_by_intent_splits_the_answerable_lines_by_their_labelled_intent() -> None:
+    lines = [_line(1), _line(2), _line(3, acceptable=()), _line(4, ("price.bargain",), intent="price"), _line(5, ("price.bargain",), intent="price")]
+    bargain = {"intent": "price", "ids": ["price.bargain"], "abstained": False}
+    predictions = {"messages.jsonl:1": RIGHT, "messages.jsonl:2": SECOND, "messages.jsonl:3": WRONG,
+                   "messages.jsonl:4": bargain, "messages.jsonl:5": {**bargain, "intent": "complaint", "abstained": True}}
+    figures = by_intent(lines, predictions)
+    assert figures == {"price": {"n": 2, "first": 0.5, "top3": 0.5}, "shipping_fee": {"n": 2, "first": 0.5, "top3": 1.0}}
