@@ -16,7 +16,8 @@ from typing import Any, Iterator
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on now (the tests' servers, PostgreSQL and Rasa each take one)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -59,7 +60,7 @@ def provision(db: str) -> str:
 def start_server(data_dir: Path, model: Path, log_path: Path, db: str | None = None, full_pipeline: bool = True, token: str | None = None) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
     """`bot serve` on a free port; returns once it answers (and, with `full_pipeline`, once the Rasa model is loaded)."""
     env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **({"BOT_DB": db} if db else {})}
-    port = _free_port()
+    port = free_port()
     log = open(log_path, "w")
     process = subprocess.Popen([BOT, "serve", "--port", str(port), "--model", str(model)], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -158,9 +158,9 @@ def test_a_fresh_install_makes_an_admin_and_bot_user_add_makes_accounts(tmp_path
     db = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     with AuthStore(db).engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM users"))
-    from live_server import _free_port
+    from live_server import free_port
 
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([BOT, "serve", "--port", str(port), "--model", str(trained_model)], cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []

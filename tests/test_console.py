@@ -141,7 +141,8 @@ def test_customer_text_is_shown_as_text(pages) -> None:  # type: ignore[no-untyp
     agent.wait_for_selector("#chat .msg.customer")
     assert agent.locator("#chat .msg.customer").last.inner_text() == payload
     assert agent.locator("#chat img").count() == 0 and customer.locator("#chat img").count() == 0
-    agent.wait_for_timeout(300)
+    _say(customer, "包邮吗")  # a later message shown means the payload's render (and any onerror) has run
+    expect(agent.locator("#chat .msg.customer")).to_have_count(2, timeout=30_000)
     assert dialogs == []
 
 
@@ -160,8 +161,11 @@ def test_rule_warnings_and_unfilled_variables(pages) -> None:  # type: ignore[no
     agent.wait_for_selector("#warnings li[data-rule='variable']")
     assert agent.locator("#send").is_disabled(), "a leftover {variable} blocks sending"
     agent.locator("#reply").press("Enter")
-    agent.wait_for_timeout(300)
-    assert customer.locator(".msg.agent").count() == 0
+    agent.locator("#reply").fill("好的亲,马上为您查看")
+    expect(agent.locator("#send")).to_be_enabled()
+    agent.locator("#reply").press("Enter")  # the next reply the buyer sees is this one: the blocked Enter sent nothing
+    customer.wait_for_selector(".msg.agent")
+    assert [m.inner_text() for m in customer.locator(".msg.agent").all()] == ["好的亲,马上为您查看"]
 
 
 def test_kb_search_by_keyboard(pages) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from bot import context_eval
 from bot.context import is_link_only
+from live_server import free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -152,12 +152,6 @@ def test_there_are_at_least_25_stories() -> None:
 # -- plain Rasa: `rasa run --enable-api` + `rasa run actions` ----------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,7 +175,7 @@ def _post(url: str, body: dict[str, Any], timeout: float = 120) -> Any:
 def rasa_pair(engine, trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A real action server and a real Rasa server on loopback, on the session's model and KB database."""
     workdir = tmp_path_factory.mktemp("rasa")
-    actions_port, rasa_port = _free_port(), _free_port()
+    actions_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n', encoding="utf-8")
     env = {

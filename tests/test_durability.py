@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_server import BOT, _free_port, api, provision, start_server
+from live_server import BOT, api, free_port, provision, start_server
 
 from bot.conversations import ConversationStore
 from bot.intents import load_intents
@@ -145,7 +145,7 @@ def test_kill_during_an_index_save_leaves_no_half_index_and_the_restart_rebuilds
     caught = None
     for _ in range(3):
         log = tmp_path / "first.log"
-        command = [BOT, "serve", "--port", str(_free_port()), "--model", str(trained_model)]
+        command = [BOT, "serve", "--port", str(free_port()), "--model", str(trained_model)]
         process = subprocess.Popen(command, cwd=PROJECT, env=_env(data_dir), stdout=log.open("w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and caught is None:

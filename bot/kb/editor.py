@@ -7,7 +7,7 @@ keyed by field so a form can show them next to the field; service-rule findings 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from bot.errors import BotError
@@ -172,10 +172,10 @@ class KBEditor:
         if entry_id is not None:
             if self.store.record(entry_id) is not None:
                 raise FieldErrors({"id": [f"an entry with id '{entry_id}' already exists"]})
-            return self.store.create(Entry(**{**content.__dict__, "id": entry_id}), author)
+            return self.store.create(replace(content, id=entry_id), author)
         for _ in range(20):  # a generated id: two editors creating at once may pick the same one; the loser takes the next
             try:
-                return self.store.create(Entry(**{**content.__dict__, "id": self.new_id(content.intent)}), author)
+                return self.store.create(replace(content, id=self.new_id(content.intent)), author)
             except InvalidTransition:
                 continue
         raise FieldErrors({"id": ["could not find a free id: give one"]})

@@ -9,7 +9,7 @@ kb_revisions, and every change to what agents are suggested goes to kb_changes, 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
@@ -217,7 +217,7 @@ class KBStore:
                 self._write_pending(conn, entry.id, draft)
             for entry_id, record in current.items():
                 if entry_id not in incoming and record.entry.status != "retired":
-                    retired = Entry(**{**record.entry.__dict__, "status": "retired"})
+                    retired = replace(record.entry, status="retired")
                     version = self._revise(conn, retired, record.version + 1, "import", author, stamp, note="not in the imported KB")
                     self._write_row(conn, retired, version, author, stamp, insert=False)
                     self._write_pending(conn, entry_id, None)
@@ -404,7 +404,7 @@ class KBStore:
     def create(self, entry: Entry, author: str) -> EntryRecord:
         """A new entry, saved as a draft (version 1)."""
         stamp = now()
-        draft = Entry(**{**entry.__dict__, "status": "draft"})
+        draft = replace(entry, status="draft")
         try:
             with self.engine.begin() as conn:
                 if conn.execute(sa.select(entries_table.c.id).where(self._own(entries_table), entries_table.c.id == entry.id)).first():
@@ -422,7 +422,7 @@ class KBStore:
         stamp = now()
         with self.engine.begin() as conn:
             record = self._locked(conn, entry_id, base_version)
-            draft = Entry(**{**content.__dict__, "id": entry_id, "status": "draft"})
+            draft = replace(content, id=entry_id, status="draft")
             version = self._revise(conn, draft, record.version + 1, action, author, stamp, note)
             if record.entry.status == "approved":
                 self._write_pending(conn, entry_id, draft)
@@ -438,7 +438,7 @@ class KBStore:
             record = self._locked(conn, entry_id, base_version)
             if record.pending is None and record.entry.status == "approved":
                 raise InvalidTransition(f"entry '{entry_id}' is already approved and has no pending edit")
-            live = Entry(**{**record.head.__dict__, "status": "approved"})
+            live = replace(record.head, status="approved")
             version = self._revise(conn, live, record.version + 1, "approve", author, stamp)
             self._write_row(conn, live, version, author, stamp, insert=False)
             self._write_pending(conn, entry_id, None)
@@ -452,7 +452,7 @@ class KBStore:
             record = self._locked(conn, entry_id, base_version)
             if record.entry.status == "retired":
                 raise InvalidTransition(f"entry '{entry_id}' is already retired")
-            retired = Entry(**{**record.entry.__dict__, "status": "retired"})
+            retired = replace(record.entry, status="retired")
             version = self._revise(conn, retired, record.version + 1, "retire", author, stamp)
             self._write_row(conn, retired, version, author, stamp, insert=False)
             self._write_pending(conn, entry_id, None)
