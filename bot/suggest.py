@@ -8,7 +8,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Collection, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -102,6 +102,16 @@ class _LRU(OrderedDict):  # type: ignore[type-arg]
         self.move_to_end(key)
         if len(self) > self.size:
             self.popitem(last=False)
+
+
+def _blend(ranking: Sequence[IntentScore], other: Iterable[tuple[str, float]], weight: float) -> IntentParse:
+    """An intent ranking moved towards another reading: (1 - weight) of each intent's confidence plus weight of the
+    other's (an intent may appear there several times: its shares add up), best first."""
+    blended = {score.name: (1 - weight) * score.confidence for score in ranking}
+    for name, confidence in other:
+        blended[name] = blended.get(name, 0.0) + weight * confidence
+    ordered = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
+    return IntentParse(intent=ordered[0], ranking=ordered)
 
 
 def check_message(text: object, max_chars: int) -> str:
@@ -477,12 +487,7 @@ class Engine:
             return nlu if message_intent in CONTEXTUAL_INTENTS and message_intent == nlu.intent.name else own
         if message_intent in CONTEXTUAL_INTENTS:
             return IntentParse(intent=next_reply.intents[0], ranking=next_reply.intents)
-        weight = self.settings.suggest.context_weight
-        blended = {s.name: (1 - weight) * s.confidence for s in own.ranking}
-        for score in next_reply.intents:
-            blended[score.name] = blended.get(score.name, 0.0) + weight * score.confidence
-        ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
-        return IntentParse(intent=ranking[0], ranking=ranking)
+        return _blend(own.ranking, ((s.name, s.confidence) for s in next_reply.intents), self.settings.suggest.context_weight)
 
     @staticmethod
     def _with_intent(hits: list[Hit], index: KBIndex, text: str, intent: str, k: int) -> list[Hit]:
@@ -504,11 +509,7 @@ class Engine:
         scores = np.array([h.score for h in hits[:RETRIEVAL_INTENT_DEPTH]])
         shares = np.exp((scores - scores.max()) / self.settings.suggest.retrieval_intent_temperature)
         shares /= shares.sum()
-        blended = {s.name: (1 - weight) * s.confidence for s in nlu.ranking}
-        for hit, share in zip(hits, shares):
-            blended[hit.entry.intent] = blended.get(hit.entry.intent, 0.0) + weight * float(share)
-        ranking = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
-        return IntentParse(intent=ranking[0], ranking=ranking)
+        return _blend(nlu.ranking, ((hit.entry.intent, float(share)) for hit, share in zip(hits, shares)), weight)
 
     def _rank(
         self,
