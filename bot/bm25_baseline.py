@@ -9,7 +9,6 @@ import numpy as np
 from bot.context import ContextLike
 from bot.index import QUESTION, index_rows
 from bot.kb import KBContent
-from bot.kb.template import fill
 from bot.lexical import LexicalIndex
 from bot.nlu import IntentScore
 from bot.suggest import Reply, Suggestion, check_message
@@ -40,7 +39,6 @@ class LexicalEngine:
                 continue
             seen.add(entry_no)
             entry = self._entries[entry_no]
-            filled = fill(entry.answer, self._kb.shop)
-            replies.append(Reply(entry.id, filled.text, round(float(scores[row]), 4), entry.intent, self._rows[row].text, filled.filled))
+            replies.append(Reply.of(entry, scores[row], self._rows[row].text, self._kb.shop))
         intent = IntentScore(replies[0].intent, replies[0].score) if replies else IntentScore("out_of_scope", 0.0)
         return Suggestion(intent, (intent,), tuple(replies), abstained=not replies, reason=None if replies else "no word in common")

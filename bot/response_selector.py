@@ -97,8 +97,7 @@ class ResponseSelectorEngine:
             entry = self._entries.get(_entry_id(str(candidate.get("intent_response_key", ""))))
             if entry is None:
                 continue
-            filled = fill(entry.answer, self._kb.shop)
-            replies.append(Reply(entry.id, filled.text, round(float(candidate["confidence"]), 4), entry.intent, "", filled.filled))
+            replies.append(Reply.of(entry, candidate["confidence"], "", self._kb.shop))
             if len(replies) == k:
                 break
         return Suggestion(intent, ranking, tuple(replies), abstained=not replies, reason=None if replies else "no response selected")

@@ -51,6 +51,12 @@ class Reply:
     matched_question: str
     filled: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, entry: Entry, score: float, matched: str, facts: Mapping[str, str]) -> "Reply":
+        """The entry's answer filled with the shop's (and the order's) facts."""
+        filled = fill(entry.answer, facts)
+        return cls(entry.id, filled.text, round(float(score), 4), entry.intent, matched, filled.filled)
+
 
 @dataclass(frozen=True)
 class ContextReading:
@@ -563,8 +569,7 @@ class Engine:
 
     def _reply(self, entry: Entry, score: float, matched: str, facts: Mapping[str, str] | None = None) -> Reply:
         """The entry's answer filled with the shop's facts (and the order's, where known)."""
-        filled = fill(entry.answer, self.kb.shop if facts is None else facts)
-        return Reply(entry.id, filled.text, round(float(score), 4), entry.intent, matched, filled.filled)
+        return Reply.of(entry, score, matched, self.kb.shop if facts is None else facts)
 
     def _abstain(
         self, intent: IntentScore, ranking: tuple[IntentScore, ...], reason: str, context: ContextReading | None = None
