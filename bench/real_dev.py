@@ -187,6 +187,10 @@ def outcomes(line: Line, prediction: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+def _rate(hits: Iterable[bool], n: int) -> float | None:
+    return round(sum(hits) / n, 3) if n else None
+
+
 def score(lines: Sequence[Line], predictions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The issue's figures for these lines: intent (all 16 and core four + other), acceptable first / top 3,
     abstained on answerable, offered on unanswerable."""
@@ -194,20 +198,17 @@ def score(lines: Sequence[Line], predictions: dict[str, dict[str, Any]]) -> dict
     predicted = [predictions[line.key]["intent"] for line in lines]
     scored = [outcomes(line, predictions[line.key]) for line in lines]
 
-    def rate(hits: Iterable[bool], n: int) -> float | None:
-        return round(sum(hits) / n, 3) if n else None
-
     def rate_of(name: str) -> float | None:
         applies = [o[name] for o in scored if name in o]
-        return rate(applies, len(applies))
+        return _rate(applies, len(applies))
 
     return {
         "n": len(lines),
         "answerable": sum(line.answerable for line in lines),
         "unanswerable": sum(not line.answerable for line in lines),
-        "intent_accuracy": rate((g == p for g, p in zip(gold, predicted)), len(lines)),
+        "intent_accuracy": _rate((g == p for g, p in zip(gold, predicted)), len(lines)),
         "intent_macro_f1": round(_macro_f1(gold, predicted), 3),
-        "core_intent_accuracy": rate((core(g) == core(p) for g, p in zip(gold, predicted)), len(lines)),
+        "core_intent_accuracy": _rate((core(g) == core(p) for g, p in zip(gold, predicted)), len(lines)),
         "core_intent_macro_f1": round(_macro_f1([core(g) for g in gold], [core(p) for p in predicted]), 3),
         **{name: rate_of(name) for name in RATES},
     }
@@ -220,7 +221,7 @@ def by_intent(lines: Sequence[Line], predictions: dict[str, dict[str, Any]]) -> 
         if line.answerable:
             groups[line.intent].append(outcomes(line, predictions[line.key]))
     return {
-        intent: {"n": len(scored), **{name: round(sum(o[name] for o in scored) / len(scored), 3) for name in ("first", "top3")}}
+        intent: {"n": len(scored), **{name: _rate((o[name] for o in scored), len(scored)) for name in ("first", "top3")}}
         for intent, scored in sorted(groups.items())
     }
 
