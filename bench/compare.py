@@ -106,7 +106,7 @@ def timings(suggest: Callable[[str], Any], before_each: Callable[[], None] = lam
 
 def run_engine(settings: Any) -> dict[str, Any]:
     from bot.encoder import encoder_for
-    from bot.index import index_for
+    from bot.index.storage import index_for
     from bot.kb.store import KBStore
     from bot.suggest import Engine
 

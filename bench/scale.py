@@ -69,7 +69,7 @@ def recall_at_10(index, vectors) -> float:  # type: ignore[no-untyped-def]
     import faiss
     import numpy as np
 
-    dense = index._dense
+    dense = index.dense
     if not isinstance(dense, faiss.IndexHNSW):
         return 1.0
     best_scores = np.full((len(vectors), 10), -np.inf, dtype=np.float32)
@@ -82,7 +82,7 @@ def recall_at_10(index, vectors) -> float:  # type: ignore[no-untyped-def]
         best_scores, best_rows = np.take_along_axis(scores, top, 1), np.take_along_axis(rows, top, 1)
     hits = 0
     for i, vector in enumerate(vectors):
-        _, got = index._dense_search(vector, 10)
+        _, got = index.dense_search(vector, 10)
         hits += len(set(got[0]) & set(best_rows[i]))
     return hits / (10 * len(vectors))
 
@@ -91,7 +91,7 @@ def lexical_recall(index, texts: list[str]) -> float:  # type: ignore[no-untyped
     """How many of the full BM25 scan's 10 best scores (> 0) the posting-list candidates (depth 64) match, rank by rank."""
     import numpy as np
 
-    lexical = index._lexical
+    lexical = index.lexical
     matched = wanted = 0
     for text in texts:
         scores = lexical.scores(text)
@@ -116,7 +116,7 @@ def run_one(size: int) -> dict[str, object]:
     from synthetic_kb import synthetic_kb
 
     from bot.encoder import encoder_for
-    from bot.index import index_for
+    from bot.index.storage import index_for
     from bot.intents import load_intents
     from bot.kb.files import read_kb
     from bot.kb.store import KBStore

@@ -71,7 +71,7 @@ def cache_for(size: int, backend: str) -> tuple[VectorCache, object]:
     from synthetic_kb import synthetic_kb
 
     from bot.encoder import load_encoder
-    from bot.index import index_rows
+    from bot.index.rows import index_rows
     from bot.intents import load_intents
     from bot.kb.files import read_kb
     from bot.settings import load_settings

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from bot.context import ContextLike
-from bot.index import QUESTION, index_rows
+from bot.index.rows import QUESTION, index_rows
 from bot.kb import KBContent
 from bot.lexical import LexicalIndex
 from bot.nlu import IntentScore

@@ -9,7 +9,7 @@ pending (`Conversation.pending`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 from bot.clauses import read_message

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from bot import shops
-from bot.index import KBIndex
+from bot.index.search import KBIndex
 from bot.suggest import Engine
 
 

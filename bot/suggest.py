@@ -16,14 +16,16 @@ from bot.clauses import ACK, FINAL, GREET, THANKS, MessageReading, read_message
 from bot.context import BuyerTurn, ContextLike, Conversation, awaits_buyer, conversation_of, is_bare_follow_up
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, encoder_for
-from bot.index import Hit, KBIndex, VectorSource, fingerprint_for, index_for, shop_index_dir
+from bot.index.search import Hit, KBIndex
+from bot.index.storage import fingerprint_for, index_for, save_index, shop_index_dir
+from bot.index.vectors import VectorSource
 from bot.intents import OUT_OF_SCOPE
-from bot.order import ORDER_PREFIX, order_facts
 from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
 from bot.kb.template import fill, variables
-from bot.rules import promises_made
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model, load_classifier
+from bot.order import ORDER_PREFIX, order_facts
+from bot.rules import promises_made
 from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
 from bot.shops import DEFAULT_SHOP, must_exist
@@ -294,7 +296,7 @@ class Engine:
             index, kb, seq = self.index, self.kb, self.seq
         assert index is not None
         fresh = index.compact(kb, fingerprint_for(self.settings, kb, self.encoder))
-        fresh.save(shop_index_dir(self.settings, self.shop))
+        save_index(fresh, shop_index_dir(self.settings, self.shop))
         with self._sync_lock:
             latest, changed = self.store.changes_since(seq)
             if changed is None:

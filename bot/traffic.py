@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bot.db import conversations_table, feedback_table, messages_table, now, traffic_reviewed_table
 from bot.encoder import Encoder
 from bot.errors import BotError
-from bot.index import KBIndex
+from bot.index.search import KBIndex
 from bot.kb.editor import KBEditor
 from bot.kb.store import EntryRecord
 

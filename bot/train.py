@@ -23,7 +23,7 @@ def train_all(settings: Settings, nlu_only: bool = False, echo: Callable[[str], 
     from bot.conversations import ConversationStore
     from bot.encoder import encoder_for, encoder_path, resolve_encoder
     from bot.finetune import finetune_encoder
-    from bot.index import index_for
+    from bot.index.storage import index_for
     from bot.kb.nlu_export import write_kb_nlu
     from bot.kb.store import KBStore
     from bot.kb.sync import import_kb_if_changed

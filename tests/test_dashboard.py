@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from live_server import BOT, PROJECT, api, logged_in, login
 
 from bot.conversations import ConversationStore

@@ -11,7 +11,8 @@ import pytest
 
 from bot.encoder import Encoder, resolve_encoder
 from bot.errors import BotError
-from bot.index import KBIndex, open_index
+from bot.index.search import KBIndex
+from bot.index.storage import open_index
 from bot.kb import KBContent
 
 
@@ -122,7 +123,7 @@ def test_onnx_backends_embed_like_the_shipped_model(tmp_path: Path) -> None:
 
 
 def test_the_faiss_index_is_chosen_by_size_and_hnsw_finds_what_exact_search_finds(engine, content: KBContent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from bot.index import dense_kind
+    from bot.index.vectors import dense_kind
 
     settings = engine.settings.index
     assert dense_kind(settings, settings.exact_max_rows) == "flat" and dense_kind(settings, settings.exact_max_rows + 1) == "hnsw"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.errors import KBValidationError
-from bot.index import KBIndex
+from bot.index.search import KBIndex
 from bot.intents import load_intents
 from bot.kb import Entry
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
@@ -263,7 +263,7 @@ def test_overlay_scores_match_a_fresh_build(live) -> None:  # type: ignore[no-un
     index = engine.index
     assert isinstance(index, KBIndex)
     texts = [r.text for r in index.rows[:50]]
-    lexical = index._lexical
+    lexical = index.lexical
     for query in ["包邮吗", "是正品吗", "什么时候发货"]:
         np.testing.assert_allclose(lexical.score_docs(query, [tokenize(t) for t in texts]), lexical.scores(query)[:50], atol=1e-4)
     created = editor.create(ENGRAVING, "alice")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot import lexical
-from bot.index import index_rows
+from bot.index.rows import index_rows
 from bot.intents import load_intents
 from bot.kb.files import read_kb
 from bot.lexical import LexicalIndex

@@ -18,7 +18,7 @@ from live_server import BOT, PROJECT, api
 from bot import shops
 from bot.kb import Entry
 from bot.kb.store import KBStore
-from bot.index import shop_index_dir
+from bot.index.storage import shop_index_dir
 from bot.kb.sync import import_kb
 from bot.shop_engines import ShopEngines
 from bot.suggest import Engine

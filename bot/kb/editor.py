@@ -17,7 +17,7 @@ from bot.kb.validate import FieldProblems, check_content, check_id, clean_conten
 from bot.rules import check_reply, promises_made
 
 if TYPE_CHECKING:
-    from bot.index import KBIndex
+    from bot.index.search import KBIndex
     from bot.settings import Settings
 
 SIMILAR_MIN_SCORE = 0.8  # fused retrieval score above which an existing entry counts as a near-duplicate
@@ -230,7 +230,7 @@ def open_editor(settings: "Settings", with_index: bool = False, store: KBStore |
     index = None
     if with_index:
         from bot.encoder import encoder_for
-        from bot.index import index_for
+        from bot.index.storage import index_for
 
         index, _ = index_for(settings, store.approved(), encoder_for(settings))
     return KBEditor(store, load_intents(settings.project_dir), lambda: index)
