@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -249,14 +251,19 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def _private_sqlite_file(sa_url: sa.engine.URL) -> None:
+    """A SQLite database file is made 0600 in a 0700 folder (SQLite gives its -wal and -shm the same mode)."""
+    if sa_url.get_backend_name() == "sqlite" and sa_url.database and sa_url.database != ":memory:":
+        private_file(Path(sa_url.database))
+
+
 def _make_engine(url: str) -> Engine:
     try:
         sa_url = sa.engine.make_url(url)
     except ArgumentError as exc:
         raise ConfigError(f"--db: not a database URL: {url!r} (e.g. sqlite:///var/bot.sqlite3)") from exc
     if sa_url.get_backend_name() == "sqlite":
-        if sa_url.database and sa_url.database != ":memory:":
-            private_file(Path(sa_url.database))  # 0600 in a 0700 folder; SQLite gives its -wal and -shm the same mode
+        _private_sqlite_file(sa_url)
         engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
@@ -275,12 +282,29 @@ def _safe(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
+_shared_engines: "weakref.WeakValueDictionary[str, Engine]" = weakref.WeakValueDictionary()
+_shared_engines_lock = threading.Lock()
+
+
+def _shared_engine(url: str) -> Engine:
+    """One engine, so one connection pool, per database URL in a process while any store holds it: the server's
+    accounts, conversations and KB stores share it rather than each holding up to 15 PostgreSQL connections."""
+    with _shared_engines_lock:
+        engine = _shared_engines.get(url)
+        if engine is None:
+            engine = _make_engine(url)
+            _shared_engines[url] = engine
+        else:
+            _private_sqlite_file(engine.url)  # the file may have been removed since: made again, private
+        return engine
+
+
 def connect(url: str) -> Engine:
-    """An engine for the URL: a new database is created at the newest schema, one at it is used as it is, an older one
-    is refused naming `bot db upgrade` (bot.migrations); a clear ConfigError if the database cannot be opened."""
+    """The process's engine for the URL: a new database is created at the newest schema, one at it is used as it is, an
+    older one is refused naming `bot db upgrade` (bot.migrations); a clear ConfigError if the database cannot be opened."""
     from bot.migrations import ensure_schema
 
-    engine = _make_engine(url)
+    engine = _shared_engine(url)
     try:
         ensure_schema(engine, metadata, _safe(url))
     except SQLAlchemyError as exc:

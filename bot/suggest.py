@@ -564,6 +564,16 @@ class Engine:
             return hits
         return hits + [Hit(holding, 0.0, 0.0, 0.0, "", "question")]
 
+    def search_kb(self, query: str, k: int = 8) -> list[Reply]:
+        """The live entries that best match a text (the agent's own search of the KB), filled with the shop's facts."""
+        index = self.index
+        return [self._reply(h.entry, h.score, h.matched) for h in index.search(query, k)] if index is not None else []
+
+    @property
+    def live_size(self) -> int:
+        """How many entries agents are suggested from (0 before the index is built)."""
+        return len(self.index or ())
+
     def facts(self, conversation: Conversation | None = None) -> dict[str, str]:
         """What fills an answer's variables: the shop's profile and, in a conversation, its order's facts."""
         order = conversation.order if conversation is not None else None

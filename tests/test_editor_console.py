@@ -116,6 +116,8 @@ def test_revert_from_history(editor_page, server) -> None:  # type: ignore[no-un
     assert status == 200, body
     status, body = api(base, f"/api/kb/entries/{entry_id}/approve", {"base_version": body["entry"]["version"], "author": "api"})
     assert status == 200 and body["entry"]["answer"] == "改坏了的答案"
+    live = len(KBStore(server["db"]).load(status="approved").entries)  # what agents are suggested from, after the edit
+    assert body["live_entries"] == live and api(base, "/api/health")[1]["entries"] == live
     page = editor_page("carol", f"#/entry/{entry_id}")
     page.wait_for_selector(f"#history li[data-version='{original.version}']")
     page.locator("#history li[data-version]").first.locator("button.show-diff").click()

@@ -20,3 +20,18 @@ def test_kb_round_trip_through_postgresql(postgres_url: str, settings, tmp_path:
     import_kb(settings, store=sqlite)
     assert store.load() == sqlite.load()
     store.close()
+
+
+def test_the_servers_stores_share_one_connection_pool(postgres_url: str) -> None:
+    """Accounts, conversations and the KB of one process use one engine: one pool of up to 15 PostgreSQL connections,
+    not one per store (`bot serve` opens all three on the same database)."""
+    from bot.auth import AuthStore
+    from bot.conversations import ConversationStore
+
+    auth, conversations, kb = AuthStore(postgres_url), ConversationStore(postgres_url), KBStore(postgres_url)
+    assert auth.engine is conversations.engine is kb.engine
+    auth.add_user("pool-agent", "agent", "a long enough password 1")
+    conversations.add_message("pool-1", "buyer", "包邮吗")
+    assert "pool-agent" in [u["name"] for u in auth.users()] and [m.text for m in conversations.messages("pool-1")] == ["包邮吗"]
+    kb.close()  # disposing the shared pool's idle connections leaves the others working: a new pool is made
+    assert [m.text for m in conversations.messages("pool-1")] == ["包邮吗"]

@@ -27,7 +27,7 @@ from bot.burst import combine, pending_questions
 from bot.context import Conversation
 from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, Message, OtherShop, edit_distance
 from bot.errors import MessageError
-from bot.kb.template import VARIABLE, fill
+from bot.kb.template import VARIABLE
 from bot.rules import check_reply
 from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of, session_key_of
 from bot.server.dashboard_api import DashboardApi
@@ -382,11 +382,9 @@ class Console:
 
         def search() -> list[dict[str, Any]]:
             engine = self._engine_asked(request.query_params.get("conversation_id"), request.query_params.get("shop"), who)
-            index, shop = engine.index, engine.kb.shop
-            hits = index.search(query, 8) if index is not None else []
             return [
-                {"id": h.entry.id, "intent": h.entry.intent, "text": fill(h.entry.answer, shop).text, "matched_question": h.matched, "score": round(h.score, 4)}
-                for h in hits
+                {"id": r.id, "intent": r.intent, "text": r.text, "matched_question": r.matched_question, "score": r.score}
+                for r in engine.search_kb(query, 8)
             ]
 
         return JSONResponse({"results": await run_in_threadpool(search)})
@@ -440,7 +438,7 @@ class Console:
 
     async def health(self, request: Request) -> Response:
         first = self.engines.first
-        return JSONResponse({"ok": True, "entries": len(first.index or ()), "nlu_ready": first.nlu_ready.is_set(), "shops_loaded": len(self.engines.loaded())})
+        return JSONResponse({"ok": True, "entries": first.live_size, "nlu_ready": first.nlu_ready.is_set(), "shops_loaded": len(self.engines.loaded())})
 
     async def agent_socket(self, websocket: WebSocket) -> None:
         await self._hold(websocket, None, _caller(websocket).visible_shops())

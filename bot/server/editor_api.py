@@ -118,7 +118,7 @@ class EditorApi:
     @staticmethod
     async def _changed(scope: Scope, record: EntryRecord, status: int = 200) -> Response:
         await run_in_threadpool(scope.engine.sync)
-        return JSONResponse({"entry": record.to_dict(), "live_entries": len(scope.engine.index or ())}, status_code=status)
+        return JSONResponse({"entry": record.to_dict(), "live_entries": scope.engine.live_size}, status_code=status)
 
     # -- entries --------------------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ class EditorApi:
 
         count = await self._call(run)
         await run_in_threadpool(scope.engine.sync)
-        return JSONResponse({"imported": count, "live_entries": len(scope.engine.index or ())})
+        return JSONResponse({"imported": count, "live_entries": scope.engine.live_size})
 
     async def write_nlu(self, request: Request) -> Response:
         settings = self.settings
