@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +57,23 @@ def provision(db: str) -> str:
     return auth.add_token("tests", "admin")
 
 
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float, ready: Callable[[bytes], bool] = lambda body: True) -> None:  # type: ignore[type-arg]
+    """Return once `url` answers (and `ready` accepts what it sent); RuntimeError at once if the process exits,
+    TimeoutError after `timeout` seconds. The one start-and-wait of the tests' servers (bot serve, rasa, actions)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:2]} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if ready(response.read()):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not up after {timeout:.0f} s")
+
+
 def start_server(data_dir: Path, model: Path, log_path: Path, db: str | None = None, full_pipeline: bool = True, token: str | None = None) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
     """`bot serve` on a free port; returns once it answers (and, with `full_pipeline`, once the Rasa model is loaded)."""
     env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **({"BOT_DB": db} if db else {})}
@@ -64,20 +81,13 @@ def start_server(data_dir: Path, model: Path, log_path: Path, db: str | None = N
     log = open(log_path, "w")
     process = subprocess.Popen([BOT, "serve", "--port", str(port), "--model", str(model)], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"bot serve exited: {log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
-                if json.loads(response.read()).get("nlu_ready") or not full_pipeline:
-                    break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    else:
+    try:
+        wait_until_up(base + "/api/health", process, 240, ready=lambda body: not full_pipeline or bool(json.loads(body).get("nlu_ready")))
+    except RuntimeError:
+        raise RuntimeError(f"bot serve exited: {log_path.read_text()[-2000:]}") from None
+    except TimeoutError:
         process.kill()
-        raise RuntimeError("bot serve did not become ready in 240 s")
+        raise
     if token:
         TOKENS[base] = token
     return process, base

@@ -158,7 +158,7 @@ def test_a_fresh_install_makes_an_admin_and_bot_user_add_makes_accounts(tmp_path
     db = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     with AuthStore(db).engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM users"))
-    from live_server import free_port
+    from live_server import free_port, wait_until_up
 
     port = free_port()
     process = subprocess.Popen([BOT, "serve", "--port", str(port), "--model", str(trained_model)], cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -174,6 +174,7 @@ def test_a_fresh_install_makes_an_admin_and_bot_user_add_makes_accounts(tmp_path
         assert password, printed
         assert f"http://127.0.0.1:{port}/login" in printed, "bound to loopback by default"
         assert AuthStore(db).verify("admin", password.group(1)) == "admin"
+        wait_until_up(f"http://127.0.0.1:{port}/api/health", process, 60)
         _first_admin_chooses_a_password(f"http://127.0.0.1:{port}", password.group(1))
     finally:
         process.terminate()
@@ -182,16 +183,6 @@ def test_a_fresh_install_makes_an_admin_and_bot_user_add_makes_accounts(tmp_path
 
 def _first_admin_chooses_a_password(base: str, printed: str) -> None:
     """The printed password opens only /password until the admin chose another; then everything opens."""
-    import time
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(base + "/api/health", timeout=2)
-            break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "the server did not answer"
-            time.sleep(0.2)
     session = requests.Session()
     csrf = re.search(r'name="csrf" value="([^"]+)"', session.get(base + "/login", timeout=30).text).group(1)  # type: ignore[union-attr]
     response = session.post(base + "/login", data={"name": "admin", "password": printed, "csrf": csrf}, allow_redirects=False, timeout=30)

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,7 +15,7 @@ import pytest
 
 from bot import context_eval
 from bot.context import is_link_only
-from live_server import free_port
+from live_server import free_port, wait_until_up
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -152,19 +151,6 @@ def test_there_are_at_least_25_stories() -> None:
 # -- plain Rasa: `rasa run --enable-api` + `rasa run actions` ----------------------------------
 
 
-def _wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(1)
-    raise TimeoutError(f"{url} not up after {timeout:.0f}s")
-
-
 def _post(url: str, body: dict[str, Any], timeout: float = 120) -> Any:
     request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -195,8 +181,8 @@ def rasa_pair(engine, trained_model: Path, tmp_path_factory: pytest.TempPathFact
                          cwd=PROJECT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
     ]
     try:
-        _wait_http(f"http://127.0.0.1:{actions_port}/health", processes[0], 180)
-        _wait_http(f"http://127.0.0.1:{rasa_port}/status", processes[1], 240)
+        wait_until_up(f"http://127.0.0.1:{actions_port}/health", processes[0], 180)
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[1], 240)
         yield f"http://127.0.0.1:{rasa_port}"
     except Exception:
         for log in logs:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from pathlib import Path
 
@@ -59,11 +58,9 @@ def test_editor_adds_an_engraving_entry_approves_it_and_agents_get_it_without_re
     assert page.locator("#entry-state .state").inner_text() == "草稿"
     assert "product_info.engraving" not in _suggested(base, "能刻字吗")  # a draft is never suggested
     page.click("#approve")
-    approved_at = time.monotonic()
     page.wait_for_selector("#entry-state .state.approved")
-    while "product_info.engraving" not in _suggested(base, "能刻字吗"):
-        assert time.monotonic() - approved_at < 1.0, "approved entry not suggested within a second"
-        time.sleep(0.05)
+    # The approval answers once the serving index has the entry (bench/editor_live.py times it): the next message gets it.
+    assert "product_info.engraving" in _suggested(base, "能刻字吗")
     history = page.locator("#history li")
     assert history.count() == 2 and "审核通过" in history.first.inner_text()
 
