@@ -26,6 +26,7 @@ def _plots(metrics: dict[str, Any], outcomes: Sequence[Outcome]) -> dict[str, st
     import matplotlib.pyplot as plt
     import numpy as np
 
+    matplotlib.rcParams["svg.fonttype"] = "none"  # labels as SVG text, not glyph outlines: the page is less than half the size
     plots = {}
     labels = metrics["confusion"]["labels"]
     matrix = np.array(metrics["confusion"]["matrix"])

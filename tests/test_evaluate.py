@@ -141,6 +141,7 @@ def test_bot_eval_end_to_end_and_report_in_a_browser(tmp_path: Path, trained_mod
     page.goto((out / "report.html").as_uri())
     for plot in ("confusion", "f1", "curve", "latency"):
         assert page.locator(f"#plot-{plot} svg").count() == 1, plot
+    assert "price" in page.locator("#plot-confusion svg text").all_text_contents(), "labels are SVG text, not glyph outlines"
     assert "是正品吗" in page.content() or "今天天气好吗" in page.content()
     shots = Path(os.environ.get("BOT_SCREENSHOTS", tmp_path))
     page.screenshot(path=str(shots / "report.png"), full_page=True)
