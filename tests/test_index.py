@@ -152,7 +152,7 @@ def test_hnsw_searches_wider_as_the_graph_grows(engine, content: KBContent, tmp_
     queries = np.stack([engine.encoder.embed(q) for q in ("包邮吗", "是正品吗", "今天下单什么时候到", "能便宜点吗", "我要退货", "发什么快递")])
 
     def recall(index: KBIndex) -> float:
-        return float(np.mean([len(set(index._dense_search(q, 10)[1][0]) & set(exact._dense_search(q, 10)[1][0])) / 10 for q in queries]))
+        return float(np.mean([len(set(index.dense_search(q, 10)[1][0]) & set(exact.dense_search(q, 10)[1][0])) / 10 for q in queries]))
 
     narrow_recall = recall(graph)
     graph.settings = replace(narrow, hnsw_rows_per_ef=1)  # the search width is read at search time: no rebuild

@@ -191,7 +191,7 @@ class KBIndex:
         built = self._rows_of_intent(intent)
         built = built[~self._hidden_rows[built]] if len(built) else built
         if len(built) > INTENT_SCAN_MAX_ROWS:  # a large KB: the nearest rows of this intent, by faiss and by BM25
-            _, ids = self._dense_search(query_vector, INTENT_SCAN_MAX_ROWS // 4, allowed=built)
+            _, ids = self.dense_search(query_vector, INTENT_SCAN_MAX_ROWS // 4, allowed=built)
             by_words = np.intersect1d(self.lexical.top(query, INTENT_SCAN_MAX_ROWS), built)
             built = np.unique(np.concatenate([ids[0][ids[0] >= 0], by_words]))
         dense = np.clip(self.dense.reconstruct_batch(built) @ query_vector, -1.0, 1.0) if len(built) else np.zeros(0, np.float32)
@@ -207,7 +207,7 @@ class KBIndex:
             lexical = np.concatenate([lexical, self.lexical.score_docs(query, [self._overlay.tokens[i] for i in overlay])])
         return self._best(entries, rows, dense, lexical, k)
 
-    def _dense_search(self, query_vector: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(self, query_vector: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """faiss search for the `depth` nearest rows (only `allowed` rows when given); HNSW looks at least that wide."""
         import faiss
 
@@ -255,7 +255,7 @@ class KBIndex:
             return [], [], np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
         n_hidden = int(self._hidden_rows.sum())
         depth = min(n_rows, max(64, 8 * k) + n_hidden)
-        _, dense_ids = self._dense_search(query_vector, depth)
+        _, dense_ids = self.dense_search(query_vector, depth)
         lexical_ids = self.lexical.top(query, depth)
         candidates = np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], lexical_ids]))
         if n_hidden:
