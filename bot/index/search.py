@@ -56,7 +56,6 @@ class KBIndex:
         self.entries = tuple(entries)  # the built part, including entries the overlay hides
         self.rows = tuple(rows)
         self._row_entry = np.array([r.entry for r in rows], dtype=np.int64)
-        self._is_question = np.array([r.kind == QUESTION for r in rows], dtype=bool)
         self._position = {e.id: i for i, e in enumerate(self.entries)}
         self.dense = dense
         self.lexical = lexical
@@ -65,12 +64,13 @@ class KBIndex:
         self.fingerprint = fingerprint
         self.shop = dict(shop or {})
         self._hidden_entries = np.zeros(len(self.entries), dtype=bool)
+        self._hidden_count = 0  # of _hidden_entries, counted once per edit: len() answers the event loop's health check
         self._hidden_rows = np.zeros(len(self.rows), dtype=bool)
         self._overlay = Overlay.empty(encoder.dimension)
         self._intent_rows: dict[str, np.ndarray] | None = None  # built rows by intent, for search_intent
 
     def __len__(self) -> int:
-        return len(self.entries) - int(self._hidden_entries.sum()) + len(self._overlay.entries)
+        return len(self.entries) - self._hidden_count + len(self._overlay.entries)
 
     @property
     def memory_bytes(self) -> int:
@@ -81,7 +81,7 @@ class KBIndex:
     @property
     def overlay_size(self) -> int:
         """How many entries changed since the build (searched in the overlay)."""
-        return int(self._hidden_entries.sum()) + len(self._overlay.entries)
+        return self._hidden_count + len(self._overlay.entries)
 
     def entry(self, entry_id: str) -> Entry | None:
         """A live entry by id (its overlay version when it changed since the build), without scanning the KB."""
@@ -125,6 +125,7 @@ class KBIndex:
             position = self._position.get(entry_id)
             if position is not None:
                 new._hidden_entries[position] = True
+        new._hidden_count = int(new._hidden_entries.sum())
         new._hidden_rows = new._hidden_entries[self._row_entry] if len(self.rows) else self._hidden_rows
         new._overlay = self._overlay.replace(changed, live, self.shop, self.encoder, reuse=self)
         return new
