@@ -31,7 +31,9 @@ class _EngineHolder:
 
     def _load(self) -> None:
         try:
-            from bot.segment import load_user_dicts  # noqa: F401  (fail early if the bot package is missing)
+            from bot.segment import (
+                load_user_dicts,  # noqa: F401  (fail early if the bot package is missing)
+            )
             from bot.settings import load_settings
             from bot.suggest import Engine
 
@@ -49,7 +51,7 @@ class _EngineHolder:
         if self._error is not None:
             raise RuntimeError(f"the bot engine could not be loaded: {self._error}")
         if time.monotonic() - self._last_sync > SYNC_EVERY_S:
-            self._engine.sync()
+            self._engine.catch_up()
             self._last_sync = time.monotonic()
         return self._engine
 

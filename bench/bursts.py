@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from harness import PROJECT, running_server  # noqa: E402
-from live_server import api  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -48,14 +46,13 @@ def main() -> None:
     burst_ms: list[float] = []
     labelled = in_draft = 0
     with running_server(args.model) as server:
-        base = server.base
         for run in range(args.repeat):
             for name, turns in conversations.items():
                 conversation_id = f"{name}-run{run}"
                 waiting: dict[int, tuple[str, ...]] = {}
                 for item in sorted(turns, key=lambda i: i.turn or 0):
                     started = time.perf_counter()
-                    status, body = api(base, f"/api/conversations/{conversation_id}/messages", {"text": item.text})
+                    status, body = server.api(f"/api/conversations/{conversation_id}/messages", {"text": item.text})
                     elapsed = (time.perf_counter() - started) * 1000
                     assert status == 201, body
                     (first_ms if not waiting else burst_ms if len(waiting) >= 2 else []).append(elapsed)
@@ -71,8 +68,8 @@ def main() -> None:
                                 in_draft += bool(drafted & set(acceptable))
                     if combined:
                         parts = [{"message_id": m, "entry_id": p["entry_id"]} for p in combined["parts"] for m in p["message_ids"]]
-                        status, _ = api(base, f"/api/conversations/{conversation_id}/replies",
-                                        {"text": combined["text"], "parts": parts, "suggested_text": combined["text"], "answers": list(waiting)})
+                        status, _ = server.api(f"/api/conversations/{conversation_id}/replies",
+                                               {"text": combined["text"], "parts": parts, "suggested_text": combined["text"], "answers": list(waiting)})
                         assert status == 201
                     waiting = {}
     first_p50, first_p95 = statistics.median(first_ms), percentile(first_ms, 95)

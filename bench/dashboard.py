@@ -175,8 +175,8 @@ def main() -> None:
         print(f"  rewrite candidates planted: {', '.join(made['rewrite'])}; dead weight planted: {', '.join(made['dead'])}")
 
         from bot.dashboard import dashboard, period_of
-        from bot.order import SHOP_TIME
         from bot.db import connect
+        from bot.order import SHOP_TIME
 
         figures = dashboard(connect(db_url), period_of("90d"), True)
         found_rewrite = {r["entry_id"] for r in figures["rewrite_candidates"]}

@@ -21,14 +21,11 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PROJECT, running_server  # noqa: E402
-from synthetic_kb import synthetic_kb  # noqa: E402
-
-sys.path.insert(0, str(PROJECT / "tests"))  # the JSON client the tests use
-from live_server import api  # noqa: E402
-
 from bot.intents import load_intents  # noqa: E402
 from bot.kb.files import read_kb, write_kb  # noqa: E402
+
+from harness import PROJECT, running_server  # noqa: E402
+from synthetic_kb import synthetic_kb  # noqa: E402
 
 BANKS = ("招商", "建设", "工商", "农业", "中国", "交通", "浦发", "中信", "光大", "民生", "平安", "兴业", "广发", "华夏", "邮储")
 
@@ -50,27 +47,26 @@ def main() -> None:
         write_kb(synthetic_kb(read_kb(PROJECT / "kb", load_intents(PROJECT)), args.size), kb_dir)
         started = time.monotonic()
         with running_server(args.model, kb=kb_dir, ready_timeout=3600) as server:
-            base = server.base
             startup = time.monotonic() - started
-            status, health = api(base, "/api/health")
+            status, health = server.api("/api/health")
             print(f"server ready in {startup:.0f} s with {health['entries']} live entries", flush=True)
             live, baseline = [], []
             for n in range(args.rounds):
                 question = f"{BANKS[n % len(BANKS)]}银行信用卡能分{3 + n}期吗"
                 query = "/api/suggest?q=" + urllib.parse.quote(question)
                 t0 = time.perf_counter()
-                api(base, "/api/suggest?q=" + urllib.parse.quote("包邮吗"))
+                server.api("/api/suggest?q=" + urllib.parse.quote("包邮吗"))
                 baseline.append(time.perf_counter() - t0)
-                status, created = api(base, "/api/kb/entries", {
+                status, created = server.api("/api/kb/entries", {
                     "id": f"price.card_installments_{n}", "intent": "price", "questions": [question],
                     "answer": f"亲,{BANKS[n % len(BANKS)]}银行信用卡支持分期哦,付款时选择分期即可~", "author": "bench", "allow_similar": True,
                 })
                 assert status == 201, created
                 t0 = time.perf_counter()
-                status, approved = api(base, f"/api/kb/entries/price.card_installments_{n}/approve", {"base_version": 1, "author": "bench"})
+                status, approved = server.api(f"/api/kb/entries/price.card_installments_{n}/approve", {"base_version": 1, "author": "bench"})
                 assert status == 200, approved
                 while True:
-                    status, body = api(base, query)
+                    status, body = server.api(query)
                     if any(s["id"] == f"price.card_installments_{n}" for s in body["suggestions"]):
                         break
                     if time.perf_counter() - t0 > 30:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from bot.server.client import free_port, request_json, wait_until_up
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -33,9 +33,15 @@ class Server:
     db_url: str  # the database it serves
 
     def get(self, path: str, timeout: float = 60) -> Any:
-        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+        """GET with the bench's admin token; the answer, or RuntimeError on any status but 200."""
+        status, body = self.api(path, timeout=timeout)
+        if status != 200:
+            raise RuntimeError(f"GET {path}: {status} {body}")
+        return body
+
+    def api(self, path: str, body: Any = None, **options: Any) -> tuple[int, Any]:
+        """A JSON request with the bench's admin token: (status, answer), errors included."""
+        return request_json(self.base, path, body, token=self.token, **options)
 
     def login(self, page: Any) -> None:
         """Log a Playwright page's context in as the bench's admin account, through the login form."""
@@ -46,18 +52,11 @@ class Server:
         page.wait_for_url(lambda url: "/login" not in url)  # logged in: sent on to the page (a Python predicate: the pages' CSP forbids eval)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
 
 
 def _credentials(data_dir: Path) -> tuple[str, str]:
     """The bench's admin account and an admin API token on this data dir's database: (token, database URL)."""
-    sys.path.insert(0, str(PROJECT))
     from bot.auth import AuthStore
     from bot.settings import load_settings
 
@@ -77,25 +76,18 @@ def serve(data_dir: Path, model: Path | None = None, ready_timeout: float = 240)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    answering = None
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
-                    health = json.loads(response.read())
-                answering = answering or time.perf_counter() - started
-                if health.get("nlu_ready"):
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.perf_counter() - started > ready_timeout:
-                raise RuntimeError("bot serve did not start")
-            time.sleep(0.05)
-        sys.path.insert(0, str(PROJECT / "tests"))
-        from live_server import TOKENS  # the tests' JSON client, which the bench scripts use too
+    answering: list[float] = []  # when /api/health first answered
 
-        TOKENS[base] = token
-        yield Server(base, process, round(answering, 2), round(time.perf_counter() - started, 2), token, db_url)
+    def nlu_ready(body: bytes) -> bool:
+        answering.append(time.perf_counter() - started)
+        return bool(json.loads(body).get("nlu_ready"))
+
+    try:
+        try:
+            wait_until_up(base + "/api/health", process, ready_timeout, ready=nlu_ready)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"bot serve did not start: {exc}") from None
+        yield Server(base, process, round(answering[0], 2), round(time.perf_counter() - started, 2), token, db_url)
     finally:
         process.terminate()
         process.wait(timeout=60)

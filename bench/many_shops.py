@@ -25,13 +25,13 @@ import argparse
 import asyncio
 import json
 import os
-import sys
-from pathlib import Path
 import random
 import statistics
+import sys
 import tempfile
 import time
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,9 +57,9 @@ def shop_name(i: int) -> str:
 
 def shop_entries(seed: Any, i: int, entries: int, series: int) -> list[Any]:
     """Shop i's own entries: the seed's questions about its series' products (shops of one series share texts)."""
-    from synthetic_kb import FRAMES, PRODUCTS, SERIES, VARIANTS
-
     from bot.kb import Entry
+
+    from synthetic_kb import FRAMES, PRODUCTS, SERIES, VARIANTS
 
     rng = random.Random(i % series)
     approved = [e for e in seed.approved() if e.questions]
@@ -86,7 +86,15 @@ def generate(url: str, shops: int, entries: int, series: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from bot import shops as shop_registry
-    from bot.db import changes_table, entries_table, now, questions_table, revisions_table, shop_table, shops_table
+    from bot.db import (
+        changes_table,
+        entries_table,
+        now,
+        questions_table,
+        revisions_table,
+        shop_table,
+        shops_table,
+    )
     from bot.intents import load_intents
     from bot.kb.files import read_kb
     from bot.kb.store import KBStore
@@ -107,7 +115,7 @@ def generate(url: str, shops: int, entries: int, series: int) -> dict[str, Any]:
                 conn.execute(table.insert(), rows[key])
                 rows[key] = []
 
-    with common.engine.begin() as conn:
+    with common.db.begin() as conn:
         for i in range(shops):
             name = shop_name(i)
             rows["shops"].append({"name": name, "created_at": stamp})
@@ -123,7 +131,7 @@ def generate(url: str, shops: int, entries: int, series: int) -> dict[str, Any]:
             rows["changes"].append({"shop": name, "entry_id": None, "created_at": stamp})
             flush(conn)
         flush(conn, force=True)
-    with common.engine.connect() as conn:
+    with common.db.connect() as conn:
         counted = conn.execute(sa.select(sa.func.count()).select_from(entries_table)).scalar_one()
     return {"shops": shops, "entries_per_shop": entries, "series": series, "entries_in_database": int(counted),
             "generate_s": round(time.perf_counter() - started, 1)}
@@ -192,19 +200,17 @@ def rss_mb(pid: int) -> float:
 
 def propagation(a: Any, b: Any, shop: str, rounds: int) -> dict[str, Any]:
     """An entry approved on process a (the editor API), suggested by process b: seconds until it is, p50 / p95."""
-    from live_server import api
-
     waits = []
     for n in range(rounds):
         question = f"第{n}号赠品什么时候补发"
-        status, body = api(a.base, f"/api/kb/entries?shop={shop}", {"intent": "price", "questions": [question], "answer": f"亲，第{n}号赠品明天补发哦~", "allow_similar": True})
+        status, body = a.api(f"/api/kb/entries?shop={shop}", {"intent": "price", "questions": [question], "answer": f"亲，第{n}号赠品明天补发哦~", "allow_similar": True})
         assert status == 201, body
         entry = body["entry"]
         started = time.perf_counter()
-        status, body = api(a.base, f"/api/kb/entries/{urllib.parse.quote(entry['id'])}/approve?shop={shop}", {"base_version": entry["version"]})
+        status, body = a.api(f"/api/kb/entries/{urllib.parse.quote(entry['id'])}/approve?shop={shop}", {"base_version": entry["version"]})
         assert status == 200, body
         while time.perf_counter() - started < 30:
-            found = api(b.base, f"/api/suggest?shop={shop}&q={urllib.parse.quote(question)}")[1]["suggestions"]
+            found = b.api(f"/api/suggest?shop={shop}&q={urllib.parse.quote(question)}")[1]["suggestions"]
             if found and found[0]["id"] == entry["id"]:
                 break
             time.sleep(0.02)
@@ -275,9 +281,7 @@ def main() -> None:
         os.environ["BOT_DB"] = url
         a = stack.enter_context(serve(data_dir))
         b = stack.enter_context(serve(data_dir))
-        from live_server import TOKENS
-
-        a.token = TOKENS[a.base] = TOKENS[b.base] = b.token  # the second start replaced the bench's token: both accept it
+        a.token = b.token  # the second start replaced the bench's token: both accept it
         result["ready_s"] = {"first": a.ready_s, "second": b.ready_s}
         load_shops = [shop_name(i) for i in random.Random(5).sample(range(args.shops), min(args.load_shops, args.shops))]
         api_shop = load_shops[0]

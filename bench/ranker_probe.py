@@ -31,12 +31,14 @@ FOLDS = 5
 def candidates() -> list[dict[str, Any]]:
     """Each answerable tuning line with the candidates the engine ranked for it (lines answered without ranking,
     such as closings, are left out)."""
-    import real_dev
     from real_quality import encoders_for, model_for
 
     from bot.kb.sync import import_kb
+    from bot.ranking import CLARIFY_TAG, HOLDING_TAG
     from bot.settings import load_settings
-    from bot.suggest import CLARIFY_TAG, HOLDING_TAG, Engine
+    from bot.suggest import Engine
+
+    import real_dev
 
     encoders = encoders_for(PROJECT)
     if encoders is not None:
@@ -51,7 +53,7 @@ def candidates() -> list[dict[str, Any]]:
         rank = engine._rank
         captured: list[dict[str, Any]] = []
 
-        def recording_rank(hits, parse, k, holding=frozenset()):  # type: ignore[no-untyped-def]
+        def recording_rank(hits, parse, k, holding=frozenset(), facts=None, nlu=None):  # type: ignore[no-untyped-def]
             kept = [h for h in hits if CLARIFY_TAG not in h.entry.tags]
             best = max((h.score for h in kept), default=0.0)
             for position, hit in enumerate(kept):
@@ -62,7 +64,7 @@ def candidates() -> list[dict[str, Any]]:
                                  "top_intent": float(parse.intent.name == hit.entry.intent),
                                  "holding": float(HOLDING_TAG in hit.entry.tags), "answer_row": float(hit.matched_kind == "answer"),
                                  "position": 1 / (1 + position), "gap": best - hit.score})
-            return rank(hits, parse, k, holding)
+            return rank(hits, parse, k, holding, facts, nlu)
 
         engine._rank = recording_rank  # type: ignore[method-assign]
         for line in lines:

@@ -18,9 +18,10 @@ import re
 import sys
 from pathlib import Path
 
-import real_dev
 from rapidfuzz import fuzz, process
 from ruamel.yaml import YAML
+
+import real_dev
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))

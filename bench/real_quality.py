@@ -54,12 +54,12 @@ def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, 
     """Suggest for every dev line with the engine of `project` (imported from there), timing a latency pass."""
     sys.path.insert(0, str(project))
     sys.path.insert(0, str(PROJECT / "bench"))
-    import real_dev
-
     import bot
     from bot.kb.sync import import_kb
     from bot.settings import load_settings
     from bot.suggest import Engine
+
+    import real_dev
 
     assert Path(bot.__file__).resolve().is_relative_to(project), f"{bot.__file__} is not the code of {project}"
     lines = [line for part in real_dev.load(data_dir).values() for line in part]

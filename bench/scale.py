@@ -113,7 +113,6 @@ def server_start(data_dir: Path) -> dict[str, float]:
 
 def run_one(size: int) -> dict[str, object]:
     import numpy as np
-    from synthetic_kb import synthetic_kb
 
     from bot.encoder import encoder_for
     from bot.index.storage import index_for
@@ -122,6 +121,8 @@ def run_one(size: int) -> dict[str, object]:
     from bot.kb.store import KBStore
     from bot.settings import load_settings
     from bot.suggest import Engine
+
+    from synthetic_kb import synthetic_kb
 
     data_dir = WORK / str(size)
     settings = load_settings(PROJECT, data_dir=data_dir)

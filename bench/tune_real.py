@@ -41,12 +41,13 @@ def main() -> None:
     parser.add_argument("--encoder", help="use this encoder directory as it is (no fine-tuning for this tree)")
     args = parser.parse_args()
 
-    import real_dev
     from real_quality import encoders_for, model_for
 
     from bot.kb.sync import import_kb
     from bot.settings import load_settings
     from bot.suggest import Engine
+
+    import real_dev
 
     grid = dict(DEFAULT_GRID)
     if args.grid:

@@ -68,13 +68,13 @@ class VectorCache:
 
 def cache_for(size: int, backend: str) -> tuple[VectorCache, object]:
     """The cache of the synthetic KB of this size under this encoder backend, and the encoder."""
-    from synthetic_kb import synthetic_kb
-
     from bot.encoder import load_encoder
     from bot.index.rows import index_rows
     from bot.intents import load_intents
     from bot.kb.files import read_kb
     from bot.settings import load_settings
+
+    from synthetic_kb import synthetic_kb
 
     settings = load_settings(PROJECT)
     encoder = load_encoder(settings.encoder, backend, settings.encoders_dir)

@@ -15,7 +15,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
-from bot.db import api_tokens_table, connect, now, password_changes_due_table, sessions_table, token_shops_table, user_shops_table, users_table
+from bot.db import (
+    api_tokens_table,
+    connect,
+    now,
+    password_changes_due_table,
+    sessions_table,
+    token_shops_table,
+    user_shops_table,
+    users_table,
+)
 from bot.errors import BotError
 from bot.shops import DEFAULT_SHOP, check_name
 
@@ -86,7 +95,7 @@ class AuthStore:
     """Users, sessions and tokens in the project database."""
 
     def __init__(self, db_url: str) -> None:
-        self.engine = connect(db_url)
+        self.db = connect(db_url)
 
     # -- accounts -----------------------------------------------------------------------------
 
@@ -101,7 +110,7 @@ class AuthStore:
             raise AuthError(f"passwords are {MIN_PASSWORD}-{MAX_PASSWORD} characters")
         served = _shops(shops)
         hashed = _hasher.hash(password)
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             exists = conn.execute(sa.select(users_table.c.name).where(users_table.c.name == name)).first()
             if exists:
                 conn.execute(users_table.update().where(users_table.c.name == name).values(role=role, password_hash=hashed))
@@ -128,29 +137,29 @@ class AuthStore:
         self.add_user(name, role, new)  # keeps the shops it serves
 
     def password_change_due(self, name: str) -> bool:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return conn.execute(sa.select(password_changes_due_table.c.user_name).where(password_changes_due_table.c.user_name == name)).first() is not None
 
     def role(self, name: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(sa.select(users_table.c.role).where(users_table.c.name == name)).first()
         return str(row.role) if row else None
 
     def remove_user(self, name: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
             conn.execute(password_changes_due_table.delete().where(password_changes_due_table.c.user_name == name))
             conn.execute(user_shops_table.delete().where(user_shops_table.c.user_name == name))
             return bool(conn.execute(users_table.delete().where(users_table.c.name == name)).rowcount)
 
     def users(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(sa.select(users_table.c.name, users_table.c.role, users_table.c.created_at).order_by(users_table.c.name)).all()
             served = _served(conn, user_shops_table, user_shops_table.c.user_name)
         return [{"name": r.name, "role": r.role, "shops": served.get(r.name, []), "created_at": r.created_at.isoformat() + "Z"} for r in rows]
 
     def has_users(self) -> bool:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return conn.execute(sa.select(users_table.c.name).limit(1)).first() is not None
 
     def ensure_admin(self) -> str | None:
@@ -165,7 +174,7 @@ class AuthStore:
         """The account's role when the password is right; None otherwise (same work either way)."""
         if not isinstance(name, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
             return None
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(sa.select(users_table.c.role, users_table.c.password_hash).where(users_table.c.name == name)).first()
         try:
             _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
@@ -174,7 +183,7 @@ class AuthStore:
         if row is None:
             return None
         if _hasher.check_needs_rehash(row.password_hash):
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 conn.execute(users_table.update().where(users_table.c.name == name).values(password_hash=_hasher.hash(password)))
         return str(row.role)
 
@@ -183,7 +192,7 @@ class AuthStore:
     def start_session(self, name: str, hours: float) -> tuple[str, str]:
         """A new session for the account: (cookie token, CSRF token). Expired sessions are cleared on the way."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.expires_at < now()))
             conn.execute(sessions_table.insert().values(token_hash=_digest(token), user_name=name, csrf=csrf, expires_at=now() + timedelta(hours=hours)))
         return token, csrf
@@ -198,7 +207,7 @@ class AuthStore:
                          .outerjoin(password_changes_due_table, password_changes_due_table.c.user_name == users_table.c.name))
             .where(sessions_table.c.token_hash == _digest(token))
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(query).first()
             if row is None or row.expires_at < now():
                 return None
@@ -220,11 +229,11 @@ class AuthStore:
             .select_from(sessions_table.join(users_table, sessions_table.c.user_name == users_table.c.name))
             .where(sessions_table.c.token_hash.in_(sorted(keys)), sessions_table.c.expires_at >= now())
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {row.token_hash for row in conn.execute(query)}
 
     def end_session(self, token: str) -> None:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.token_hash == _digest(token)))
 
     # -- API tokens ---------------------------------------------------------------------------
@@ -237,7 +246,7 @@ class AuthStore:
             raise AuthError(f"token role must be one of {', '.join(TOKEN_ROLES)}, not {role!r}")
         served = _shops(shops) or (DEFAULT_SHOP,)
         token = "kefu_" + secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(token_shops_table.delete().where(token_shops_table.c.token_name == name))
             conn.execute(api_tokens_table.delete().where(api_tokens_table.c.name == name))
             conn.execute(api_tokens_table.insert().values(token_hash=_digest(token), name=name, role=role, created_at=now()))
@@ -245,12 +254,12 @@ class AuthStore:
         return token
 
     def remove_token(self, name: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(token_shops_table.delete().where(token_shops_table.c.token_name == name))
             return bool(conn.execute(api_tokens_table.delete().where(api_tokens_table.c.name == name)).rowcount)
 
     def tokens(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role, api_tokens_table.c.created_at).order_by(api_tokens_table.c.name)).all()
             served = _served(conn, token_shops_table, token_shops_table.c.token_name)
         return [{"name": r.name, "role": r.role, "shops": served.get(r.name, []), "created_at": r.created_at.isoformat() + "Z"} for r in rows]
@@ -258,7 +267,7 @@ class AuthStore:
     def token(self, token: str) -> Principal | None:
         if not token or len(token) > 128:
             return None
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(sa.select(api_tokens_table.c.name, api_tokens_table.c.role).where(api_tokens_table.c.token_hash == _digest(token))).first()
             if row is None:
                 return None

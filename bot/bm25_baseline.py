@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 import numpy as np
 
 from bot.context import ContextLike
@@ -11,7 +9,7 @@ from bot.index.rows import QUESTION, index_rows
 from bot.kb import KBContent
 from bot.lexical import LexicalIndex
 from bot.nlu import IntentScore
-from bot.suggest import Reply, Suggestion, check_message
+from bot.suggestion import Reply, Suggestion, check_message
 
 
 class LexicalEngine:
@@ -21,7 +19,7 @@ class LexicalEngine:
         self._kb = kb
         self._entries = kb.approved()
         self._rows = index_rows(self._entries, kb.shop)
-        self._row_entry = np.array([r.entry for r in self._rows], dtype=np.int64)
+        self._row_entry = np.array([r.entry_index for r in self._rows], dtype=np.int64)
         self._row_weight = np.array([1.0 if r.kind == QUESTION else answer_weight for r in self._rows], dtype=np.float32)
         self._index = LexicalIndex.build([r.text for r in self._rows])
         self._max_chars = max_message_chars

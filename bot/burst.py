@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
 from bot.context import BuyerTurn, Conversation
-from bot.suggest import Suggestion
+from bot.suggestion import Suggestion
 
 # Each part after the first loses its salutation (one greeting at most) and is joined with a transition.
 _SALUTATION = re.compile(r"^(?:哈喽亲|亲爱的|亲亲|亲|您好|你好|哈喽)[,，!！~～、\s]*")

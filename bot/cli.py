@@ -55,7 +55,8 @@ def suggest(text: str, db_url: str | None, context: tuple[str, ...], k: int | No
     """Suggest replies for one buyer message, e.g.  bot suggest "能包邮吗"."""
     from bot.context import conversation_of
     from bot.render import format_suggestion
-    from bot.suggest import Engine, check_message
+    from bot.suggest import Engine
+    from bot.suggestion import check_message
 
     settings = _settings(db_url)
     check_message(text, settings.limits.max_message_chars)  # fail fast, before loading the models
@@ -188,7 +189,7 @@ def user_add(name: str, role: str, password: str, shops: tuple[str, ...], db_url
     from bot.auth import AuthStore
 
     auth = AuthStore(_settings(db_url).db_url)
-    auth.add_user(name, role, password, shops=_existing_shops(auth.engine, shops) or None)
+    auth.add_user(name, role, password, shops=_existing_shops(auth.db, shops) or None)
     click.echo(f"{name}: {role}")
 
 
@@ -230,7 +231,7 @@ def token_add(name: str, role: str, shops: tuple[str, ...], db_url: str | None) 
     from bot.auth import AuthStore
 
     auth = AuthStore(_settings(db_url).db_url)
-    click.echo(auth.add_token(name, role, shops=_existing_shops(auth.engine, shops) or None))
+    click.echo(auth.add_token(name, role, shops=_existing_shops(auth.db, shops) or None))
 
 
 @token.command("list")
@@ -332,7 +333,7 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
     shop = click.get_current_context().meta.get("shop", shops.DEFAULT_SHOP)
     store = KBStore(settings.db_url, shop)
     if shop != shops.DEFAULT_SHOP:
-        shops.must_exist(store.engine, shop)
+        shops.must_exist(store.db, shop)
     return store
 
 

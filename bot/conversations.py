@@ -11,7 +11,15 @@ import sqlalchemy as sa
 from rapidfuzz.distance import Levenshtein
 
 from bot.context import CONTEXT_TURNS, PENDING_WINDOW, Conversation, from_messages
-from bot.db import connect, conversation_orders_table, conversations_table, feedback_table, messages_table, now, traffic_reviewed_table
+from bot.db import (
+    connect,
+    conversation_orders_table,
+    conversations_table,
+    feedback_table,
+    messages_table,
+    now,
+    traffic_reviewed_table,
+)
 from bot.errors import BotError
 from bot.order import Order
 from bot.personal import mask_personal
@@ -52,7 +60,7 @@ class ConversationStore:
     """Messages in and out, and one feedback row per suggestion shown, picked, edited, sent or ignored."""
 
     def __init__(self, url: str) -> None:
-        self.engine = connect(url)
+        self.db = connect(url)
 
     def add_message(self, conversation_id: str, role: str, text: str, order: Order | None = None, shop: str | None = None) -> Message:
         """Store a message with personal data masked (bot.personal), and the order's facts when given (the latest
@@ -60,7 +68,7 @@ class ConversationStore:
         its shop (default: the default shop); a later one naming another shop is refused (OtherShop), nothing stored."""
         text = mask_personal(text)
         created = now()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             held_by = conn.execute(
                 sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)
             ).scalar_one_or_none()
@@ -84,7 +92,7 @@ class ConversationStore:
         return Message(message_id, conversation_id, role, text, created)
 
     def exists(self, conversation_id: str) -> bool:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return (
                 conn.execute(sa.select(conversations_table.c.id).where(conversations_table.c.id == conversation_id)).first()
                 is not None
@@ -92,7 +100,7 @@ class ConversationStore:
 
     def shop_of(self, conversation_id: str) -> str | None:
         """The shop the conversation belongs to (None: no such conversation)."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return conn.execute(sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)).scalar_one_or_none()
 
     def messages(self, conversation_id: str, limit: int = 200, before: int | None = None) -> list[Message]:
@@ -100,14 +108,14 @@ class ConversationStore:
         query = sa.select(messages_table).where(messages_table.c.conversation_id == conversation_id)
         if before is not None:
             query = query.where(messages_table.c.id < before)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(query.order_by(messages_table.c.id.desc()).limit(limit)).all()
         return [Message(r.id, r.conversation_id, r.role, r.text, r.created_at) for r in reversed(rows)]
 
     def order(self, conversation_id: str) -> Order | None:
         """The latest order facts sent with this conversation's messages, if any."""
         orders = conversation_orders_table
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             facts = conn.execute(sa.select(orders.c.facts).where(orders.c.conversation_id == conversation_id)).scalar()
         return Order.parse_raw(facts) if facts else None
 
@@ -127,7 +135,7 @@ class ConversationStore:
             return {}
         query = sa.select(messages_table.c.id, messages_table.c.created_at).where(
             messages_table.c.conversation_id == conversation_id, messages_table.c.role == "customer", messages_table.c.id.in_(ids))
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {int(row.id): row.created_at for row in conn.execute(query)}
 
     def _conversation(self, conversation_id: str, messages: list[Message]) -> Conversation:
@@ -138,7 +146,7 @@ class ConversationStore:
             .order_by(feedback_table.c.id)
         )
         answered: dict[int, str | None] = {}
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             for message_id, entry_id in conn.execute(query) if buyer else ():
                 answered[message_id] = entry_id or answered.get(message_id)
         return from_messages(messages, answered, self.order(conversation_id))
@@ -149,12 +157,12 @@ class ConversationStore:
 
     def count_conversations(self, shops: Collection[str] | None = None) -> int:
         """How many conversations (of these shops; None: of all)."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return int(conn.execute(self._of_shops(sa.select(sa.func.count()).select_from(conversations_table), shops)).scalar_one())
 
     def conversations(self, limit: int = 100, offset: int = 0, shops: Collection[str] | None = None) -> list[dict[str, Any]]:
         """Recent conversations (of these shops; None: of all), newest first, each with its shop and last message."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 self._of_shops(sa.select(conversations_table), shops)
                 .order_by(conversations_table.c.updated_at.desc(), conversations_table.c.id)
@@ -192,7 +200,7 @@ class ConversationStore:
         for row in full:
             if row["final_text"]:
                 row["final_text"] = mask_personal(row["final_text"])
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(feedback_table.insert(), full)
         return len(rows)
 
@@ -205,7 +213,7 @@ class ConversationStore:
             .order_by(feedback_table.c.id.desc())
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [(row.text, row.entry_id) for row in conn.execute(query)]
 
     def prune(self, days: float, batch: int = 5000) -> dict[str, int]:
@@ -226,12 +234,12 @@ class ConversationStore:
                 ~sa.exists().where(messages_table.c.conversation_id == conversations_table.c.id))),
         ):
             while True:
-                with self.engine.begin() as conn:
+                with self.db.begin() as conn:
                     ids = conn.execute(sa.select(key).where(old).limit(batch)).scalars().all()
                     if not ids:
                         break
                     gone[name] += conn.execute(table.delete().where(key.in_(ids))).rowcount
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(traffic_reviewed_table.delete().where(
                 ~sa.exists().where(messages_table.c.id == traffic_reviewed_table.c.message_id)))
         return gone
@@ -239,7 +247,7 @@ class ConversationStore:
     def has_message(self, conversation_id: str, message_id: int) -> bool:
         """True if this message belongs to this conversation."""
         query = sa.select(messages_table.c.id).where(messages_table.c.id == message_id, messages_table.c.conversation_id == conversation_id)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return conn.execute(query).first() is not None
 
     def feedback(
@@ -253,5 +261,5 @@ class ConversationStore:
             query = query.where(feedback_table.c.event == event)
         if message_ids is not None:
             query = query.where(feedback_table.c.message_id.in_(list(message_ids)))
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query).all()]

@@ -22,8 +22,8 @@ from bot.db import conversations_table, feedback_table, messages_table, now
 from bot.errors import BotError
 from bot.kb.store import KBStore
 from bot.kb.template import fill
-from bot.shops import DEFAULT_SHOP
 from bot.order import SHOP_TIME
+from bot.shops import DEFAULT_SHOP
 
 f = feedback_table
 EDIT_BUCKETS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)  # relative edit: unedited, then up to 10 %, 25 % ... above 100 %

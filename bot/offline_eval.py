@@ -13,7 +13,6 @@ from bot.intents import load_intents
 from bot.logs import LogItem, map_intent, read_intent_map, read_log
 from bot.settings import Settings
 
-
 ENGINES = ("bot", "response_selector", "bm25")
 
 

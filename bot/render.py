@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     from bot.kb.store import EntryRecord, Revision
-    from bot.suggest import Suggestion
+    from bot.suggestion import Suggestion
 
 
 def format_suggestion(result: "Suggestion", ranking: int = 3) -> str:

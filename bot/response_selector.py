@@ -10,8 +10,8 @@ from typing import Any
 from bot.context import ContextLike
 from bot.kb import KBContent
 from bot.kb.template import fill
-from bot.suggest import Reply, Suggestion, check_message
 from bot.nlu import IntentScore, complete_sync, quiet_rasa
+from bot.suggestion import Reply, Suggestion, check_message
 
 
 def _retrieval_key(entry_id: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import lru_cache
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from bot.normalize import normalize

@@ -36,7 +36,7 @@ class LoadedVectors:
 
 
 class ShopEngines:
-    """`get(shop)` is the engine for that shop; `sync()` applies KB changes to every engine in memory."""
+    """`get(shop)` is the engine for that shop; `catch_up()` applies KB changes to every engine in memory."""
 
     def __init__(self, first: Engine) -> None:
         self.first = first  # the engine `bot serve` loaded at start (the default shop's); kept whatever the budget
@@ -68,7 +68,7 @@ class ShopEngines:
         engine = self._cached(shop)
         if engine is not None:
             return engine
-        shops.must_exist(self.first.store.engine, shop)  # a shop, or the common layer (its editors work on it alone)
+        shops.must_exist(self.first.store.db, shop)  # a shop, or the common layer (its editors work on it alone)
         with self._lock:
             building = self._building.setdefault(shop, threading.Lock())
         with building:
@@ -93,14 +93,14 @@ class ShopEngines:
             victim = next(s for s in self._engines if s != self.first.shop)
             del self._engines[victim]
 
-    def sync(self) -> bool:
+    def catch_up(self) -> bool:
         """Apply KB changes (by this process or another) to every shop in memory; True if any changed. One query
         when nothing changed anywhere, however many shops are loaded."""
-        latest = shops.last_change(self.first.store.engine)
+        latest = shops.last_change(self.first.store.db)
         if latest == self._seen:
             return False
         changed = False
         for engine in list(self._engines.values()):
-            changed = engine.sync() or changed
+            changed = engine.catch_up() or changed
         self._seen = latest
         return changed

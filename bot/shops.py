@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bot.db import (
-    changes_table, conversations_table, entries_table, now, pending_table, questions_table, revisions_table, shop_table, shops_table,
+    changes_table,
+    conversations_table,
+    entries_table,
+    now,
+    pending_table,
+    questions_table,
+    revisions_table,
+    shop_table,
+    shops_table,
 )
 from bot.errors import BotError
 

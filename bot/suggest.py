@@ -6,14 +6,19 @@ import threading
 import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
-import numpy as np
-
+from bot import ranking
 from bot.clauses import ACK, FINAL, GREET, THANKS, MessageReading, read_message
-from bot.context import BuyerTurn, ContextLike, Conversation, awaits_buyer, conversation_of, is_bare_follow_up
+from bot.context import (
+    BuyerTurn,
+    ContextLike,
+    Conversation,
+    awaits_buyer,
+    conversation_of,
+    is_bare_follow_up,
+)
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, encoder_for
 from bot.index.search import Hit, KBIndex
@@ -22,80 +27,21 @@ from bot.index.vectors import VectorSource
 from bot.intents import OUT_OF_SCOPE
 from bot.kb import Entry, KBContent
 from bot.kb.store import KBStore
-from bot.kb.template import fill, variables
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model, load_classifier
-from bot.order import ORDER_PREFIX, order_facts
+from bot.order import order_facts
+from bot.ranking import CLARIFY_TAG, HOLDING_TAG
 from bot.rules import promises_made
 from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
 from bot.shops import DEFAULT_SHOP, must_exist
-from bot.textcheck import check_text
+from bot.suggestion import ContextReading, Reply, Suggestion, check_message
 
-CLARIFY_TAG = "clarify"
-HOLDING_TAG = "holding"  # an intent's "I'll check and get back to you" reply: offered when nothing specific fits
 CLOSING_INTENT = "thanks_goodbye"
 AFFIRM = "affirm"
-RETRIEVAL_INTENT_DEPTH = 10
 COMPACT_AFTER = 200  # overlay entries before the index is rebuilt in the background
 CONTEXTUAL_MIN_CONFIDENCE = 0.5  # NLU must be this sure that a message is a bare "好的" / "这个呢"
 STRONG_MATCH = 0.85  # a retrieval score this high means the message says what a vetted question says
 OWN_INTENT_CACHE = 4096  # earlier messages whose own intent is remembered (a conversation re-reads them)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One suggested reply, ready for the agent's reply box."""
-
-    id: str
-    text: str
-    score: float
-    intent: str
-    matched_question: str
-    filled: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, entry: Entry, score: float, matched: str, facts: Mapping[str, str]) -> "Reply":
-        """The entry's answer filled with the shop's (and the order's) facts."""
-        filled = fill(entry.answer, facts)
-        return cls(entry.id, filled.text, round(float(score), 4), entry.intent, matched, filled.filled)
-
-
-@dataclass(frozen=True)
-class ContextReading:
-    """How the conversation so far shaped a suggestion (absent for a message with no context)."""
-
-    message_intent: str  # the message on its own: a topic, or a contextual "affirm" / "follow_up"
-    next_reply: IntentScore | None  # the dialogue model's most likely next reply (None: no dialogue model)
-    policy: str | None  # the Rasa policy that made that prediction
-    topic: str | None  # for a follow-up: the earlier message whose topic it takes
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """What the agent sees beside the chat for one buyer message."""
-
-    intent: IntentScore
-    intent_ranking: tuple[IntentScore, ...]
-    suggestions: tuple[Reply, ...]
-    abstained: bool
-    reason: str | None = None
-    context: ContextReading | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "intent": asdict(self.intent),
-            "intent_ranking": [asdict(s) for s in self.intent_ranking],
-            "suggestions": [asdict(r) for r in self.suggestions],
-            "abstained": self.abstained,
-            "reason": self.reason,
-            "context": asdict(self.context) if self.context else None,
-        }
-
-
-def _leading(parse: IntentParse, intent: str) -> IntentParse:
-    """The parse with `intent` read for certain (from the message's words), the model's other readings after it."""
-    top = IntentScore(intent, 1.0)
-    return IntentParse(top, (top, *(s for s in parse.ranking if s.name != intent)))
 
 
 class _LRU(OrderedDict):  # type: ignore[type-arg]
@@ -110,21 +56,6 @@ class _LRU(OrderedDict):  # type: ignore[type-arg]
         self.move_to_end(key)
         if len(self) > self.size:
             self.popitem(last=False)
-
-
-def _blend(ranking: Sequence[IntentScore], other: Iterable[tuple[str, float]], weight: float) -> IntentParse:
-    """An intent ranking moved towards another reading: (1 - weight) of each intent's confidence plus weight of the
-    other's (an intent may appear there several times: its shares add up), best first."""
-    blended = {score.name: (1 - weight) * score.confidence for score in ranking}
-    for name, confidence in other:
-        blended[name] = blended.get(name, 0.0) + weight * confidence
-    ordered = tuple(IntentScore(n, round(c, 6)) for n, c in sorted(blended.items(), key=lambda kv: -kv[1]))
-    return IntentParse(intent=ordered[0], ranking=ordered)
-
-
-def check_message(text: object, max_chars: int) -> str:
-    """The message as text, or a MessageError that says what is wrong with it."""
-    return check_text(text, "message", max_chars)
 
 
 class SharedNlu:
@@ -154,7 +85,7 @@ class SharedNlu:
 class Engine:
     """Loads the Rasa model, the KB and its index once; `suggest` is the one code path for CLI, HTTP and Rasa.
 
-    `sync` makes approved KB changes live without a restart: changed entries go into the index's overlay
+    `catch_up` makes approved KB changes live without a restart: changed entries go into the index's overlay
     and a new index object is swapped in (searches in flight finish on the old one); when the overlay
     grows, a background thread compacts it into a fresh build and swaps that in the same way.
     """
@@ -182,7 +113,7 @@ class Engine:
         self._awaiting_intents: frozenset[str] = frozenset()  # intents whose answers mostly wait on the buyer
         self.index: KBIndex | None = None
         self.seq = 0  # the last KB change applied
-        self._sync_lock = threading.RLock()
+        self._kb_lock = threading.RLock()
         self._compacting: threading.Thread | None = None
         self.refresh(vectors=vectors)
 
@@ -194,7 +125,7 @@ class Engine:
         load_user_dicts(settings.project_dir / "data" / "dict")
         store = KBStore(settings.db_url, shop)
         if shop != DEFAULT_SHOP:
-            must_exist(store.engine, shop)
+            must_exist(store.db, shop)
         model = model_path or latest_model(settings.models_dir)
         if nlu_in_background:
             engine = cls(settings, None, store, encoder_for(settings))
@@ -240,7 +171,7 @@ class Engine:
     def refresh(self, progress: bool = False, vectors: VectorSource | None = None) -> bool:
         """Reload the KB from the database; rebuild the index only if the KB or encoder changed (embedding only the
         texts that neither this engine's index nor `vectors`, another shop's, has embedded already)."""
-        with self._sync_lock:
+        with self._kb_lock:
             seq = self.store.last_change()  # read first: a change made during the load is applied again later
             kb = self.store.approved()
             self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index or vectors, shop=self.shop)
@@ -249,9 +180,9 @@ class Engine:
             self._own_intents.clear()
         return built
 
-    def sync(self) -> bool:
-        """Apply KB changes made since the last sync (by this process or another); True if anything changed."""
-        with self._sync_lock:
+    def catch_up(self) -> bool:
+        """Catch up with the database: apply the KB changes made since the last call (by this process or another); True if anything changed."""
+        with self._kb_lock:
             seq, changed = self.store.changes_since(self.seq)
             if seq == self.seq:
                 return False
@@ -284,7 +215,7 @@ class Engine:
 
     def compact_in_background(self) -> threading.Thread:
         """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""
-        with self._sync_lock:
+        with self._kb_lock:
             if self._compacting is not None and self._compacting.is_alive():
                 return self._compacting
             self._compacting = threading.Thread(target=self._compact, name="index-compaction", daemon=True)
@@ -292,15 +223,15 @@ class Engine:
             return self._compacting
 
     def _compact(self) -> None:
-        with self._sync_lock:
+        with self._kb_lock:
             index, kb, seq = self.index, self.kb, self.seq
         assert index is not None
         fresh = index.compact(kb, fingerprint_for(self.settings, kb, self.encoder))
         save_index(fresh, shop_index_dir(self.settings, self.shop))
-        with self._sync_lock:
+        with self._kb_lock:
             latest, changed = self.store.changes_since(seq)
             if changed is None:
-                return  # a whole-KB change arrived meanwhile: the next sync reloads
+                return  # a whole-KB change arrived meanwhile: the next catch_up reloads
             self.index = fresh.apply(list(self.store.live(changed).values()), changed) if changed else fresh
             self._set_kb(KBContent(shop=kb.shop, entries=self.index.live_entries()))
             self.seq = latest
@@ -397,13 +328,13 @@ class Engine:
         if reading.social & {THANKS, FINAL} or (ACK in reading.social and (not past or answered)):
             # Thanks close a conversation; "明白了" / "好的" alone acknowledge, and after an answer they close it.
             intent = CLOSING_INTENT if THANKS in reading.social or past else AFFIRM
-            parse = _leading(nlu, intent)
+            parse = ranking.leading(nlu, intent)
             weight = self.settings.suggest.intent_weight
             hits = index.search_intent(reading.text, CLOSING_INTENT, k)
             closing = tuple(self._reply(h.entry, (1 - weight) * h.score + weight, h.matched, facts) for h in hits)
             if closing:
                 return Suggestion(parse.intent, parse.ranking, closing, abstained=False, context=reading_context)
-        parse = _leading(nlu, AFFIRM)
+        parse = ranking.leading(nlu, AFFIRM)
         why = "an acknowledgement of a reply that waits on the buyer" if ACK in reading.social else "an agreement: nothing to answer"
         return self._abstain(parse.intent, parse.ranking, why, reading_context)
 
@@ -453,7 +384,7 @@ class Engine:
         if self._is_follow_up(text, nlu):
             intent = FOLLOW_UP
         else:
-            hits = index.search(text, RETRIEVAL_INTENT_DEPTH)
+            hits = index.search(text, ranking.RETRIEVAL_INTENT_DEPTH)
             intent = self._message_intent(nlu, self._intent(nlu, hits), hits)
         self._own_intents.put(text, intent)
         return intent
@@ -495,7 +426,7 @@ class Engine:
             return nlu if message_intent in CONTEXTUAL_INTENTS and message_intent == nlu.intent.name else own
         if message_intent in CONTEXTUAL_INTENTS:
             return IntentParse(intent=next_reply.intents[0], ranking=next_reply.intents)
-        return _blend(own.ranking, ((s.name, s.confidence) for s in next_reply.intents), self.settings.suggest.context_weight)
+        return ranking.blend(own.ranking, ((s.name, s.confidence) for s in next_reply.intents), self.settings.suggest.context_weight)
 
     @staticmethod
     def _with_intent(hits: list[Hit], index: KBIndex, text: str, intent: str, k: int) -> list[Hit]:
@@ -506,18 +437,7 @@ class Engine:
     # -- ranking ---------------------------------------------------------------------------
 
     def _intent(self, nlu: IntentParse, hits: list[Hit]) -> IntentParse:
-        """Rasa's intent ranking, blended with the intents of the best-matching vetted entries.
-
-        DIET is sure of itself even when wrong; when the knowledge base holds a close match of
-        another intent, that evidence moves the ranking (weight `retrieval_intent_weight`).
-        """
-        weight = self.settings.suggest.retrieval_intent_weight
-        if weight <= 0 or not hits:
-            return nlu
-        scores = np.array([h.score for h in hits[:RETRIEVAL_INTENT_DEPTH]])
-        shares = np.exp((scores - scores.max()) / self.settings.suggest.retrieval_intent_temperature)
-        shares /= shares.sum()
-        return _blend(nlu.ranking, ((hit.entry.intent, float(share)) for hit, share in zip(hits, shares)), weight)
+        return ranking.with_retrieval(nlu, hits, self.settings.suggest)
 
     def _rank(
         self,
@@ -528,34 +448,10 @@ class Engine:
         facts: Mapping[str, str] | None = None,
         nlu: IntentParse | None = None,
     ) -> list[Reply]:
-        """Blend retrieval with the intent: a strong match can still overrule an unsure intent.
-
-        The holding reply ("I'll check and come back") of a `holding` intent scores at least `holding_score` of
-        retrieval: when the buyer asks about a product but no entry answers that detail, an agent sends it. Its intent
-        counts with the larger of the blended confidence and Rasa's own (`nlu`): a few weak hits of another intent
-        ("有加厚款吗" retrieving coupon entries at 0.4) do not outvote a model sure it is a product question. An entry
-        that uses order facts ranks a little lower when the conversation lacks one (the agent would have to look it
-        up before sending) and a little higher when it has them all (`order_fact_factor`).
-        """
+        """The k best replies, filled (`bot.ranking.rank` orders them)."""
         facts = self.kb.shop if facts is None else facts
-        weight = self.settings.suggest.intent_weight
-        scored = []
-        for hit in hits:
-            if CLARIFY_TAG in hit.entry.tags:
-                continue
-            floor = hit.entry.intent in holding and HOLDING_TAG in hit.entry.tags
-            retrieval = max(hit.score, self.settings.suggest.holding_score) if floor else hit.score
-            confidence = parse.confidence_of(hit.entry.intent)
-            if floor and nlu is not None:  # Rasa alone sure of this intent: weak retrieval of another does not outvote it
-                confidence = max(confidence, nlu.confidence_of(hit.entry.intent))
-            score = (1 - weight) * retrieval + weight * confidence
-            needs = [v for v in variables(hit.entry.answer) if v.startswith(ORDER_PREFIX)]
-            if needs:  # the order's own answer above the generic one when its facts are known, below it when not
-                factor = self.settings.suggest.order_fact_factor
-                score = min(score / factor, 1.0) if all(v in facts for v in needs) else score * factor
-            scored.append((score, hit))
-        scored.sort(key=lambda pair: -pair[0])
-        return [self._reply(hit.entry, score, hit.matched, facts) for score, hit in scored[:k]]
+        ranked = ranking.rank(hits, parse, self.settings.suggest, facts, holding, nlu)
+        return [self._reply(hit.entry, score, hit.matched, facts) for score, hit in ranked[:k]]
 
     def _with_holding(self, hits: list[Hit], intent: str | None) -> list[Hit]:
         """Add the intent's holding reply when retrieval did not bring it (its floor decides where it ranks)."""

@@ -1,26 +1,17 @@
-"""A real `bot serve` on loopback for the browser and API tests, and a tiny JSON client for it."""
+"""A real `bot serve` on loopback for the browser and API tests: its accounts, start and stop, and logging in."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
+
+from bot.server.client import free_port, request_json, wait_until_up
 
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now (the tests' servers, PostgreSQL and Rasa each take one)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # The accounts every test server has (name: (role, password)); tests log in to pages as these.
@@ -33,15 +24,8 @@ def api(
     base: str, path: str, body: Any = None, raw: bytes | None = None, method: str | None = None, token: Any = AS_ADMIN, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any]]:
     """A JSON request to the server, with its admin token by default (`token=None`: anonymous)."""
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     token = TOKENS.get(base) if token is AS_ADMIN else token
-    all_headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
-    request = urllib.request.Request(base + path, data=data, headers=all_headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+    return request_json(base, path, body, raw=raw, method=method, token=token, headers=headers)
 
 
 BOT = str(Path(sys.executable).parent / "bot")
@@ -55,23 +39,6 @@ def provision(db: str) -> str:
     for name, (role, password) in ACCOUNTS.items():
         auth.add_user(name, role, password)
     return auth.add_token("tests", "admin")
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float, ready: Callable[[bytes], bool] = lambda body: True) -> None:  # type: ignore[type-arg]
-    """Return once `url` answers (and `ready` accepts what it sent); RuntimeError at once if the process exits,
-    TimeoutError after `timeout` seconds. The one start-and-wait of the tests' servers (bot serve, rasa, actions)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[:2]} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if ready(response.read()):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not up after {timeout:.0f} s")
 
 
 def start_server(data_dir: Path, model: Path, log_path: Path, db: str | None = None, full_pipeline: bool = True, token: str | None = None) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from live_server import free_port
+from bot.server.client import free_port
 
 
 def _pg_bin() -> Path | None:

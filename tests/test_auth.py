@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-from live_server import ACCOUNTS, api, logged_in, run_in_own_loop
 
 from bot.auth import AuthError, AuthStore
+
+from live_server import ACCOUNTS, api, logged_in, run_in_own_loop
 
 PROJECT = Path(__file__).resolve().parents[1]
 BOT = str(Path(sys.executable).parent / "bot")
@@ -134,7 +135,7 @@ def test_websockets_need_a_logged_in_page(server) -> None:  # type: ignore[no-un
 
 def test_passwords_are_stored_as_argon2_hashes_and_weak_ones_refused(server) -> None:  # type: ignore[no-untyped-def]
     store = AuthStore(server["db"])
-    with store.engine.connect() as conn:
+    with store.db.connect() as conn:
         hashes = dict(conn.execute(sa.text("SELECT name, password_hash FROM users")).all())
     assert hashes["alice"].startswith("$argon2id$") and ACCOUNTS["alice"][1] not in hashes["alice"]
     with pytest.raises(AuthError, match="8-1024"):
@@ -156,9 +157,9 @@ def test_a_fresh_install_makes_an_admin_and_bot_user_add_makes_accounts(tmp_path
     listed = subprocess.run([BOT, "user", "list"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
     assert listed.stdout.split()[:2] == ["erin", "agent"]
     db = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    with AuthStore(db).engine.begin() as conn:
+    with AuthStore(db).db.begin() as conn:
         conn.execute(sa.text("DELETE FROM users"))
-    from live_server import free_port, wait_until_up
+    from bot.server.client import free_port, wait_until_up
 
     port = free_port()
     process = subprocess.Popen([BOT, "serve", "--port", str(port), "--model", str(trained_model)], cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

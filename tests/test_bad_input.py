@@ -9,12 +9,13 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_server import TOKENS, api
 
 from bot.conversations import ConversationStore
 from bot.errors import MessageError
 from bot.kb.store import KBStore
-from bot.suggest import check_message
+from bot.suggestion import check_message
+
+from live_server import TOKENS, api
 
 MB = 1024 * 1024
 

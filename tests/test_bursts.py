@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from live_server import api, login
 from playwright.sync_api import expect
 
 from bot.conversations import ConversationStore
 from bot.evaluate import pending_coverage
 from bot.logs import read_log
+
+from live_server import api, login
 
 DATA = Path(__file__).resolve().parent / "data"
 BURST = ["亲 这个是正品吗 有没有假货", "今天拍明天能发吗", "新疆包邮吗", "在吗", "能便宜点吗 买两件"]

@@ -9,10 +9,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from live_server import api, login
 from playwright.sync_api import expect
 
 from bot.conversations import ConversationStore
+
+from live_server import api, login
 
 PROJECT = Path(__file__).resolve().parents[1]
 

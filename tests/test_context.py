@@ -9,14 +9,21 @@ from pathlib import Path
 import pytest
 
 from bot.burst import PendingQuestion, combine, covered
-from bot.context import AgentTurn, BuyerTurn, conversation_of, from_messages, from_rasa_events, replay_log
+from bot.context import (
+    AgentTurn,
+    BuyerTurn,
+    conversation_of,
+    from_messages,
+    from_rasa_events,
+    replay_log,
+)
 from bot.conversations import ConversationStore
 from bot.kb.template import fill, variables
 from bot.kb.validate import check_content
 from bot.logs import read_log
 from bot.nlu import IntentScore
 from bot.order import SHOP_TIME, OrderError, dispatch_day, order_facts, parse_order
-from bot.suggest import Reply, Suggestion
+from bot.suggestion import Reply, Suggestion
 
 DATA = Path(__file__).resolve().parent / "data"
 SHOP = {"dispatch_cutoff": "16:30", "courier": "申通快递"}

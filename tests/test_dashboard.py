@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import BOT, PROJECT, api, logged_in, login
 
 from bot.conversations import ConversationStore
 from bot.db import conversations_table, messages_table
 from bot.order import SHOP_TIME
+
+from live_server import BOT, PROJECT, api, logged_in, login
 
 A, B, C = "shipping_fee.free_threshold", "shipping_fee.fee_at_checkout", "shipping_fee.remote_areas"
 R = "delivery_time.dispatch_time"  # taken five times and rewritten each time: the rewrite candidate
@@ -27,7 +28,7 @@ def write_known_day(db_url: str) -> str:
     noon = datetime(shop_day.year, shop_day.month, shop_day.day, 12) - SHOP_TIME.utcoffset(None)  # stored as UTC
     store = ConversationStore(db_url)
     conversation = f"dashboard-{shop_day}"
-    with store.engine.begin() as conn:
+    with store.db.begin() as conn:
         conn.execute(conversations_table.insert().values(id=conversation, shop="default", created_at=noon, updated_at=noon))
         ids = [int(conn.execute(messages_table.insert().values(conversation_id=conversation, role="customer", text=f"问题{n}",
                                                                 created_at=noon)).inserted_primary_key[0]) for n in range(1, 10)]
@@ -219,12 +220,12 @@ def test_replies_through_the_api_record_the_agent_the_wait_and_the_suggest_time(
 
 
 def test_postgres_gives_the_same_figures_as_sqlite(postgres_url: str, server: dict[str, str], day: str, tmp_path: Path) -> None:
-    from pg_server import fresh_database
-
     from bot.dashboard import dashboard, period_of
     from bot.db import connect
     from bot.kb.sync import import_kb
     from bot.settings import load_settings
+
+    from pg_server import fresh_database
 
     url = fresh_database(postgres_url, "dashboard")
     import_kb(load_settings(PROJECT, data_dir=tmp_path, db_url=url))

@@ -15,7 +15,7 @@ import pytest
 
 from bot import context_eval
 from bot.context import is_link_only
-from live_server import free_port, wait_until_up
+from bot.server.client import free_port, wait_until_up
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from live_server import BOT, api, free_port, provision, start_server
 
 from bot.conversations import ConversationStore
 from bot.intents import load_intents
 from bot.kb.files import read_kb, write_kb
 from bot.kb.store import KBStore
+from bot.server.client import free_port
+
+from live_server import BOT, api, provision, start_server
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "bench"))

@@ -6,9 +6,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from live_server import TOKENS, api, login
 
 from bot.kb.store import KBStore
+
+from live_server import TOKENS, api, login
 
 
 @pytest.fixture()

@@ -172,8 +172,8 @@ def test_response_selector_baseline_is_a_real_rasa_model(tmp_path: Path, setting
     bench/ measures it on the whole KB)."""
     from bot import response_selector
     from bot.kb import KBContent
-    from bot.kb.sync import import_kb
     from bot.kb.store import KBStore
+    from bot.kb.sync import import_kb
 
     import_kb(settings)
     whole = KBStore(settings.db_url).load()

@@ -9,9 +9,10 @@ import threading
 from pathlib import Path
 
 import requests
-from live_server import ACCOUNTS, TOKENS, api, logged_in, run_in_own_loop
 
 from bot.server.throttle import FailureWindow
+
+from live_server import ACCOUNTS, TOKENS, api, logged_in, run_in_own_loop
 
 
 def _headers(base: str) -> dict[str, str]:

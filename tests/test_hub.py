@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from live_server import run_in_own_loop
 
 from bot.server import hub as hub_module
 from bot.server.hub import Hub
+
+from live_server import run_in_own_loop
 
 
 class FakePage:

@@ -41,11 +41,11 @@ def test_new_entry_is_a_draft_until_approved_then_live_without_restart(live) -> 
     engine, editor = live
     record = editor.create(ENGRAVING, "alice")
     assert record.entry.status == "draft" and record.version == 1
-    engine.sync()
+    engine.catch_up()
     assert record.entry.id not in _ids(engine.suggest("能刻字吗"))
     approved = editor.approve(record.entry.id, record.version, "alice")
     assert approved.entry.status == "approved"
-    assert engine.sync()
+    assert engine.catch_up()
     result = engine.suggest("能刻字吗")
     assert record.entry.id in _ids(result)
     assert engine.index is not None and engine.index.overlay_size == 1
@@ -54,15 +54,15 @@ def test_new_entry_is_a_draft_until_approved_then_live_without_restart(live) -> 
 
 def test_an_approved_edit_of_the_clarifying_script_is_what_the_next_abstention_offers(live) -> None:  # type: ignore[no-untyped-def]
     engine, editor = live  # the engine finds the script once per KB version, not per message: it must follow edits
-    engine.sync()
+    engine.catch_up()
     assert _ids(engine.suggest("😀😀😀")) == ["out_of_scope.clarify"]
     record = editor.get("out_of_scope.clarify")
     edited = editor.edit(record.entry.id, {**_data(record.entry), "answer": "亲,方便再具体说说是哪件商品、什么问题吗?我马上帮您查~"}, record.version, "bob")
     editor.approve(record.entry.id, edited.version, "bob")
-    engine.sync()
+    engine.catch_up()
     assert "哪件商品" in engine.suggest("😀😀😀").suggestions[0].text
     editor.retire(record.entry.id, editor.get(record.entry.id).version, "bob")
-    engine.sync()
+    engine.catch_up()
     result = engine.suggest("😀😀😀")
     assert result.abstained and result.suggestions == ()
 
@@ -74,16 +74,16 @@ def test_edit_of_approved_entry_stays_pending_and_old_version_stays_live(live) -
     old_answer = record.entry.answer
     edited = editor.edit(entry_id, {**_data(record.entry), "answer": "亲,全场满{free_shipping_threshold}元包邮,今天下单更划算哦~"}, record.version, "bob")
     assert edited.state == "approved, edit pending" and edited.entry.answer == old_answer
-    engine.sync()
+    engine.catch_up()
     top = engine.suggest("包邮吗").suggestions[0]
     assert top.id == entry_id and "今天下单更划算" not in top.text
     editor.approve(entry_id, edited.version, "bob")
-    engine.sync()
+    engine.catch_up()
     top = engine.suggest("包邮吗").suggestions[0]
     assert top.id == entry_id and "今天下单更划算" in top.text
     retired = editor.retire(entry_id, editor.get(entry_id).version, "bob")
     assert retired.entry.status == "retired"
-    engine.sync()
+    engine.catch_up()
     assert entry_id not in _ids(engine.suggest("包邮吗", k=10))
 
 
@@ -133,7 +133,7 @@ def test_revert_brings_back_an_old_version_through_approval(live) -> None:  # ty
     original = editor.get(entry_id)
     edited = editor.edit(entry_id, {**_data(original.entry), "answer": "亲,我们家都是正品哦,请放心购买~"}, original.version, "alice")
     approved = editor.approve(entry_id, edited.version, "alice")
-    engine.sync()
+    engine.catch_up()
     assert engine.suggest("是正品吗").suggestions[0].text == "亲,我们家都是正品哦,请放心购买~" or entry_id in _ids(engine.suggest("是正品吗"))
     diff = editor.diff(entry_id, approved.version - 1)
     assert any(line.startswith("+  亲,我们家都是正品哦") for line in diff["diff"])
@@ -143,7 +143,7 @@ def test_revert_brings_back_an_old_version_through_approval(live) -> None:  # ty
     assert final.entry.answer == original.entry.answer
     actions = [(r.action, r.author) for r in editor.store.history(entry_id)]
     assert actions[-4:] == [("edit", "alice"), ("approve", "alice"), ("revert", "carol"), ("approve", "carol")]
-    engine.sync()
+    engine.catch_up()
     top = [s for s in engine.suggest("是正品吗", k=10).suggestions if s.id == entry_id]
     assert top and "请放心购买~" != top[0].text
 
@@ -173,7 +173,7 @@ def test_near_duplicate_is_refused_until_confirmed_and_can_become_a_variant(live
     target = editor.get("shipping_fee.free_threshold")
     record = editor.add_variants(target.entry.id, ["包邮不"], target.version, "alice", approve=True)
     assert "包邮不" in record.entry.questions and record.pending is None
-    engine.sync()
+    engine.catch_up()
     assert engine.suggest("包邮不").suggestions[0].matched_question == "包邮不"
     with pytest.raises(InvalidTransition):
         editor.add_variants(target.entry.id, ["包邮不"], record.version, "alice")
@@ -268,7 +268,7 @@ def test_overlay_scores_match_a_fresh_build(live) -> None:  # type: ignore[no-un
         np.testing.assert_allclose(lexical.score_docs(query, [tokenize(t) for t in texts]), lexical.scores(query)[:50], atol=1e-4)
     created = editor.create(ENGRAVING, "alice")
     editor.approve(created.entry.id, created.version, "alice")
-    engine.sync()
+    engine.catch_up()
     overlaid = engine.index
     fresh = overlaid.compact(engine.kb, "test")
     for query in ["能刻字吗", "包邮吗", "运费险怎么买"]:
@@ -282,7 +282,7 @@ def test_background_compaction_swaps_in_a_fresh_index(live) -> None:  # type: ig
     engine, editor = live
     created = editor.create(ENGRAVING, "alice")
     editor.approve(created.entry.id, created.version, "alice")
-    engine.sync()
+    engine.catch_up()
     assert engine.index.overlay_size == 1
     engine.compact_in_background().join(timeout=300)
     assert engine.index.overlay_size == 0
@@ -308,18 +308,18 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
         ])
     light = conversations.add_message("t9", "customer", "是正品吗")
     conversations.add_feedback([{"conversation_id": "t9", "message_id": light.id, "event": "edited", "entry_id": "authenticity.genuine_guarantee", "final_text": "亲,是正品哦~", "edit_distance": 1}])
-    found = traffic.clusters(editor.store.engine, engine.encoder, engine.index, editor)
+    found = traffic.clusters(editor.store.db, engine.encoder, engine.index, editor)
     assert all(m.text != "是正品吗" for c in found for m in c.messages)  # a light edit is not a miss
     group = next(c for c in found if texts[0] in [m.text for m in c.messages])
     assert len(group.messages) == 3 and {m.reason for m in group.messages} == {"rewritten"}
     assert group.action == "variant" and group.entry_id and group.entry_id.startswith("shipping_fee.")
-    record = traffic.accept(editor.store.engine, editor, [m.message_id for m in group.messages], "variant", "eve", entry_id=group.entry_id, questions=group.questions)
+    record = traffic.accept(editor.store.db, editor, [m.message_id for m in group.messages], "variant", "eve", entry_id=group.entry_id, questions=group.questions)
     assert set(texts) <= set(record.entry.questions) and record.entry.status == "approved"
-    engine.sync()
+    engine.catch_up()
     assert engine.suggest("这个包不包邮啊").suggestions[0].matched_question == "这个包不包邮啊"
-    assert traffic.clusters(editor.store.engine, engine.encoder, engine.index, editor) == []
+    assert traffic.clusters(editor.store.db, engine.encoder, engine.index, editor) == []
     with pytest.raises(traffic.ReviewError, match="already reviewed"):
-        traffic.dismiss(editor.store.engine, [group.messages[0].message_id], "eve")
+        traffic.dismiss(editor.store.db, [group.messages[0].message_id], "eve")
 
 
 def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None:  # type: ignore[no-untyped-def]

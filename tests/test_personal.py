@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from live_server import api
 
 from bot.conversations import ConversationStore
 from bot.db import feedback_table, messages_table, now
 from bot.personal import mask_personal
+
+from live_server import api
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,7 @@ def test_the_store_keeps_messages_and_feedback_masked(tmp_path: Path) -> None:
 
 def _age(store: ConversationStore, conversation_id: str, days: float) -> None:
     old = now() - timedelta(days=days)
-    with store.engine.begin() as conn:
+    with store.db.begin() as conn:
         conn.execute(messages_table.update().where(messages_table.c.conversation_id == conversation_id).values(created_at=old))
         conn.execute(feedback_table.update().where(feedback_table.c.conversation_id == conversation_id).values(created_at=old))
         conn.execute(sa.text("UPDATE conversations SET updated_at = :old WHERE id = :id"), {"old": old, "id": conversation_id})

@@ -27,6 +27,7 @@ def _live_events_on(base: str, conversation_id: str, act) -> list[tuple[str, dic
     import json
 
     import websockets
+
     from live_server import logged_in, run_in_own_loop
 
     session = logged_in(base, "agent1")
@@ -97,7 +98,7 @@ def test_two_servers_on_one_postgresql_see_each_others_edits_within_seconds(post
 
         seed = read_kb(PROJECT / "kb", load_intents(PROJECT))
         north = KBStore(db, "north")
-        shops.add(north.engine, "north", {**seed.shop, "free_shipping_threshold": "59"})
+        shops.add(north.db, "north", {**seed.shop, "free_shipping_threshold": "59"})
         north.replace_all(replace(seed, shop={**seed.shop, "free_shipping_threshold": "59"}))
         status, first = api(a, "/api/conversations/pg-north/messages", {"text": "包邮吗", "shop": "north"})
         assert status == 201 and "满59" in first["suggestion"]["suggestions"][0]["text"], first

@@ -13,15 +13,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from live_server import BOT, PROJECT, api
 
 from bot import shops
+from bot.index.storage import shop_index_dir
 from bot.kb import Entry
 from bot.kb.store import KBStore
-from bot.index.storage import shop_index_dir
 from bot.kb.sync import import_kb
 from bot.shop_engines import ShopEngines
 from bot.suggest import Engine
+
+from live_server import BOT, PROJECT, api
 
 FREE_SHIPPING = "shipping_fee.free_threshold"
 GENUINE = "authenticity.genuine_guarantee"
@@ -51,9 +52,9 @@ def platform(settings, engine, tmp_path: Path) -> dict[str, Any]:  # type: ignor
     """The seed KB as the common layer, and shops a (free shipping from 59) and b (from 129), in-process on SQLite."""
     common = KBStore(settings.db_url, shops.COMMON)
     import_kb(settings, store=common)
-    shops.add(common.engine, "shop-a", _profile(_kb_with(tmp_path, "a", free_shipping_threshold="59", shop_name="青禾家居")))
-    shops.add(common.engine, "shop-b", _profile(_kb_with(tmp_path, "b", free_shipping_threshold="129", shop_name="木森数码")))
-    first = Engine(settings, None, KBStore(settings.db_url, "shop-a", common.engine), engine.encoder, nlu=engine.nlu, vectors=engine.index)
+    shops.add(common.db, "shop-a", _profile(_kb_with(tmp_path, "a", free_shipping_threshold="59", shop_name="青禾家居")))
+    shops.add(common.db, "shop-b", _profile(_kb_with(tmp_path, "b", free_shipping_threshold="129", shop_name="木森数码")))
+    first = Engine(settings, None, KBStore(settings.db_url, "shop-a", common.db), engine.encoder, nlu=engine.nlu, vectors=engine.index)
     return {"common": common, "engines": ShopEngines(first), "settings": settings}
 
 
@@ -97,7 +98,7 @@ def test_a_shops_own_entry_overrides_withdraws_and_never_reaches_another_shop(pl
     assert GENUINE in store_b.live([GENUINE])
     store_b.approve(GENUINE, genuine.version, "test")
     store_b.retire(GENUINE, genuine.version + 1, "test")
-    engines.sync()
+    engines.catch_up()
 
     assert _top(engines, "shop-a", "包邮吗").text == "亲，本店满59元包邮，偏远地区除外哦~"
     assert "满129" in _top(engines, "shop-b", "包邮吗").text and "偏远地区除外" not in _top(engines, "shop-b", "包邮吗").text
@@ -111,7 +112,7 @@ def test_a_shops_own_entry_overrides_withdraws_and_never_reaches_another_shop(pl
     assert _top(engines, "shop-a", "是正品吗").id.startswith("authenticity.")
     # the common layer's own change reaches every shop that does not override it
     _approved(common, replace(common.get(GENUINE), answer="亲，我们保证正品，支持专柜验货哦~"))
-    engines.sync()
+    engines.catch_up()
     assert any(s.text == "亲，我们保证正品，支持专柜验货哦~" for s in engines.get("shop-a").suggest("是正品吗").suggestions)
     assert GENUINE not in [s.id for s in engines.get("shop-b").suggest("是正品吗").suggestions]
 
@@ -120,7 +121,7 @@ def test_shops_indexes_beyond_the_memory_budget_are_dropped_and_come_back(platfo
     engines: ShopEngines = platform["engines"]
     one_index = engines.first.index.memory_bytes
     engines.settings = replace(engines.settings, index=replace(engines.settings.index, memory_budget_mb=2.5 * one_index / 2**20))
-    shops.add(platform["common"].engine, "shop-c", {"free_shipping_threshold": "88"})
+    shops.add(platform["common"].db, "shop-c", {"free_shipping_threshold": "88"})
     engines.get("shop-b")
     engines.get("shop-c")
     assert engines.loaded() == ["shop-a", "shop-c"]  # b, least recently used, was dropped; the first engine stays
@@ -370,7 +371,8 @@ def test_an_agents_console_shows_only_its_shops_conversations_live(browser, scop
     assert page.locator("#conversations button[data-id='scope-a-1']").count() == 1
     api(base, "/api/conversations/live-b-1/messages", {"text": "包邮吗", "shop": "shop-b"})
     api(base, "/api/conversations/live-a-1/messages", {"text": "包邮吗", "shop": "shop-a"})
+    # The server sends an event to the consoles before it answers the API call, over one socket in order, and the
+    # page renders each event as it comes: had shop b's message been sent here, it would be on the page before a's.
     page.wait_for_selector("#conversations button[data-id='live-a-1']")
-    page.wait_for_timeout(500)  # shop b's message went out first: it would be there by now
     assert page.locator("#conversations button[data-id='live-b-1']").count() == 0
     context.close()

@@ -29,7 +29,7 @@ def test_the_servers_stores_share_one_connection_pool(postgres_url: str) -> None
     from bot.conversations import ConversationStore
 
     auth, conversations, kb = AuthStore(postgres_url), ConversationStore(postgres_url), KBStore(postgres_url)
-    assert auth.engine is conversations.engine is kb.engine
+    assert auth.db is conversations.db is kb.db
     auth.add_user("pool-agent", "agent", "a long enough password 1")
     conversations.add_message("pool-1", "buyer", "包邮吗")
     assert "pool-agent" in [u["name"] for u in auth.users()] and [m.text for m in conversations.messages("pool-1")] == ["包邮吗"]

@@ -10,10 +10,10 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "bench"))
 
-from synthetic_kb import synthetic_kb  # noqa: E402
-
 from bot.intents import load_intents  # noqa: E402
 from bot.kb.files import read_kb  # noqa: E402
+
+from synthetic_kb import synthetic_kb  # noqa: E402
 
 
 @pytest.fixture(scope="module")

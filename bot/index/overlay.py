@@ -37,8 +37,8 @@ class Overlay:
         """This overlay with the `changed` entries dropped and their `live` versions added; only new texts are encoded."""
         kept = [e for e in self.entries if e.id not in changed] + list(live)
         rows = index_rows(kept, shop)
-        old = {(self.entries[r.entry].id, r.kind, r.text): i for i, r in enumerate(self.rows)}
-        keys = [(kept[r.entry].id, r.kind, r.text) for r in rows]
+        old = {(self.entries[r.entry_index].id, r.kind, r.text): i for i, r in enumerate(self.rows)}
+        keys = [(kept[r.entry_index].id, r.kind, r.text) for r in rows]
         vectors = np.zeros((len(rows), encoder.dimension), dtype=np.float32)
         tokens: list[list[str] | None] = [None] * len(rows)
         todo = []

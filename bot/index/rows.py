@@ -16,7 +16,7 @@ QUESTION, ANSWER = "question", "answer"
 class Row:
     """One indexed text: the position of its entry in the index's entries, and whether it is a question or the answer."""
 
-    entry: int
+    entry_index: int  # (a Hit's `entry` is the Entry itself)
     kind: str
     text: str
 

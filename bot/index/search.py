@@ -55,7 +55,7 @@ class KBIndex:
     ) -> None:
         self.entries = tuple(entries)  # the built part, including entries the overlay hides
         self.rows = tuple(rows)
-        self._row_entry = np.array([r.entry for r in rows], dtype=np.int64)
+        self._row_entry = np.array([r.entry_index for r in rows], dtype=np.int64)
         self._position = {e.id: i for i, e in enumerate(self.entries)}
         self.dense = dense
         self.lexical = lexical
@@ -172,7 +172,7 @@ class KBIndex:
         if self._overlay.entries:
             o_dense = np.clip(self._overlay.vectors @ query_vector, -1.0, 1.0)
             o_lexical = self.lexical.score_docs(query, self._overlay.tokens)
-            entries = entries + [self._overlay.entries[r.entry] for r in self._overlay.rows]
+            entries = entries + [self._overlay.entries[r.entry_index] for r in self._overlay.rows]
             rows = rows + list(self._overlay.rows)
             dense = np.concatenate([dense, o_dense])
             lexical = np.concatenate([lexical, o_lexical])
@@ -198,11 +198,11 @@ class KBIndex:
         dense = np.clip(self.dense.reconstruct_batch(built) @ query_vector, -1.0, 1.0) if len(built) else np.zeros(0, np.float32)
         lexical = self.lexical.score_docs_at(query, built)
         rows = [self.rows[int(i)] for i in built]
-        entries = [self.entries[r.entry] for r in rows]
-        overlay = [i for i, r in enumerate(self._overlay.rows) if self._overlay.entries[r.entry].intent == intent]
+        entries = [self.entries[r.entry_index] for r in rows]
+        overlay = [i for i, r in enumerate(self._overlay.rows) if self._overlay.entries[r.entry_index].intent == intent]
         if overlay:
             o_rows = [self._overlay.rows[i] for i in overlay]
-            entries += [self._overlay.entries[r.entry] for r in o_rows]
+            entries += [self._overlay.entries[r.entry_index] for r in o_rows]
             rows += o_rows
             dense = np.concatenate([dense, np.clip(self._overlay.vectors[overlay] @ query_vector, -1.0, 1.0)])
             lexical = np.concatenate([lexical, self.lexical.score_docs(query, [self._overlay.tokens[i] for i in overlay])])
@@ -230,7 +230,7 @@ class KBIndex:
         if self._intent_rows is None:
             by_intent: dict[str, list[int]] = {}
             for i, row in enumerate(self.rows):
-                by_intent.setdefault(self.entries[row.entry].intent, []).append(i)
+                by_intent.setdefault(self.entries[row.entry_index].intent, []).append(i)
             self._intent_rows = {name: np.array(ids, dtype=np.int64) for name, ids in by_intent.items()}
         return self._intent_rows.get(intent, np.zeros(0, dtype=np.int64))
 
@@ -265,5 +265,5 @@ class KBIndex:
         dense = np.clip(vectors @ query_vector, -1.0, 1.0)
         lexical = self.lexical.score_docs_at(query, candidates)
         rows = [self.rows[int(c)] for c in candidates]
-        entries = [self.entries[r.entry] for r in rows]
+        entries = [self.entries[r.entry_index] for r in rows]
         return entries, rows, dense, lexical

@@ -25,7 +25,7 @@ from bot.segment import load_user_dicts
 from bot.settings import IndexSettings, Settings
 from bot.shops import DEFAULT_SHOP
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: Row.entry renamed entry_index
 
 
 def kb_fingerprint(content: KBContent, encoder_fingerprint: str, extra: str = "") -> str:

@@ -14,10 +14,20 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
-from bot.db import changes_table, connect, entries_table, meta_table, now, pending_table, questions_table, revisions_table, shop_table
+from bot.db import (
+    changes_table,
+    connect,
+    entries_table,
+    meta_table,
+    now,
+    pending_table,
+    questions_table,
+    revisions_table,
+    shop_table,
+)
 from bot.errors import BotError
 from bot.kb import Entry, KBContent
 from bot.shops import COMMON, DEFAULT_SHOP, register
@@ -123,12 +133,12 @@ class KBStore:
 
     def __init__(self, url: str, shop: str = DEFAULT_SHOP, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = engine or connect(url)
+        self.db = engine or connect(url)
         self.shop_name = shop
 
     def for_shop(self, shop: str) -> "KBStore":
         """The same database scoped to another shop's layer (or the common layer), sharing the connection pool."""
-        return KBStore(self.url, shop, self.engine)
+        return KBStore(self.url, shop, self.db)
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -145,16 +155,16 @@ class KBStore:
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)).scalar_one_or_none()
 
     def set_meta(self, meta: dict[str, str]) -> None:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             self._set_meta(conn, meta)
 
     def revision_count(self) -> int:
         """How many versions the history holds (grows with every save)."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(revisions_table).where(self._own(revisions_table))).scalar_one())
 
     @staticmethod
@@ -168,12 +178,12 @@ class KBStore:
 
     def last_change(self) -> int:
         """The sequence number of the latest change to what this shop's agents are suggested (0: none yet)."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return int(conn.execute(sa.select(sa.func.max(changes_table.c.seq)).where(changes_table.c.shop.in_(self.layers))).scalar_one() or 0)
 
     def changes_since(self, seq: int) -> tuple[int, set[str] | None]:
         """(latest seq, ids of entries whose live version changed after seq, in either layer); None means reload everything."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 sa.select(changes_table.c.seq, changes_table.c.entry_id)
                 .where(changes_table.c.seq > seq, changes_table.c.shop.in_(self.layers))
@@ -192,7 +202,7 @@ class KBStore:
         Changed entries get a new version in the history (action "import"); unchanged ones are untouched.
         """
         stamp = now()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             self._set_meta(conn, meta or {})
             register(conn, self.shop_name)
             conn.execute(shop_table.delete().where(self._own(shop_table)))
@@ -268,7 +278,7 @@ class KBStore:
 
     def load(self, status: str | None = None) -> KBContent:
         """This shop's own layer (or only its entries of one status) with pending edits and its own profile, by id."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             where = entries_table.c.status == status if status is not None else None
             records = self._records(conn, where)
             shop = self._profile(conn, self.shop_name)
@@ -292,7 +302,7 @@ class KBStore:
 
     def approved(self) -> KBContent:
         """What this shop's agents are suggested: the live entries of both layers and the profile that fills them."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return KBContent(shop=self._shop(conn), entries=tuple(self._live(conn)))
 
     def live(self, entry_ids: Iterable[str]) -> dict[str, Entry]:
@@ -300,11 +310,11 @@ class KBStore:
         ids = list(entry_ids)
         if not ids:
             return {}
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {e.id: e for e in self._live(conn, entries_table.c.id.in_(ids))}
 
     def shop(self) -> dict[str, str]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return self._shop(conn)
 
     def get(self, entry_id: str) -> Entry | None:
@@ -312,34 +322,34 @@ class KBStore:
         return record.entry if record else None
 
     def record(self, entry_id: str) -> EntryRecord | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             found = self._records(conn, entries_table.c.id == entry_id)
         return found[0] if found else None
 
     def records(self) -> list[EntryRecord]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return self._records(conn)
 
     def ids_starting(self, prefix: str) -> set[str]:
         """The entry ids in this shop's layers that start with `prefix` (an index range scan, not a read of every entry)."""
         query = sa.select(entries_table.c.id).where(entries_table.c.shop.in_(self.layers), entries_table.c.id.startswith(prefix, autoescape=True))
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return set(conn.execute(query).scalars())
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(entries_table).where(self._own(entries_table))).scalar_one())
 
     def history(self, entry_id: str) -> list[Revision]:
         """Every version of an entry, oldest first."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id).order_by(revisions_table.c.version)
             ).all()
         return [self._revision(row) for row in rows]
 
     def revision(self, entry_id: str, version: int) -> Revision:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(
                 sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id, revisions_table.c.version == version)
             ).first()
@@ -406,7 +416,7 @@ class KBStore:
         stamp = now()
         draft = replace(entry, status="draft")
         try:
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 if conn.execute(sa.select(entries_table.c.id).where(self._own(entries_table), entries_table.c.id == entry.id)).first():
                     raise InvalidTransition(f"an entry with id '{entry.id}' already exists")
                 self._revise(conn, draft, 1, "create", author, stamp)
@@ -420,7 +430,7 @@ class KBStore:
     def edit(self, entry_id: str, content: Entry, base_version: int, author: str, action: str = "edit", note: str | None = None) -> EntryRecord:
         """Save new content as a draft: in place for a draft or retired entry, as a pending edit for an approved one."""
         stamp = now()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             record = self._locked(conn, entry_id, base_version)
             draft = replace(content, id=entry_id, status="draft")
             version = self._revise(conn, draft, record.version + 1, action, author, stamp, note)
@@ -434,7 +444,7 @@ class KBStore:
     def approve(self, entry_id: str, base_version: int, author: str) -> EntryRecord:
         """Make the entry's current draft (or pending edit) the live version."""
         stamp = now()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             record = self._locked(conn, entry_id, base_version)
             if record.pending is None and record.entry.status == "approved":
                 raise InvalidTransition(f"entry '{entry_id}' is already approved and has no pending edit")
@@ -448,7 +458,7 @@ class KBStore:
     def retire(self, entry_id: str, base_version: int, author: str) -> EntryRecord:
         """Stop suggesting the entry (kept with its history; an edit and approval bring it back)."""
         stamp = now()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             record = self._locked(conn, entry_id, base_version)
             if record.entry.status == "retired":
                 raise InvalidTransition(f"entry '{entry_id}' is already retired")
@@ -462,7 +472,7 @@ class KBStore:
     def discard(self, entry_id: str, base_version: int, author: str) -> EntryRecord:
         """Drop an approved entry's pending edit; the approved version stays as it is."""
         stamp = now()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             record = self._locked(conn, entry_id, base_version)
             if record.pending is None:
                 raise InvalidTransition(f"entry '{entry_id}' has no pending edit to discard")
@@ -486,7 +496,7 @@ class KBStore:
         """Which live or draft entry (not retired) this shop's agents could meet already has each of these questions."""
         if not questions:
             return {}
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 sa.select(questions_table.c.text, questions_table.c.entry_id)
                 .join(entries_table, sa.and_(entries_table.c.shop == questions_table.c.shop, entries_table.c.id == questions_table.c.entry_id))
@@ -503,4 +513,4 @@ class KBStore:
         return owners
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.dispose()

@@ -15,9 +15,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -25,21 +25,45 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.auth import AuthStore, Principal
 from bot.burst import combine, pending_questions
 from bot.context import Conversation
-from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS, ConversationStore, Message, OtherShop, edit_distance
+from bot.conversations import (
+    CONVERSATION_ID,
+    FEEDBACK_EVENTS,
+    ConversationStore,
+    Message,
+    OtherShop,
+    edit_distance,
+)
 from bot.errors import MessageError
 from bot.kb.template import VARIABLE
+from bot.order import Order, OrderError, parse_order
 from bot.rules import check_reply
-from bot.server.access import AuthMiddleware, Endpoint, Login, guard, guard_socket, principal_of, session_key_of
+from bot.server.access import (
+    AuthMiddleware,
+    Endpoint,
+    Login,
+    guard,
+    guard_socket,
+    principal_of,
+    session_key_of,
+)
 from bot.server.dashboard_api import DashboardApi
-from bot.server.http import ApiError, api_error, json_body, optional_int, optional_rank, optional_str, page_of
 from bot.server.editor_api import EditorApi
 from bot.server.headers import SecurityHeaders
+from bot.server.http import (
+    ApiError,
+    api_error,
+    json_body,
+    optional_int,
+    optional_rank,
+    optional_str,
+    page_of,
+)
 from bot.server.hub import Hub
 from bot.server.relay import Relay, relays
-from bot.order import Order, OrderError, parse_order
 from bot.shop_engines import ShopEngines
 from bot.shops import DEFAULT_SHOP, ShopError, check_name
-from bot.suggest import Engine, Suggestion, check_message
+from bot.suggest import Engine
+from bot.suggestion import Suggestion, check_message
 from bot.textcheck import check_text
 
 logger = logging.getLogger(__name__)
@@ -506,8 +530,8 @@ def _background(engines: ShopEngines, store: ConversationStore, hub: Hub, auth: 
                 logger.warning("%s failed: %s", what, exc)
             await asyncio.sleep(interval)
 
-    async def sync() -> None:
-        await run_in_threadpool(engines.sync)
+    async def catch_up() -> None:
+        await run_in_threadpool(engines.catch_up)
 
     async def close_ended() -> None:
         await hub.close_ended(lambda keys: run_in_threadpool(auth.live_sessions, keys))
@@ -521,12 +545,12 @@ def _background(engines: ShopEngines, store: ConversationStore, hub: Hub, auth: 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        relay = Relay(store.engine) if relays(store.engine) else None
+        relay = Relay(store.db) if relays(store.db) else None
         if relay is not None:  # several processes on one PostgreSQL: live pages see every process's events
             relay.start(asyncio.get_running_loop(), hub.deliver)
             hub.publish = lambda target, event: run_in_threadpool(relay.publish, target, event)
         tasks = [
-            asyncio.create_task(every(interval, sync, "KB sync")),
+            asyncio.create_task(every(interval, catch_up, "KB catch-up")),
             asyncio.create_task(every(interval, close_ended, "session check")),
             asyncio.create_task(every(PRUNE_EVERY_S, prune, "retention prune", first=0.0)),
         ]
@@ -550,7 +574,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
     editor = EditorApi(engines)
     auth = auth or AuthStore(engine.settings.db_url)
     login = Login(auth, engine.settings.auth)
-    dashboard_api = DashboardApi(store.engine)
+    dashboard_api = DashboardApi(store.db)
 
     def page(name: str, permission: str):  # type: ignore[no-untyped-def]
         async def serve(request: Request) -> Response:

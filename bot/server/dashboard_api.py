@@ -19,7 +19,7 @@ class DashboardApi:
     """One endpoint over the database the conversations and their feedback live in."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.db = engine
 
     async def figures(self, request: Request) -> Response:
         query = request.query_params
@@ -37,7 +37,7 @@ class DashboardApi:
         shops = (shop,) if shop else (None if principal.every_shop else tuple(sorted(principal.shops)))
         try:
             period = period_of(query.get("since") or None, query.get("until") or None, shops=shops)
-            data = await run_in_threadpool(dashboard, self.engine, period, per_agent, query.get("sort") or "shown", page.limit, page.offset)
+            data = await run_in_threadpool(dashboard, self.db, period, per_agent, query.get("sort") or "shown", page.limit, page.offset)
         except PeriodError as exc:  # a bad range or sort: the message names it
             raise ApiError(400, str(exc)) from exc
         return JSONResponse(data)

@@ -3,7 +3,7 @@
 Every route works on one shop's layer, `?shop=NAME` (default: the shop `default`; `common`: the layer every shop
 inherits, which only an admin changes); an editor works on the shops it serves. Handlers only parse requests and call
 the editor workflow (bot.kb.editor); after any change to what agents are suggested they call the shop's
-`engine.sync()`, so the change is live before the response returns.
+`engine.catch_up()`, so the change is live before the response returns.
 """
 
 from __future__ import annotations
@@ -22,7 +22,15 @@ from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
 from bot.kb.nlu_export import write_kb_nlu
 from bot.kb.store import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
 from bot.server.access import principal_of
-from bot.server.http import ApiError, json_body, optional_int, optional_str, optional_str_list, page_of, read_body
+from bot.server.http import (
+    ApiError,
+    json_body,
+    optional_int,
+    optional_str,
+    optional_str_list,
+    page_of,
+    read_body,
+)
 from bot.shop_engines import ShopEngines
 from bot.shops import COMMON, DEFAULT_SHOP, ShopError, check_name
 from bot.shops import names as shop_names
@@ -117,7 +125,7 @@ class EditorApi:
 
     @staticmethod
     async def _changed(scope: Scope, record: EntryRecord, status: int = 200) -> Response:
-        await run_in_threadpool(scope.engine.sync)
+        await run_in_threadpool(scope.engine.catch_up)
         return JSONResponse({"entry": record.to_dict(), "live_entries": scope.engine.live_size}, status_code=status)
 
     # -- entries --------------------------------------------------------------------------------
@@ -230,7 +238,7 @@ class EditorApi:
         assert principal is not None
 
         def read() -> dict[str, Any]:
-            everything = shop_names(scope.editor.store.engine)
+            everything = shop_names(scope.editor.store.db)
             choices = everything if principal.every_shop else [s for s in everything if principal.serves(s)] or [DEFAULT_SHOP]
             return {"intents": list(scope.editor.intents), "shop": scope.editor.store.shop(), "shop_name": scope.shop,
                     "shops": [*choices, COMMON], "may_edit_common": principal.may_edit_common}
@@ -263,7 +271,7 @@ class EditorApi:
             return len(content.entries)
 
         count = await self._call(run)
-        await run_in_threadpool(scope.engine.sync)
+        await run_in_threadpool(scope.engine.catch_up)
         return JSONResponse({"imported": count, "live_entries": scope.engine.live_size})
 
     async def write_nlu(self, request: Request) -> Response:
@@ -282,7 +290,7 @@ class EditorApi:
     async def clusters(self, request: Request) -> Response:
         page = page_of(request, default=50, most=200)
         scope = await self._scope(request)
-        found = await run_in_threadpool(traffic.clusters, scope.editor.store.engine, scope.engine.encoder, scope.engine.index, scope.editor, _traffic_of(scope))
+        found = await run_in_threadpool(traffic.clusters, scope.editor.store.db, scope.engine.encoder, scope.engine.index, scope.editor, _traffic_of(scope))
         shown = found[page.offset:page.offset + page.limit]
         return JSONResponse({"clusters": [c.to_dict() for c in shown], **page.of(found)})
 
@@ -290,7 +298,7 @@ class EditorApi:
         data = await json_body(request)
         scope = await self._scope(request, write=True)
         record = await self._call(
-            traffic.accept, scope.editor.store.engine, scope.editor, data.get("message_ids") or [], optional_str(data, "action") or "",
+            traffic.accept, scope.editor.store.db, scope.editor, data.get("message_ids") or [], optional_str(data, "action") or "",
             _author(request), entry_id=optional_str(data, "entry_id"), questions=optional_str_list(data, "questions") or [],
             intent=optional_str(data, "intent"), answer=optional_str(data, "answer"), shop=_traffic_of(scope),
         )
@@ -300,5 +308,5 @@ class EditorApi:
         data = await json_body(request)
         ids = data.get("message_ids") or []
         scope = await self._scope(request, write=True)
-        await self._call(traffic.dismiss, scope.editor.store.engine, ids, _author(request), _traffic_of(scope))
+        await self._call(traffic.dismiss, scope.editor.store.db, ids, _author(request), _traffic_of(scope))
         return JSONResponse({"dismissed": len(ids)})

@@ -35,14 +35,14 @@ class Relay:
     """Publishes this process's events and hands the other processes' events to `deliver(target, event)` on the loop."""
 
     def __init__(self, engine: sa.engine.Engine) -> None:
-        self.engine = engine  # the conversation store's: its tables exist, no second pool
+        self.db = engine  # the conversation store's: its tables exist, no second pool
         self.origin = uuid.uuid4().hex
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def publish(self, target: str, event: dict[str, Any]) -> None:
         """Store the event and announce it (blocking: call it off the event loop)."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             result = conn.execute(live_events_table.insert().values(
                 origin=self.origin, target=target, payload=json.dumps(event, ensure_ascii=False), created_at=now()))
             conn.execute(sa.text("SELECT pg_notify(:channel, :id)"), {"channel": CHANNEL, "id": str(result.inserted_primary_key[0])})
@@ -67,7 +67,7 @@ class Relay:
                 self._stop.wait(1.0)
 
     def _listen_once(self, loop: asyncio.AbstractEventLoop, deliver: Deliver) -> None:
-        raw = self.engine.raw_connection()
+        raw = self.db.raw_connection()
         try:
             connection = raw.driver_connection
             connection.autocommit = True
@@ -85,14 +85,14 @@ class Relay:
                 clock = loop.time() if not loop.is_closed() else 0.0
                 if clock - last_prune > 60:
                     last_prune = clock
-                    with self.engine.begin() as conn:
+                    with self.db.begin() as conn:
                         conn.execute(live_events_table.delete().where(live_events_table.c.created_at < now() - KEEP))
         finally:
             raw.invalidate()  # never back to the pool: it is in autocommit and still listening
 
     def _hand_over(self, ids: list[int], loop: asyncio.AbstractEventLoop, deliver: Deliver) -> None:
         query = sa.select(live_events_table).where(live_events_table.c.id.in_(ids), live_events_table.c.origin != self.origin)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(query.order_by(live_events_table.c.id)).all()
         for row in rows:
             asyncio.run_coroutine_threadsafe(deliver(row.target, json.loads(row.payload)), loop)
