@@ -66,6 +66,7 @@ class KBIndex:
         self._hidden_entries = np.zeros(len(self.entries), dtype=bool)
         self._hidden_count = 0  # of _hidden_entries, counted once per edit: len() answers the event loop's health check
         self._hidden_rows = np.zeros(len(self.rows), dtype=bool)
+        self._hidden_row_count = 0  # of _hidden_rows, also counted once per edit: every search needs it
         self._overlay = Overlay.empty(encoder.dimension)
         self._intent_rows: dict[str, np.ndarray] | None = None  # built rows by intent, for search_intent
 
@@ -127,6 +128,7 @@ class KBIndex:
                 new._hidden_entries[position] = True
         new._hidden_count = int(new._hidden_entries.sum())
         new._hidden_rows = new._hidden_entries[self._row_entry] if len(self.rows) else self._hidden_rows
+        new._hidden_row_count = int(new._hidden_rows.sum())
         new._overlay = self._overlay.replace(changed, live, self.shop, self.encoder, reuse=self)
         return new
 
@@ -254,7 +256,7 @@ class KBIndex:
         n_rows = len(self.rows)
         if n_rows == 0:
             return [], [], np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
-        n_hidden = int(self._hidden_rows.sum())
+        n_hidden = self._hidden_row_count
         depth = min(n_rows, max(64, 8 * k) + n_hidden)
         _, dense_ids = self.dense_search(query_vector, depth)
         lexical_ids = self.lexical.top(query, depth)
