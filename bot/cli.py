@@ -161,11 +161,11 @@ def db_prune(days: float | None, db_url: str | None) -> None:
     click.echo(f"older than {keep:g} days: deleted {gone['conversations']} conversations, {gone['messages']} messages, {gone['feedback']} feedback rows")
 
 
-def _existing_shops(engine, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+def _existing_shops(db, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
     """The shops named with --shop, each one that exists (a typo would serve nothing); the default shop always may."""
     from bot import shops
 
-    return tuple(name if name == shops.DEFAULT_SHOP else shops.must_exist(engine, shops.check_name(name)) for name in names)
+    return tuple(name if name == shops.DEFAULT_SHOP else shops.must_exist(db, shops.check_name(name)) for name in names)
 
 
 def _served(row: dict[str, Any]) -> str:

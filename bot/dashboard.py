@@ -301,9 +301,9 @@ def speed(conn: Connection, period: Period, per_agent: bool) -> dict[str, Any]:
     return result
 
 
-def dashboard(engine: Engine, period: Period, per_agent: bool, sort: str = "shown", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def dashboard(db: Engine, period: Period, per_agent: bool, sort: str = "shown", limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """Every figure of the dashboard for the period; per-agent figures only when asked (admins)."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         rows = per_entry(conn, period)
         return {
             "period": period.to_dict(),

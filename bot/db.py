@@ -1,4 +1,4 @@
-"""The database: every table (schema in one spot) and the engine factory (SQLite by default, any SQLAlchemy URL)."""
+"""The database: every table (schema in one spot) and its SQLAlchemy engine, one connection pool per URL and process (SQLite by default, any SQLAlchemy URL)."""
 
 from __future__ import annotations
 

@@ -53,8 +53,8 @@ def check_name(name: object, allow_common: bool = False) -> str:
     return name
 
 
-def exists(engine: Engine, name: str) -> bool:
-    with engine.connect() as conn:
+def exists(db: Engine, name: str) -> bool:
+    with db.connect() as conn:
         return conn.execute(sa.select(shops_table.c.name).where(shops_table.c.name == name)).first() is not None
 
 
@@ -64,32 +64,32 @@ def register(conn: Connection, name: str) -> None:
         conn.execute(shops_table.insert().values(name=name, created_at=now()))
 
 
-def names(engine: Engine) -> list[str]:
+def names(db: Engine) -> list[str]:
     """Every shop's name, sorted (no counting: for pickers)."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         return list(conn.execute(sa.select(shops_table.c.name).order_by(shops_table.c.name)).scalars())
 
 
-def must_exist(engine: Engine, name: str) -> str:
+def must_exist(db: Engine, name: str) -> str:
     """The name of an existing shop (or the common layer), else ShopError naming `bot shop add`."""
     check_name(name, allow_common=True)
-    if name != COMMON and not exists(engine, name):
+    if name != COMMON and not exists(db, name):
         raise ShopError(f"no shop '{name}': add it with `bot shop add {name} --profile FILE.yml`")
     return name
 
 
-def last_change(engine: Engine) -> int:
+def last_change(db: Engine) -> int:
     """The latest change to any shop's KB (0: none)."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         return int(conn.execute(sa.select(sa.func.max(changes_table.c.seq))).scalar_one() or 0)
 
 
-def add(engine: Engine, name: str, profile: dict[str, str]) -> None:
+def add(db: Engine, name: str, profile: dict[str, str]) -> None:
     """A new shop with its profile (the values its entries' {variables} are filled with)."""
     check_name(name)
     stamp = now()
     try:
-        with engine.begin() as conn:
+        with db.begin() as conn:
             conn.execute(shops_table.insert().values(name=name, created_at=stamp))
             if profile:
                 conn.execute(shop_table.insert(), [{"shop": name, "key": k, "position": i, "value": v} for i, (k, v) in enumerate(profile.items())])
@@ -98,7 +98,7 @@ def add(engine: Engine, name: str, profile: dict[str, str]) -> None:
         raise ShopError(f"shop '{name}' exists already") from exc
 
 
-def listing(engine: Engine) -> list[ShopInfo]:
+def listing(db: Engine) -> list[ShopInfo]:
     """Every shop, by name, with its own entries and its conversations counted."""
     entries = sa.select(entries_table.c.shop, sa.func.count().label("n")).group_by(entries_table.c.shop).subquery()
     conversations = sa.select(conversations_table.c.shop, sa.func.count().label("n")).group_by(conversations_table.c.shop).subquery()
@@ -108,15 +108,15 @@ def listing(engine: Engine) -> list[ShopInfo]:
         .outerjoin(conversations, conversations.c.shop == shops_table.c.name)
         .order_by(shops_table.c.name)
     )
-    with engine.connect() as conn:
+    with db.connect() as conn:
         return [ShopInfo(r.name, r.created_at, int(r.entries or 0), int(r.conversations or 0)) for r in conn.execute(query)]
 
 
-def remove(engine: Engine, name: str) -> None:
+def remove(db: Engine, name: str) -> None:
     """Remove a shop with its own entries, their history and its profile. A shop with conversations is kept: they
     and their feedback are the team's records (ShopError says so)."""
-    must_exist(engine, check_name(name))
-    with engine.begin() as conn:
+    must_exist(db, check_name(name))
+    with db.begin() as conn:
         held = conn.execute(sa.select(sa.func.count()).select_from(conversations_table).where(conversations_table.c.shop == name)).scalar_one()
         if held:
             raise ShopError(f"shop '{name}' has {held} conversation(s): they are kept as records, so the shop is kept too")

@@ -68,9 +68,9 @@ def _of_shop(query: Any, shop: str | None) -> Any:
     return query.where(messages_table.c.conversation_id.in_(sa.select(conversations_table.c.id).where(conversations_table.c.shop == shop)))
 
 
-def missed_messages(engine: sa.engine.Engine, limit: int = MAX_MESSAGES, shop: str | None = None) -> list[Missed]:
+def missed_messages(db: sa.engine.Engine, limit: int = MAX_MESSAGES, shop: str | None = None) -> list[Missed]:
     """Recent buyer messages (of the shop's conversations) that were abstained on, rejected or heavily rewritten, not yet reviewed."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         reviewed = sa.select(traffic_reviewed_table.c.message_id)
         recent = _of_shop(  # the newest `limit` buyer messages not yet reviewed: the read is bounded, whatever the traffic
             sa.select(messages_table.c.id).where(messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed)), shop
@@ -149,9 +149,9 @@ def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> 
     )
 
 
-def clusters(engine: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None) -> list[Cluster]:
+def clusters(db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None) -> list[Cluster]:
     """The groups of missed messages (of the shop's conversations), biggest first, each with its proposal."""
-    missed = missed_messages(engine, shop=shop)
+    missed = missed_messages(db, shop=shop)
     if not missed:
         return []
     texts = [m.text for m in missed]
@@ -176,9 +176,9 @@ def _check(conn: sa.engine.Connection, message_ids: Sequence[int], shop: str | N
         raise ReviewError(f"message(s) already reviewed: {', '.join(map(str, sorted(done)))}")
 
 
-def _mark(engine: sa.engine.Engine, message_ids: Sequence[int], decision: str, entry_id: str | None, author: str, shop: str | None) -> None:
+def _mark(db: sa.engine.Engine, message_ids: Sequence[int], decision: str, entry_id: str | None, author: str, shop: str | None) -> None:
     stamp = now()
-    with engine.begin() as conn:
+    with db.begin() as conn:
         _check(conn, message_ids, shop)
         conn.execute(
             traffic_reviewed_table.insert(),
@@ -186,18 +186,18 @@ def _mark(engine: sa.engine.Engine, message_ids: Sequence[int], decision: str, e
         )
 
 
-def dismiss(engine: sa.engine.Engine, message_ids: Sequence[int], author: str, shop: str | None = None) -> None:
-    _mark(engine, message_ids, "dismissed", None, author, shop)
+def dismiss(db: sa.engine.Engine, message_ids: Sequence[int], author: str, shop: str | None = None) -> None:
+    _mark(db, message_ids, "dismissed", None, author, shop)
 
 
 def accept(
-    engine: sa.engine.Engine, editor: KBEditor, message_ids: Sequence[int], action: str, author: str,
+    db: sa.engine.Engine, editor: KBEditor, message_ids: Sequence[int], action: str, author: str,
     entry_id: str | None = None, questions: Sequence[str] = (), intent: str | None = None, answer: str | None = None,
     shop: str | None = None,
 ) -> EntryRecord:
     """Apply a proposal: add the questions as approved variants of entry_id, or create a draft entry from them (in the
     editor's shop; the messages must be of that shop's conversations, unless `shop` is None)."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         _check(conn, message_ids, shop)  # before changing the KB
     if action == "variant":
         if not entry_id:
@@ -211,5 +211,5 @@ def accept(
         result = editor.create(data, author, allow_similar=True)
     else:
         raise ReviewError("'action' must be 'variant' or 'new_entry'")
-    _mark(engine, message_ids, "accepted", result.entry.id, author, shop)
+    _mark(db, message_ids, "accepted", result.entry.id, author, shop)
     return result

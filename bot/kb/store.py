@@ -131,9 +131,9 @@ def _same_content(a: Entry | None, b: Entry | None) -> bool:
 class KBStore:
     """All reads and writes of one shop's layer of the knowledge base; every write is one transaction."""
 
-    def __init__(self, url: str, shop: str = DEFAULT_SHOP, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, shop: str = DEFAULT_SHOP, db: Engine | None = None) -> None:
         self.url = url
-        self.db = engine or connect(url)
+        self.db = db or connect(url)
         self.shop_name = shop
 
     def for_shop(self, shop: str) -> "KBStore":

@@ -18,8 +18,8 @@ from bot.shops import ShopError, check_name
 class DashboardApi:
     """One endpoint over the database the conversations and their feedback live in."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.db = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     async def figures(self, request: Request) -> Response:
         query = request.query_params

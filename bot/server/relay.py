@@ -26,16 +26,16 @@ KEEP = timedelta(minutes=10)  # events are for pages open now; older rows are de
 Deliver = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
-def relays(engine: sa.engine.Engine) -> bool:
+def relays(db: sa.engine.Engine) -> bool:
     """Whether this database carries events between processes (PostgreSQL)."""
-    return engine.dialect.name == "postgresql"
+    return db.dialect.name == "postgresql"
 
 
 class Relay:
     """Publishes this process's events and hands the other processes' events to `deliver(target, event)` on the loop."""
 
-    def __init__(self, engine: sa.engine.Engine) -> None:
-        self.db = engine  # the conversation store's: its tables exist, no second pool
+    def __init__(self, db: sa.engine.Engine) -> None:
+        self.db = db  # the conversation store's: its tables exist, no second pool
         self.origin = uuid.uuid4().hex
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
