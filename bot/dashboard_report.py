@@ -42,11 +42,11 @@ def _page(data: dict[str, Any], server: str) -> str:
 
 def write_report(db_url: str, period: Period, out_dir: Path, server: str, per_agent: bool = True) -> list[Path]:
     """Write the period's figures under out_dir: one CSV per table, figures.json and report.html; returns the files."""
-    engine = connect(db_url)
+    db = connect(db_url)
     try:
-        data = dashboard(engine, period, per_agent, limit=ALL_ENTRIES)
+        data = dashboard(db, period, per_agent, limit=ALL_ENTRIES)
     finally:
-        engine.dispose()
+        db.dispose()
     out_dir.mkdir(parents=True, exist_ok=True)
     a, c, s = data["acceptance"], data["coverage"], data["speed"]
     tables = {
