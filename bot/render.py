@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from bot.kb.store import EntryRecord, Revision
+    from bot.kb.records import EntryRecord, Revision
     from bot.suggestion import Suggestion
 
 

@@ -22,7 +22,7 @@ from bot.encoder import Encoder
 from bot.errors import BotError
 from bot.index.search import KBIndex
 from bot.kb.editor import KBEditor
-from bot.kb.store import EntryRecord
+from bot.kb.records import EntryRecord
 
 REWRITE_RATIO = 0.5  # an edit distance above this share of the reply's length is a heavy rewrite
 CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages join one group

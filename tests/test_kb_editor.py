@@ -14,7 +14,8 @@ from bot.index.search import KBIndex
 from bot.intents import load_intents
 from bot.kb import Entry
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
-from bot.kb.store import InvalidTransition, KBStore, VersionConflict
+from bot.kb.records import InvalidTransition, VersionConflict
+from bot.kb.store import KBStore
 from bot.kb.sync import KBDiverged, export_kb, import_kb, import_kb_if_changed
 from bot.lexical import tokenize
 from bot.settings import load_settings

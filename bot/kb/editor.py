@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from bot.errors import BotError
 from bot.kb import Entry
-from bot.kb.store import EntryRecord, InvalidTransition, KBStore
+from bot.kb.records import EntryRecord, InvalidTransition
+from bot.kb.store import KBStore
 from bot.kb.validate import FieldProblems, check_content, check_id, clean_content
 from bot.rules import check_reply, promises_made
 

@@ -20,7 +20,7 @@ from bot.intents import load_intents
 from bot.kb.csv_io import dump_csv, parse_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
 from bot.kb.nlu_export import write_kb_nlu
-from bot.kb.store import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
+from bot.kb.records import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
 from bot.server.access import principal_of
 from bot.server.http import (
     ApiError,
