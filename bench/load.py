@@ -192,10 +192,12 @@ def main() -> None:
     seconds = args.seconds or profile.seconds
     with contextlib.ExitStack() as stack:
         if args.postgres:
-            sys.path.insert(0, str(PROJECT / "tests"))
-            from pg_server import fresh_database, postgres_server
+            from bot.throwaway_pg import Unavailable, fresh_database, postgres_server
 
-            admin = stack.enter_context(contextlib.contextmanager(postgres_server)())
+            try:
+                admin = stack.enter_context(postgres_server())
+            except Unavailable as exc:
+                raise SystemExit(f"--postgres: {exc}")
             os.environ["BOT_DB"] = fresh_database(admin, "load")
         result = measure(args.model, args.agents, args.editors, seconds, profile)
     result.update(profile=args.profile, database="postgresql" if args.postgres else "sqlite")

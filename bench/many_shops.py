@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PROJECT, serve  # noqa: E402
 
 sys.path.insert(0, str(PROJECT))
-sys.path.insert(0, str(PROJECT / "tests"))
 OUT = PROJECT / "bench" / "results" / "many_shops.json"
 THRESHOLDS = ("59", "79", "99", "129")
 COURIERS = ("申通快递", "中通快递", "圆通快递", "顺丰速运")
@@ -265,12 +264,15 @@ def main() -> None:
 
     import contextlib
 
-    from pg_server import fresh_database, postgres_server
+    from bot.throwaway_pg import Unavailable, fresh_database, postgres_server
 
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores"}
     texts = buyer_texts()
     with contextlib.ExitStack() as stack:
-        admin = stack.enter_context(contextlib.contextmanager(postgres_server)())
+        try:
+            admin = stack.enter_context(postgres_server())
+        except Unavailable as exc:
+            raise SystemExit(f"bench/many_shops.py needs PostgreSQL: {exc}")
         url = fresh_database(admin, "platform")
         result["data"] = generate(url, args.shops, args.entries, args.series)
         print(json.dumps(result["data"]), flush=True)
