@@ -3,6 +3,7 @@
     .venv/bin/python bench/real_quality.py                      # before = 7d82286 (main before issue 17), after = this tree
     .venv/bin/python bench/real_quality.py --before HEAD~3 --errors tune
     .venv/bin/python bench/real_quality.py --only after --errors tune   # quicker: this tree alone
+    .venv/bin/python bench/real_quality.py --only after --repeat 0 --seeds 42,43,44   # how far a fine-tuning draw moves it
 
 Each engine runs in its own process on its own code, KB and Rasa model (trained once per tree and cached
 under bench/out/real_quality/). The set is split by a salted hash, stratified by intent, into a tuning part
@@ -16,6 +17,11 @@ difference (the same resampled messages, whole conversations at a time, score bo
 messages per part: a change of a few lines is within that interval, so keep a change only when its interval clears 0.
 A third table gives acceptable first / top 3 per labelled intent on each part of messages.jsonl: an intent much weaker
 on the report part than on the tuning part is one fitted to the tuning part's lines. Writes bench/results/real_quality.json.
+
+With --seeds, the after engine's encoder is fine-tuned once per seed (`finetune.seed`; each cached) and a last table
+gives each draw's acceptable first / top 3 and offered on unanswerable, with their mean and range: the same recipe,
+trained again, moves these figures, so a change is worth keeping only when it beats that range, over the same seeds.
+The other tables read the first seed's engine.
 """
 
 from __future__ import annotations
@@ -143,16 +149,19 @@ def model_for(tree: Path) -> Path:
     return target
 
 
-def encoders_for(tree: Path) -> Path | None:
-    """A models directory holding this tree's fine-tuned encoder (bot/finetune.py on its kb/ and bot.yml), cached by
-    their content; None for a tree that does not fine-tune."""
+def encoders_for(tree: Path, seed: int | None = None) -> Path | None:
+    """A models directory holding this tree's fine-tuned encoder (bot/finetune.py on its kb/ and bot.yml, with
+    `finetune.seed` replaced by `seed` if given), cached by their content; None for a tree that does not fine-tune."""
     if not (tree / "bot" / "finetune.py").is_file():
         return None
     inputs = [*sorted(p for p in (tree / "kb").rglob("*") if p.is_file()), tree / "bot" / "finetune.py", tree / "bot" / "normalize.py"]
     import yaml  # of bot.yml only what fine-tuning reads: a changed threshold elsewhere retrains nothing
 
     config = yaml.safe_load((tree / "bot.yml").read_text(encoding="utf-8")) or {}
-    used = json.dumps({key: config.get(key) for key in ("encoder", "encoder_backend", "finetune")}, sort_keys=True)
+    used = {key: config.get(key) for key in ("encoder", "encoder_backend", "finetune")}
+    if seed is not None:
+        used["finetune"] = {**(used["finetune"] or {}), "seed": seed}
+    used = json.dumps(used, sort_keys=True)
     models = CACHE / "encoders" / _fingerprint(tree, inputs, used)
     if (models / "encoders" / "current.json").is_file():
         return models
@@ -161,8 +170,9 @@ def encoders_for(tree: Path) -> Path | None:
     code = (
         "from pathlib import Path; from bot.settings import load_settings; from bot.kb.files import read_kb; "
         "from bot.intents import load_intents; from bot.encoder import resolve_encoder; from bot.finetune import finetune_encoder; "
-        f"tree = Path({str(tree)!r}); s = load_settings(tree); "
-        f"finetune_encoder(Path({str(models)!r}), resolve_encoder(s.encoder), read_kb(tree / 'kb', load_intents(tree)), (), s.finetune)"
+        "import dataclasses; "
+        f"tree = Path({str(tree)!r}); s = load_settings(tree); recipe = s.finetune if {seed!r} is None else dataclasses.replace(s.finetune, seed={seed!r}); "
+        f"finetune_encoder(Path({str(models)!r}), resolve_encoder(s.encoder), read_kb(tree / 'kb', load_intents(tree)), (), recipe)"
     )
     _run_logged(code, tree, models / "finetune.log")
     return models
@@ -180,8 +190,19 @@ def _env(tree: Path, models: Path | None = None) -> dict[str, str]:
     return env
 
 
-def run_engine(name: str, tree: Path, data_dir: Path, repeat: int, overrides: list[str]) -> dict[str, Any]:
-    model, encoders = model_for(tree), encoders_for(tree)
+def _shipped_seed() -> int:
+    """The fine-tuning seed of this tree: bot.yml's, else the code's default."""
+    import yaml
+
+    config = yaml.safe_load((PROJECT / "bot.yml").read_text(encoding="utf-8")) or {}
+    sys.path.insert(0, str(PROJECT))
+    from bot.settings import FinetuneSettings
+
+    return int((config.get("finetune") or {}).get("seed", FinetuneSettings().seed))
+
+
+def run_engine(name: str, tree: Path, data_dir: Path, repeat: int, overrides: list[str], seed: int | None = None) -> dict[str, Any]:
+    model, encoders = model_for(tree), encoders_for(tree, seed)
     print(f"running {name}: {tree} with {model.name}" + (f" and the encoder in {encoders}" if encoders else "") + " ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "predictions.json"
@@ -250,6 +271,22 @@ def _intent_table(by_intent: dict[str, dict[str, dict[str, Any]]], name: str) ->
     return rows
 
 
+def _seed_table(by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
+    """Each fine-tuning draw's acceptable first / top 3 and offered on unanswerable (original labels), then their mean
+    and range over the seeds."""
+    keys = [key for key in next(iter(by_seed.values())) if key.endswith("|original")]
+    rates = ("first", "top3", "offered_on_unanswerable")
+    rows = ["| set | part | seed | acceptable first | acceptable in top 3 | offered on unanswerable |", "|---|---|---|---|---|---|"]
+    for key in keys:
+        file, part, _ = key.split("|")
+        for seed, results in by_seed.items():
+            rows.append(f"| {file} | {part} | {seed} | " + " | ".join(_fmt(results[key][r]) for r in rates) + " |")
+        values = {r: [results[key][r] for results in by_seed.values() if results[key][r] is not None] for r in rates}
+        rows.append(f"| {file} | {part} | mean (range) | " + " | ".join(
+            f"{statistics.mean(v):.3f} ({min(v):.3f} to {max(v):.3f})" if v else "–" for v in values.values()) + " |")
+    return rows
+
+
 def _errors(lines: list[Any], prediction: dict[str, Any]) -> None:
     for line in lines:
         p = prediction[line.key]
@@ -278,6 +315,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="latency passes over messages.jsonl (0: none)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
                         help="override a bot.yml setting of the after engine (to explore; the figures to report use bot.yml)")
+    parser.add_argument("--seeds", type=lambda v: [int(s) for s in v.split(",")], default=None, metavar="42,43,44",
+                        help="fine-tune the after engine's encoder with each seed and show the spread (the first seed's engine fills the other tables)")
     parser.add_argument("--errors", choices=("tune",), help="list the tuning part's misses of the after engine "
                         "(the report part's lines are never listed: tune on what you do not report)")
     args = parser.parse_args()
@@ -293,9 +332,17 @@ def main() -> None:
     relabels = real_dev.read_relabels()
     trees = {"before": tree_at(args.before), "after": PROJECT}
     names = [n for n in trees if args.only in (None, n)]
-    runs = {name: run_engine(name, trees[name], data_dir, args.repeat, args.set if name == "after" else []) for name in names}
+    if args.seeds and "after" not in names:
+        parser.error("--seeds draws the after engine's encoder: not with --only before")
+    shipped = _shipped_seed()
+    seeds = [None if seed == shipped else seed for seed in args.seeds or [shipped]]  # None: bot.yml's, cached as such
+    runs = {name: run_engine(name, trees[name], data_dir, args.repeat, args.set if name == "after" else [],
+                             seeds[0] if name == "after" else None) for name in names}
+    other_draws = {label: run_engine(f"after (seed {label})", PROJECT, data_dir, 0, args.set, seed)
+                   for label, seed in zip((args.seeds or [])[1:], seeds[1:])}
 
     results: dict[str, dict[str, Any]] = {}
+    draws: dict[int, dict[str, dict[str, Any]]] = {}  # with --seeds: each other seed's scores, as results' after
     spread: dict[str, dict[str, real_dev.Interval | None]] = {}  # the last engine's rates with intervals (and changes)
     before = runs["before"]["predictions"] if len(names) == 2 else None  # with two engines, changes are of after - before
     for file, file_lines in lines.items():
@@ -305,6 +352,8 @@ def main() -> None:
                 if labels == "relabelled" and not relabels:
                     continue
                 results[f"{file}|{part}|{labels}"] = {n: real_dev.score(labelled, runs[n]["predictions"]) for n in names}
+                for seed, draw in other_draws.items():
+                    draws.setdefault(seed, {})[f"{file}|{part}|{labels}"] = real_dev.score(labelled, draw["predictions"])
                 spread[f"{file}|{part}|{labels}"] = real_dev.intervals(labelled, runs[names[-1]]["predictions"], before)
     latency = {}
     for name in names if args.repeat > 0 else ():  # --repeat 0: figures only, no latency pass
@@ -328,6 +377,9 @@ def main() -> None:
     if len(latency) == 2:
         ratio = latency["after"]["suggest_ms_p95"] / latency["before"]["suggest_ms_p95"]
         print(f"\nsuggest p95 after / before: {ratio:.2f}x")
+    if args.seeds and len(args.seeds) > 1:
+        by_seed = {args.seeds[0]: {key: by_engine["after"] for key, by_engine in results.items()}, **draws}
+        print("\n" + "\n".join(_seed_table(by_seed)))
     if args.errors:
         name = names[-1]
         for file, file_lines in lines.items():
@@ -338,7 +390,8 @@ def main() -> None:
     refs = {"before": _git("rev-parse", "--short=12", args.before), "after": "working tree"}
     intervals = {key: {name: asdict(i) if i else None for name, i in by_rate.items()} for key, by_rate in spread.items()}
     out.write_text(json.dumps({"refs": {n: refs[n] for n in names}, "results": results, "intervals": intervals,
-                               "by_intent": by_intent, "latency": latency}, ensure_ascii=False, indent=1), encoding="utf-8")
+                               "by_intent": by_intent, "latency": latency, "seeds": {str(k): v for k, v in draws.items()}},
+                              ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nwrote {out.relative_to(PROJECT)}")
 
 

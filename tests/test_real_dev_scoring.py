@@ -76,3 +76,18 @@ def test_by_intent_splits_the_answerable_lines_by_their_labelled_intent() -> Non
                    "messages.jsonl:4": bargain, "messages.jsonl:5": {**bargain, "intent": "complaint", "abstained": True}}
     figures = by_intent(lines, predictions)
     assert figures == {"price": {"n": 2, "first": 0.5, "top3": 0.5}, "shipping_fee": {"n": 2, "first": 0.5, "top3": 1.0}}
+
+
+def test_the_seed_table_gives_each_draw_and_their_mean_and_range() -> None:
+    from real_quality import _seed_table
+
+    def draw(first: float, top3: float, offered: float | None) -> dict[str, dict[str, Any]]:
+        rates = {"first": first, "top3": top3, "offered_on_unanswerable": offered}
+        return {"messages.jsonl|report|original": rates, "messages.jsonl|report|relabelled": rates}
+
+    rows = _seed_table({42: draw(0.6, 0.8, None), 43: draw(0.7, 0.9, None)})
+    assert rows[2:] == [
+        "| messages.jsonl | report | 42 | 0.600 | 0.800 | – |",
+        "| messages.jsonl | report | 43 | 0.700 | 0.900 | – |",
+        "| messages.jsonl | report | mean (range) | 0.650 (0.600 to 0.700) | 0.850 (0.800 to 0.900) | – |",
+    ]
