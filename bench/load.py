@@ -192,11 +192,12 @@ def main() -> None:
     seconds = args.seconds or profile.seconds
     with contextlib.ExitStack() as stack:
         if args.postgres:
-            from bot.throwaway_pg import Unavailable, fresh_database, postgres_server
+            from bot.errors import BotError
+            from bot.throwaway_pg import fresh_database, postgres_server
 
             try:
                 admin = stack.enter_context(postgres_server())
-            except Unavailable as exc:
+            except BotError as exc:  # no server binaries here, or it did not start
                 raise SystemExit(f"--postgres: {exc}")
             os.environ["BOT_DB"] = fresh_database(admin, "load")
         result = measure(args.model, args.agents, args.editors, seconds, profile)

@@ -264,14 +264,15 @@ def main() -> None:
 
     import contextlib
 
-    from bot.throwaway_pg import Unavailable, fresh_database, postgres_server
+    from bot.errors import BotError
+    from bot.throwaway_pg import fresh_database, postgres_server
 
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores"}
     texts = buyer_texts()
     with contextlib.ExitStack() as stack:
         try:
             admin = stack.enter_context(postgres_server())
-        except Unavailable as exc:
+        except BotError as exc:  # no server binaries here, or it did not start
             raise SystemExit(f"bench/many_shops.py needs PostgreSQL: {exc}")
         url = fresh_database(admin, "platform")
         result["data"] = generate(url, args.shops, args.entries, args.series)

@@ -161,8 +161,7 @@ def encoders_for(tree: Path, seed: int | None = None) -> Path | None:
     used = {key: config.get(key) for key in ("encoder", "encoder_backend", "finetune")}
     if seed is not None:
         used["finetune"] = {**(used["finetune"] or {}), "seed": seed}
-    used = json.dumps(used, sort_keys=True)
-    models = CACHE / "encoders" / _fingerprint(tree, inputs, used)
+    models = CACHE / "encoders" / _fingerprint(tree, inputs, json.dumps(used, sort_keys=True))
     if (models / "encoders" / "current.json").is_file():
         return models
     models.mkdir(parents=True, exist_ok=True)
@@ -188,6 +187,14 @@ def _env(tree: Path, models: Path | None = None) -> dict[str, str]:
     if models is not None:
         env["BOT_MODELS_DIR"] = str(models)
     return env
+
+
+def _seed_list(value: str) -> list[int]:
+    """--seeds: distinct integers, comma-separated."""
+    seeds = [int(seed) for seed in value.split(",")]
+    if len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"a seed given twice: {value}")
+    return seeds
 
 
 def _shipped_seed() -> int:
@@ -315,7 +322,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="latency passes over messages.jsonl (0: none)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
                         help="override a bot.yml setting of the after engine (to explore; the figures to report use bot.yml)")
-    parser.add_argument("--seeds", type=lambda v: [int(s) for s in v.split(",")], default=None, metavar="42,43,44",
+    parser.add_argument("--seeds", type=_seed_list, default=None, metavar="42,43,44",
                         help="fine-tune the after engine's encoder with each seed and show the spread (the first seed's engine fills the other tables)")
     parser.add_argument("--errors", choices=("tune",), help="list the tuning part's misses of the after engine "
                         "(the report part's lines are never listed: tune on what you do not report)")
@@ -327,19 +334,22 @@ def main() -> None:
     if args.command == "predict":
         predict(args.project.resolve(), args.model.resolve(), args.data_dir.resolve(), args.out, args.repeat, args.set)
         return
+    if args.seeds and args.only == "before":
+        parser.error("--seeds draws the after engine's encoder: not with --only before")
     data_dir = (args.data_dir or real_dev.DEFAULT_DIR).resolve()
     lines = real_dev.load(data_dir)
     relabels = real_dev.read_relabels()
     trees = {"before": tree_at(args.before), "after": PROJECT}
     names = [n for n in trees if args.only in (None, n)]
-    if args.seeds and "after" not in names:
-        parser.error("--seeds draws the after engine's encoder: not with --only before")
     shipped = _shipped_seed()
-    seeds = [None if seed == shipped else seed for seed in args.seeds or [shipped]]  # None: bot.yml's, cached as such
+    seed_labels = args.seeds or [shipped]  # the first seed's engine is "after" in every table but the seeds'
+    if seed_labels[0] != shipped:
+        print(f"the after engine's encoder is fine-tuned with seed {seed_labels[0]}, not bot.yml's {shipped}", flush=True)
+    seeds = [None if seed == shipped else seed for seed in seed_labels]  # None: bot.yml's, cached as such
     runs = {name: run_engine(name, trees[name], data_dir, args.repeat, args.set if name == "after" else [],
                              seeds[0] if name == "after" else None) for name in names}
     other_draws = {label: run_engine(f"after (seed {label})", PROJECT, data_dir, 0, args.set, seed)
-                   for label, seed in zip((args.seeds or [])[1:], seeds[1:])}
+                   for label, seed in zip(seed_labels[1:], seeds[1:])}
 
     results: dict[str, dict[str, Any]] = {}
     draws: dict[int, dict[str, dict[str, Any]]] = {}  # with --seeds: each other seed's scores, as results' after
@@ -377,8 +387,8 @@ def main() -> None:
     if len(latency) == 2:
         ratio = latency["after"]["suggest_ms_p95"] / latency["before"]["suggest_ms_p95"]
         print(f"\nsuggest p95 after / before: {ratio:.2f}x")
-    if args.seeds and len(args.seeds) > 1:
-        by_seed = {args.seeds[0]: {key: by_engine["after"] for key, by_engine in results.items()}, **draws}
+    by_seed = {seed_labels[0]: {key: by_engine["after"] for key, by_engine in results.items()}, **draws} if "after" in names else {}
+    if len(by_seed) > 1:
         print("\n" + "\n".join(_seed_table(by_seed)))
     if args.errors:
         name = names[-1]
@@ -387,10 +397,10 @@ def main() -> None:
             _errors(real_dev.relabel([l for l in file_lines if l.part == "tune"], relabels), runs[name]["predictions"])
     out = PROJECT / "bench" / "results" / "real_quality.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    refs = {"before": _git("rev-parse", "--short=12", args.before), "after": "working tree"}
+    refs = {"before": _git("rev-parse", "--short=12", args.before), "after": f"working tree, fine-tuning seed {seed_labels[0]}"}
     intervals = {key: {name: asdict(i) if i else None for name, i in by_rate.items()} for key, by_rate in spread.items()}
     out.write_text(json.dumps({"refs": {n: refs[n] for n in names}, "results": results, "intervals": intervals,
-                               "by_intent": by_intent, "latency": latency, "seeds": {str(k): v for k, v in draws.items()}},
+                               "by_intent": by_intent, "latency": latency, "seeds": {str(k): v for k, v in by_seed.items()}},
                               ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nwrote {out.relative_to(PROJECT)}")
 

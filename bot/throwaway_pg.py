@@ -39,24 +39,34 @@ def postgres_server() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
     base = Path(tempfile.mkdtemp(prefix="bot-pg-"))  # not under pytest's 0700 root-only temp dir
     data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    if as_user:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    port = free_port()
     try:
-        subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"],
-                       check=True, capture_output=True)
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
-             "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"],
-            check=True, capture_output=True, timeout=60,
-        )
+        sock.mkdir()
+        if as_user:
+            shutil.chown(base, "postgres")
+            shutil.chown(sock, "postgres")
+        port = free_port()
+        _run("initdb", [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"], base)
+        _run("pg_ctl start", [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
+              "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"], base)
         yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
     finally:
-        if (data / "postmaster.pid").exists():
-            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+        try:
+            if (data / "postmaster.pid").exists():
+                subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _run(step: str, command: list[str], base: Path) -> None:
+    """One setup step; a failure raises BotError with what the tool (or the server's log) said."""
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        said = (exc.stderr or b"").decode(errors="replace").strip()
+        log = base / "log"
+        if log.is_file():
+            said += "\n" + log.read_text(errors="replace").strip()
+        raise BotError(f"PostgreSQL did not start ({step}): {said.strip()[-500:] or exc}")
 
 
 def fresh_database(admin_url: str, name: str) -> str:

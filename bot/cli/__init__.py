@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from bot.cli.accounts import shop, token, user
-from bot.cli.kb import kb
+from bot.cli.kb import kb_group
 from bot.cli.options import db_option, settings_for
 from bot.errors import BotError, KBValidationError
 
@@ -154,8 +154,10 @@ def db_prune(days: float | None, db_url: str | None) -> None:
     click.echo(f"older than {keep:g} days: deleted {gone['conversations']} conversations, {gone['messages']} messages, {gone['feedback']} feedback rows")
 
 
-for group in (user, token, shop, kb):
-    cli.add_command(group)
+cli.add_command(user)
+cli.add_command(token)
+cli.add_command(shop)
+cli.add_command(kb_group)
 
 
 def _run(command: Callable[..., Any]) -> int:

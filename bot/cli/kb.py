@@ -11,8 +11,8 @@ from bot.cli.options import db_option, settings_for
 from bot.settings import Settings
 
 
-@click.group()
-def kb() -> None:
+@click.group("kb")
+def kb_group() -> None:
     """The knowledge base: import, export, list, and the editor's workflow (add, edit, approve, ...)."""
 
 
@@ -65,7 +65,7 @@ def _echo_record(record) -> None:  # type: ignore[no-untyped-def]
     click.echo(format_record(record))
 
 
-@kb.command("import")
+@kb_group.command("import")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @db_option
 @shop_option
@@ -82,7 +82,7 @@ def kb_import(path: Path | None, db_url: str | None, author: str) -> None:
     click.echo(f"imported {report.entries} entries ({report.approved} approved) and {report.shop_variables} shop variables from {path or settings.kb_dir}")
 
 
-@kb.command("export")
+@kb_group.command("export")
 @click.argument("out", type=click.Path(path_type=Path))
 @db_option
 @shop_option
@@ -95,7 +95,7 @@ def kb_export(out: Path, db_url: str | None) -> None:
     click.echo(f"wrote {len(written)} file(s) to {out}")
 
 
-@kb.command("nlu")
+@kb_group.command("nlu")
 @db_option
 @shop_option
 def kb_nlu(db_url: str | None) -> None:
@@ -107,7 +107,7 @@ def kb_nlu(db_url: str | None) -> None:
     click.echo(f"wrote {path}")
 
 
-@kb.command("list")
+@kb_group.command("list")
 @db_option
 @shop_option
 @click.option("--intent", default=None, help="Only entries of this intent.")
@@ -123,7 +123,7 @@ def kb_list(db_url: str | None, intent: str | None, tag: str | None, status: str
     click.echo(f"{len(records)} entries", err=True)
 
 
-@kb.command("show")
+@kb_group.command("show")
 @click.argument("entry_id")
 @db_option
 @shop_option
@@ -148,7 +148,7 @@ def _content_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
-@kb.command("add")
+@kb_group.command("add")
 @_content_options
 @click.option("--id", "entry_id", default=None, help="The new entry's id (default: <intent>.newN).")
 @click.option("--force", is_flag=True, help="Create it even when close entries exist (they are listed otherwise).")
@@ -171,7 +171,7 @@ def kb_add(intent: str | None, questions: tuple[str, ...], answer: str | None, t
     _echo_record(record)
 
 
-@kb.command("edit")
+@kb_group.command("edit")
 @click.argument("entry_id")
 @_content_options
 @click.option("--add-question", multiple=True, help="Add a phrasing to the current ones.")
@@ -193,7 +193,7 @@ def kb_edit(entry_id: str, intent: str | None, questions: tuple[str, ...], answe
     _echo_record(editor.edit(entry_id, data, base_version if base_version is not None else record.version, author))
 
 
-@kb.command("variant")
+@kb_group.command("variant")
 @click.argument("entry_id")
 @click.argument("questions", nargs=-1, required=True)
 @click.option("--approve", is_flag=True, help="Approve at once, so the new phrasings are live.")
@@ -208,7 +208,7 @@ def kb_variant(entry_id: str, questions: tuple[str, ...], approve: bool, base_ve
 
 
 def _state_command(name: str, help_text: str) -> None:
-    @kb.command(name, help=help_text)
+    @kb_group.command(name, help=help_text)
     @click.argument("entry_id")
     @version_option
     @db_option
@@ -224,7 +224,7 @@ _state_command("retire", "Stop suggesting the entry (kept with its history).")
 _state_command("discard", "Drop an approved entry's pending edit.")
 
 
-@kb.command("revert")
+@kb_group.command("revert")
 @click.argument("entry_id")
 @click.argument("to_version", type=int)
 @version_option
@@ -237,7 +237,7 @@ def kb_revert(entry_id: str, to_version: int, base_version: int | None, db_url: 
     _echo_record(editor.revert(entry_id, to_version, _base(editor, entry_id, base_version), author))
 
 
-@kb.command("diff")
+@kb_group.command("diff")
 @click.argument("entry_id")
 @click.argument("version", type=int)
 @click.option("--against", type=int, default=None, help="Compare with this version (default: the one before).")
