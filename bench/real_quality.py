@@ -18,7 +18,8 @@ messages per part: a change of a few lines is within that interval, so keep a ch
 A third table gives acceptable first / top 3 per labelled intent on each part of messages.jsonl: an intent much weaker
 on the report part than on the tuning part is one fitted to the tuning part's lines. Writes bench/results/real_quality.json.
 
-With --seeds, the after engine's encoder is fine-tuned once per seed (`finetune.seed`; each cached) and a last table
+--set finetune.NAME=VALUE fine-tunes the after engine's encoder with that change (once, cached). With --seeds, the
+after engine's encoder is fine-tuned once per seed (`finetune.seed`; each cached) and a last table
 gives each draw's acceptable first / top 3 and offered on unanswerable, with their mean and range: the same recipe,
 trained again, moves these figures, so a change is worth keeping only when it beats that range, over the same seeds.
 The other tables read the first seed's engine.
@@ -38,7 +39,7 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
@@ -149,9 +150,19 @@ def model_for(tree: Path) -> Path:
     return target
 
 
-def encoders_for(tree: Path, seed: int | None = None) -> Path | None:
-    """A models directory holding this tree's fine-tuned encoder (bot/finetune.py on its kb/ and bot.yml, with
-    `finetune.seed` replaced by `seed` if given), cached by their content; None for a tree that does not fine-tune."""
+def _scalar(value: str) -> Any:
+    """A --set value as the fingerprint records it: 43 and "43" are one recipe."""
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def encoders_for(tree: Path, changes: Sequence[str] = ()) -> Path | None:
+    """A models directory holding this tree's fine-tuned encoder (bot/finetune.py on its kb/ and bot.yml, with the
+    `finetune.NAME=VALUE` changes made), cached by their content; None for a tree that does not fine-tune."""
     if not (tree / "bot" / "finetune.py").is_file():
         return None
     inputs = [*sorted(p for p in (tree / "kb").rglob("*") if p.is_file()), tree / "bot" / "finetune.py", tree / "bot" / "normalize.py"]
@@ -159,8 +170,9 @@ def encoders_for(tree: Path, seed: int | None = None) -> Path | None:
 
     config = yaml.safe_load((tree / "bot.yml").read_text(encoding="utf-8")) or {}
     used = {key: config.get(key) for key in ("encoder", "encoder_backend", "finetune")}
-    if seed is not None:
-        used["finetune"] = {**(used["finetune"] or {}), "seed": seed}
+    if changes:
+        made = dict(change.removeprefix("finetune.").split("=", 1) for change in changes)
+        used["finetune"] = {**(used["finetune"] or {}), **{key: _scalar(value) for key, value in made.items()}}
     models = CACHE / "encoders" / _fingerprint(tree, inputs, json.dumps(used, sort_keys=True))
     if (models / "encoders" / "current.json").is_file():
         return models
@@ -169,9 +181,10 @@ def encoders_for(tree: Path, seed: int | None = None) -> Path | None:
     code = (
         "from pathlib import Path; from bot.settings import load_settings; from bot.kb.files import read_kb; "
         "from bot.intents import load_intents; from bot.encoder import resolve_encoder; from bot.finetune import finetune_encoder; "
-        "import dataclasses; "
-        f"tree = Path({str(tree)!r}); s = load_settings(tree); recipe = s.finetune if {seed!r} is None else dataclasses.replace(s.finetune, seed={seed!r}); "
-        f"finetune_encoder(Path({str(models)!r}), resolve_encoder(s.encoder), read_kb(tree / 'kb', load_intents(tree)), (), recipe)"
+        f"import sys; sys.path.insert(0, {str(PROJECT / 'bench')!r}); from real_dev import with_setting; "
+        f"tree = Path({str(tree)!r}); s = load_settings(tree)\n"
+        f"for change in {list(changes)!r}: s = with_setting(s, *change.split('=', 1))\n"
+        f"finetune_encoder(Path({str(models)!r}), resolve_encoder(s.encoder), read_kb(tree / 'kb', load_intents(tree)), (), s.finetune)"
     )
     _run_logged(code, tree, models / "finetune.log")
     return models
@@ -209,7 +222,9 @@ def _shipped_seed() -> int:
 
 
 def run_engine(name: str, tree: Path, data_dir: Path, repeat: int, overrides: list[str], seed: int | None = None) -> dict[str, Any]:
-    model, encoders = model_for(tree), encoders_for(tree, seed)
+    """One engine's predictions; `finetune.*` overrides, and a seed, change its fine-tuned encoder (trained once each)."""
+    recipe = [o for o in overrides if o.startswith("finetune.")] + ([f"finetune.seed={seed}"] if seed is not None else [])
+    model, encoders = model_for(tree), encoders_for(tree, recipe)
     print(f"running {name}: {tree} with {model.name}" + (f" and the encoder in {encoders}" if encoders else "") + " ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "predictions.json"
@@ -336,6 +351,8 @@ def main() -> None:
         return
     if args.seeds and args.only == "before":
         parser.error("--seeds draws the after engine's encoder: not with --only before")
+    if args.seeds and any(o.startswith("finetune.seed=") for o in args.set):
+        parser.error("give the seeds with --seeds or --set finetune.seed, not both")
     data_dir = (args.data_dir or real_dev.DEFAULT_DIR).resolve()
     lines = real_dev.load(data_dir)
     relabels = real_dev.read_relabels()
