@@ -18,9 +18,10 @@ def _existing_shops(db, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ign
     return tuple(name if name == shops.DEFAULT_SHOP else shops.must_exist(db, shops.check_name(name)) for name in names)
 
 
-def _served(row: dict[str, Any]) -> str:
-    """The shops an account or token serves, as `bot user list` and `bot token list` show them."""
-    return "every shop" if row["role"] == "admin" else ",".join(row["shops"])
+def _listing(row: dict[str, Any]) -> str:
+    """An account or token as `bot user list` and `bot token list` show it: name, role, the shops it serves, created."""
+    served = "every shop" if row["role"] == "admin" else ",".join(row["shops"])
+    return f"{row['name']}\t{row['role']}\t{served}\t{row['created_at']}"
 
 
 @click.group()
@@ -50,7 +51,7 @@ def user_list(db_url: str | None) -> None:
     from bot.auth import AuthStore
 
     for row in AuthStore(settings_for(db_url).db_url).users():
-        click.echo(f"{row['name']}\t{row['role']}\t{_served(row)}\t{row['created_at']}")
+        click.echo(_listing(row))
 
 
 @user.command("remove")
@@ -91,7 +92,7 @@ def token_list(db_url: str | None) -> None:
     from bot.auth import AuthStore
 
     for row in AuthStore(settings_for(db_url).db_url).tokens():
-        click.echo(f"{row['name']}\t{row['role']}\t{_served(row)}\t{row['created_at']}")
+        click.echo(_listing(row))
 
 
 @token.command("remove")
