@@ -80,7 +80,7 @@ def main() -> None:
             for name, value in zip(names, values):
                 settings = real_dev.with_setting(settings, name, value)
             engine.settings = settings
-            engine._own_intents.clear()
+            engine.forget_readings()
             figures = {}
             for file, lines in tune.items():
                 predictions = {}

@@ -29,6 +29,7 @@ from bot.order import Order, OrderError, parse_order
 from bot.reply_feedback import AgentReply, feedback_rows
 from bot.rules import check_reply
 from bot.server.access import principal_of, session_key_of
+from bot.server.console_params import conversation_id_of, message_ids, reply_parts, shop_param
 from bot.server.http import ApiError, json_body, optional_int, optional_rank, optional_str, page_of
 from bot.server.hub import Hub
 from bot.shop_engines import ShopEngines
@@ -38,42 +39,6 @@ from bot.suggestion import Suggestion, check_message
 from bot.textcheck import check_text
 
 REMEMBERED_READINGS = 2048  # suggestions for pending messages kept per process
-
-
-def _conversation_id(request: Request) -> str:
-    conversation_id = request.path_params["conversation_id"]
-    if not CONVERSATION_ID.match(conversation_id):
-        raise ApiError(400, "conversation id must be 1-64 letters (any script), digits, '_', '.', ':' or '-'")
-    return conversation_id
-
-
-MAX_ANSWERED = 50
-
-
-def _message_ids(data: dict[str, Any], key: str) -> tuple[int, ...]:
-    """A list of message ids in a request body (at most MAX_ANSWERED)."""
-    value = data.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or len(value) > MAX_ANSWERED:
-        raise ApiError(400, f"'{key}' must be a list of at most {MAX_ANSWERED} message ids")
-    return tuple(dict.fromkeys(optional_int({key: v}, key) for v in value))  # type: ignore[misc]
-
-
-def _parts(data: dict[str, Any]) -> dict[int, str]:
-    """The parts of a combined reply: [{"message_id", "entry_id"}] -> message id -> entry id."""
-    value = data.get("parts")
-    if value is None:
-        return {}
-    if not isinstance(value, list) or len(value) > MAX_ANSWERED or not all(isinstance(p, dict) for p in value):
-        raise ApiError(400, f"'parts' must be a list of at most {MAX_ANSWERED} objects {{message_id, entry_id}}")
-    parts: dict[int, str] = {}
-    for part in value:
-        message_id, entry_id = optional_int(part, "message_id"), optional_str(part, "entry_id")
-        if message_id is None or not entry_id:
-            raise ApiError(400, "each of 'parts' needs a 'message_id' and an 'entry_id'")
-        parts[message_id] = entry_id
-    return parts
 
 
 ReadingKey = tuple[str, str, Conversation, int]  # shop, text, the conversation before it, the shop's KB change
@@ -170,7 +135,7 @@ class Console:
         return engine.shop, message, suggestion.to_dict(), self._burst(engine, conversation)
 
     async def customer_message(self, request: Request) -> Response:
-        conversation_id = _conversation_id(request)
+        conversation_id = conversation_id_of(request)
         data = await json_body(request)
         try:
             text = check_message(data.get("text"), self.settings.limits.max_message_chars)
@@ -187,7 +152,7 @@ class Console:
         return JSONResponse(payload, status_code=201)
 
     async def agent_reply(self, request: Request) -> Response:
-        conversation_id = _conversation_id(request)
+        conversation_id = conversation_id_of(request)
         data = await json_body(request)
         limit = self.settings.limits.max_reply_chars
         try:
@@ -203,7 +168,7 @@ class Console:
         who = _caller(request)
         reply = AgentReply(
             text.strip(), optional_int(data, "message_id"), optional_str(data, "entry_id"), optional_rank(data),
-            suggested_text, _message_ids(data, "answers"), _parts(data), who.name,
+            suggested_text, message_ids(data, "answers"), reply_parts(data), who.name,
         )
         shop, message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply, who)
         payload = {"conversation_id": conversation_id, "shop": shop, "message": {**message.to_dict(), "text": reply.text}}  # the buyer gets the reply as written
@@ -249,7 +214,7 @@ class Console:
 
     async def pending(self, request: Request) -> Response:
         """The buyer's unanswered questions with their suggestions, and the combined reply."""
-        conversation_id = _conversation_id(request)
+        conversation_id = conversation_id_of(request)
 
         who = _caller(request)
 
@@ -261,7 +226,7 @@ class Console:
 
     async def message_suggestion(self, request: Request) -> Response:
         """The suggestion for one earlier buyer message, read in the conversation before it."""
-        conversation_id = _conversation_id(request)
+        conversation_id = conversation_id_of(request)
         raw = request.path_params["message_id"]
         if not raw.isdigit() or len(raw) > 15:
             raise ApiError(400, "message id must be a number")
@@ -315,15 +280,15 @@ class Console:
         conversation_id = request.query_params.get("conversation_id")
         if conversation_id is not None and not CONVERSATION_ID.match(conversation_id):
             raise ApiError(400, "'conversation_id' is not a conversation id")
-        return JSONResponse(await run_in_threadpool(self._suggest, query, conversation_id, _shop_param(request.query_params.get("shop")), _caller(request)))
+        return JSONResponse(await run_in_threadpool(self._suggest, query, conversation_id, shop_param(request.query_params.get("shop")), _caller(request)))
 
     def _engine_asked(self, conversation_id: object, shop: object, who: Principal) -> Engine:
         """The engine a console helper works with: the conversation's shop's, else the shop named, else the default."""
         if conversation_id is not None:
             if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
                 raise ApiError(400, "'conversation_id' is not a conversation id")
-            return self._engine_of(conversation_id, who, _shop_param(shop))
-        return self._engine(_shop_param(shop) or DEFAULT_SHOP, who)
+            return self._engine_of(conversation_id, who, shop_param(shop))
+        return self._engine(shop_param(shop) or DEFAULT_SHOP, who)
 
     async def kb_search(self, request: Request) -> Response:
         """The shop's live entries that match the text (the conversation's shop, or `shop`), filled with its facts."""
@@ -374,7 +339,7 @@ class Console:
 
     async def messages(self, request: Request) -> Response:
         """The last `limit` messages (default 200), oldest first; `before=ID` pages back, `next_before` says where."""
-        conversation_id = _conversation_id(request)
+        conversation_id = conversation_id_of(request)
         limit = page_of(request, default=200).limit
         before = request.query_params.get("before")
         if before is not None and (not before.isdigit() or len(before) > 15):
@@ -432,13 +397,3 @@ def _caller(connection: Any) -> Principal:
 def _must_serve(who: Principal, shop: str) -> None:
     if not who.serves(shop):
         raise ApiError(403, f"{who.name} does not serve shop '{shop}'")
-
-
-def _shop_param(value: object) -> str | None:
-    """A shop named in a request (None: not named), or a 422 saying what a name may hold."""
-    if value is None:
-        return None
-    try:
-        return check_name(value)
-    except ShopError as exc:
-        raise ApiError(422, str(exc)) from exc

@@ -1,10 +1,9 @@
-"""The suggestion engine: message (+ context) -> intent (Rasa NLU + dialogue) -> retrieval (faiss + BM25) -> ranking -> filled replies."""
+"""The suggestion pipeline: message (+ context) -> intent (Rasa NLU + dialogue) -> retrieval (faiss + BM25) -> ranking -> filled replies."""
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Collection, Mapping, Sequence
@@ -22,40 +21,22 @@ from bot.context import (
 from bot.dialogue import CONTEXTUAL_INTENTS, FOLLOW_UP, DialoguePredictor, Exchange, NextReply
 from bot.encoder import Encoder, encoder_for
 from bot.index.search import Hit, KBIndex
-from bot.index.storage import fingerprint_for, index_for, save_index, shop_index_dir
 from bot.index.vectors import VectorSource
 from bot.intents import OUT_OF_SCOPE
-from bot.kb import Entry, KBContent
+from bot.kb import Entry
 from bot.kb.store import KBStore
 from bot.nlu import IntentClassifier, IntentParse, IntentScore, latest_model, load_classifier
 from bot.order import order_facts
-from bot.ranking import CLARIFY_TAG, HOLDING_TAG
-from bot.rules import promises_made
 from bot.segment import content_chars, has_chinese, load_user_dicts
 from bot.settings import Settings
 from bot.shops import DEFAULT_SHOP, must_exist
+from bot.suggest.live_kb import LiveKB
 from bot.suggestion import ContextReading, Reply, Suggestion, check_message
 
 CLOSING_INTENT = "thanks_goodbye"
 AFFIRM = "affirm"
-COMPACT_AFTER = 200  # overlay entries before the index is rebuilt in the background
 CONTEXTUAL_MIN_CONFIDENCE = 0.5  # NLU must be this sure that a message is a bare "好的" / "这个呢"
 STRONG_MATCH = 0.85  # a retrieval score this high means the message says what a vetted question says
-OWN_INTENT_CACHE = 4096  # earlier messages whose own intent is remembered (a conversation re-reads them)
-
-
-class _LRU(OrderedDict):  # type: ignore[type-arg]
-    """A bounded str -> str memo (the engine's reading of messages it has seen)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: str, value: str) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
 
 
 class SharedNlu:
@@ -78,16 +59,14 @@ class SharedNlu:
         self.dialogue = DialoguePredictor.from_agent(classifier.agent)
         self.classifier = classifier
         for engine in list(self._engines):
-            engine._own_intents.clear()  # what earlier messages meant was read without the model
+            engine.forget_readings()  # what earlier messages meant was read without the model
         self.ready.set()
 
 
-class Engine:
-    """Loads the Rasa model, the KB and its index once; `suggest` is the one code path for CLI, HTTP and Rasa.
+class Engine(LiveKB):
+    """Loads the Rasa model once; `suggest` is the one code path for CLI, HTTP and Rasa.
 
-    `catch_up` makes approved KB changes live without a restart: changed entries go into the index's overlay
-    and a new index object is swapped in (searches in flight finish on the old one); when the overlay
-    grows, a background thread compacts it into a fresh build and swaps that in the same way.
+    The KB and index it answers from, loaded and kept live as editors approve changes, are `LiveKB`'s.
     """
 
     def __init__(
@@ -100,21 +79,9 @@ class Engine:
         nlu: SharedNlu | None = None,
         vectors: VectorSource | None = None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, store, encoder)
         self.nlu = nlu or SharedNlu(classifier, dialogue)
-        self.store = store
-        self.encoder = encoder
-        self._own_intents = _LRU(OWN_INTENT_CACHE)
         self.nlu.serves(self)
-        self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
-        self.promised: frozenset[str] | None = None  # the commitments approved answers make (set by _set_kb)
-        self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
-        self._holding: dict[str, Entry] = {}  # each intent's holding reply (tag "holding"), found once per KB
-        self._awaiting_intents: frozenset[str] = frozenset()  # intents whose answers mostly wait on the buyer
-        self.index: KBIndex | None = None
-        self.seq = 0  # the last KB change applied
-        self._kb_lock = threading.RLock()
-        self._compacting: threading.Thread | None = None
         self.refresh(vectors=vectors)
 
     @classmethod
@@ -145,10 +112,6 @@ class Engine:
         return Engine(self.settings, None, self.store.for_shop(shop), self.encoder, nlu=self.nlu, vectors=vectors or self.index)
 
     @property
-    def shop(self) -> str:
-        return self.store.shop_name
-
-    @property
     def classifier(self) -> IntentClassifier | None:
         return self.nlu.classifier
 
@@ -167,74 +130,6 @@ class Engine:
             unknown = IntentScore(OUT_OF_SCOPE, 0.0)
             return IntentParse(intent=unknown, ranking=(unknown,))
         return classifier.parse(text)
-
-    def refresh(self, progress: bool = False, vectors: VectorSource | None = None) -> bool:
-        """Reload the KB from the database; rebuild the index only if the KB or encoder changed (embedding only the
-        texts that neither this engine's index nor `vectors`, another shop's, has embedded already)."""
-        with self._kb_lock:
-            seq = self.store.last_change()  # read first: a change made during the load is applied again later
-            kb = self.store.approved()
-            self.index, built = index_for(self.settings, kb, self.encoder, progress=progress, reuse=self.index or vectors, shop=self.shop)
-            self._set_kb(kb)
-            self.seq = seq
-            self._own_intents.clear()
-        return built
-
-    def catch_up(self) -> bool:
-        """Catch up with the database: apply the KB changes made since the last call (by this process or another); True if anything changed."""
-        with self._kb_lock:
-            seq, changed = self.store.changes_since(self.seq)
-            if seq == self.seq:
-                return False
-            if changed is None or self.index is None or self.kb.shop != self.store.shop():
-                self.refresh()
-                return True
-            self._apply(changed)
-            self.seq = seq
-        if self.index.overlay_size > COMPACT_AFTER:
-            self.compact_in_background()
-        return True
-
-    def _apply(self, changed: set[str]) -> None:
-        assert self.index is not None
-        self.index = self.index.apply(list(self.store.live(changed).values()), changed)
-        self._set_kb(KBContent(shop=self.kb.shop, entries=self.index.live_entries()))
-        self._own_intents.clear()
-
-    def _set_kb(self, kb: KBContent) -> None:
-        """Make this the live KB; what depends on the whole KB is found here, not per message (1M entries)."""
-        self.kb = kb
-        approved = kb.approved()
-        self._clarify = tuple(e for e in approved if CLARIFY_TAG in e.tags)[:1]
-        self._holding = {e.intent: e for e in reversed(approved) if HOLDING_TAG in e.tags}
-        by_intent: dict[str, list[bool]] = {}
-        for entry in approved:
-            by_intent.setdefault(entry.intent, []).append(awaits_buyer(entry.answer))
-        self._awaiting_intents = frozenset(i for i, waits in by_intent.items() if sum(waits) > len(waits) / 2)
-        self.promised = promises_made(e.answer for e in approved) if approved else None  # what the reply check allows agents to promise
-
-    def compact_in_background(self) -> threading.Thread:
-        """Fold the index's overlay into a fresh build off the request path, then swap it in and save it."""
-        with self._kb_lock:
-            if self._compacting is not None and self._compacting.is_alive():
-                return self._compacting
-            self._compacting = threading.Thread(target=self._compact, name="index-compaction", daemon=True)
-            self._compacting.start()
-            return self._compacting
-
-    def _compact(self) -> None:
-        with self._kb_lock:
-            index, kb, seq = self.index, self.kb, self.seq
-        assert index is not None
-        fresh = index.compact(kb, fingerprint_for(self.settings, kb, self.encoder))
-        save_index(fresh, shop_index_dir(self.settings, self.shop))
-        with self._kb_lock:
-            latest, changed = self.store.changes_since(seq)
-            if changed is None:
-                return  # a whole-KB change arrived meanwhile: the next catch_up reloads
-            self.index = fresh.apply(list(self.store.live(changed).values()), changed) if changed else fresh
-            self._set_kb(KBContent(shop=kb.shop, entries=self.index.live_entries()))
-            self.seq = latest
 
     # -- the pipeline ----------------------------------------------------------------------
 
@@ -464,11 +359,6 @@ class Engine:
         """The live entries that best match a text (the agent's own search of the KB), filled with the shop's facts."""
         index = self.index
         return [self._reply(h.entry, h.score, h.matched) for h in index.search(query, k)] if index is not None else []
-
-    @property
-    def live_size(self) -> int:
-        """How many entries agents are suggested from (0 before the index is built)."""
-        return len(self.index or ())
 
     def facts(self, conversation: Conversation | None = None) -> dict[str, str]:
         """What fills an answer's variables: the shop's profile and, in a conversation, its order's facts."""

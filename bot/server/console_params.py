@@ -1,0 +1,58 @@
+"""What the console's requests name, checked: a conversation id, message ids, a combined reply's parts, a shop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from bot.conversations import CONVERSATION_ID
+from bot.server.http import ApiError, optional_int, optional_str
+from bot.shops import ShopError, check_name
+
+
+def conversation_id_of(request: Request) -> str:
+    """The conversation id in a route's path, or a 400 saying what one may hold."""
+    conversation_id = request.path_params["conversation_id"]
+    if not CONVERSATION_ID.match(conversation_id):
+        raise ApiError(400, "conversation id must be 1-64 letters (any script), digits, '_', '.', ':' or '-'")
+    return conversation_id
+
+
+MAX_ANSWERED = 50
+
+
+def message_ids(data: dict[str, Any], key: str) -> tuple[int, ...]:
+    """A list of message ids in a request body (at most MAX_ANSWERED)."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_ANSWERED:
+        raise ApiError(400, f"'{key}' must be a list of at most {MAX_ANSWERED} message ids")
+    return tuple(dict.fromkeys(optional_int({key: v}, key) for v in value))  # type: ignore[misc]
+
+
+def reply_parts(data: dict[str, Any]) -> dict[int, str]:
+    """The parts of a combined reply: [{"message_id", "entry_id"}] -> message id -> entry id."""
+    value = data.get("parts")
+    if value is None:
+        return {}
+    if not isinstance(value, list) or len(value) > MAX_ANSWERED or not all(isinstance(p, dict) for p in value):
+        raise ApiError(400, f"'parts' must be a list of at most {MAX_ANSWERED} objects {{message_id, entry_id}}")
+    parts: dict[int, str] = {}
+    for part in value:
+        message_id, entry_id = optional_int(part, "message_id"), optional_str(part, "entry_id")
+        if message_id is None or not entry_id:
+            raise ApiError(400, "each of 'parts' needs a 'message_id' and an 'entry_id'")
+        parts[message_id] = entry_id
+    return parts
+
+
+def shop_param(value: object) -> str | None:
+    """A shop named in a request (None: not named), or a 422 saying what a name may hold."""
+    if value is None:
+        return None
+    try:
+        return check_name(value)
+    except ShopError as exc:
+        raise ApiError(422, str(exc)) from exc
