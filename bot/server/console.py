@@ -16,24 +16,27 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.auth import Principal
 from bot.burst import combine, pending_questions
 from bot.context import Conversation
-from bot.conversations import (
-    CONVERSATION_ID,
-    FEEDBACK_EVENTS,
-    ConversationStore,
-    Message,
-    OtherShop,
-)
+from bot.conversations import FEEDBACK_EVENTS, ConversationStore, Message, OtherShop
 from bot.errors import MessageError
 from bot.kb.template import VARIABLE
 from bot.order import Order, OrderError, parse_order
 from bot.reply_feedback import AgentReply, feedback_rows
 from bot.rules import check_reply
 from bot.server.access import principal_of, session_key_of
-from bot.server.console_params import conversation_id_of, message_ids, reply_parts, shop_param
+from bot.server.console_params import (
+    conversation_id_of,
+    is_conversation_id,
+    message_id_of,
+    message_ids,
+    optional_conversation_id,
+    reply_parts,
+    required_conversation_id,
+    shop_param,
+)
 from bot.server.http import ApiError, json_body, optional_int, optional_rank, optional_str, page_of
 from bot.server.hub import Hub
 from bot.shop_engines import ShopEngines
-from bot.shops import DEFAULT_SHOP, ShopError, check_name
+from bot.shops import DEFAULT_SHOP, ShopError
 from bot.suggest import Engine
 from bot.suggestion import Suggestion, check_message
 from bot.textcheck import check_text
@@ -140,9 +143,9 @@ class Console:
         try:
             text = check_message(data.get("text"), self.settings.limits.max_message_chars)
             order = parse_order(data["order"]) if data.get("order") is not None else None
-            shop = check_name(data["shop"]) if data.get("shop") is not None else None
-        except (MessageError, OrderError, ShopError) as exc:
+        except (MessageError, OrderError) as exc:
             raise ApiError(422, str(exc)) from exc
+        shop = shop_param(data.get("shop"))
         shop, message, suggestion, burst = await run_in_threadpool(self._receive, conversation_id, text, order, shop, _caller(request))
         # the live console and the caller see the message as sent; the database keeps it with personal data masked
         payload = {"conversation_id": conversation_id, "shop": shop, "message": {**message.to_dict(), "text": text}, "suggestion": suggestion, **burst}
@@ -227,10 +230,7 @@ class Console:
     async def message_suggestion(self, request: Request) -> Response:
         """The suggestion for one earlier buyer message, read in the conversation before it."""
         conversation_id = conversation_id_of(request)
-        raw = request.path_params["message_id"]
-        if not raw.isdigit() or len(raw) > 15:
-            raise ApiError(400, "message id must be a number")
-        message_id = int(raw)
+        message_id = message_id_of(request.path_params["message_id"], "message id must be a number")
         who = _caller(request)
 
         def read() -> dict[str, Any]:
@@ -246,9 +246,7 @@ class Console:
 
     async def feedback(self, request: Request) -> Response:
         data = await json_body(request)
-        conversation_id = optional_str(data, "conversation_id")
-        if not conversation_id or not CONVERSATION_ID.match(conversation_id):
-            raise ApiError(400, "'conversation_id' is required")
+        conversation_id = required_conversation_id(data)
         event = data.get("event")
         if event not in FEEDBACK_EVENTS:
             raise ApiError(400, f"'event' must be one of {', '.join(FEEDBACK_EVENTS)}")
@@ -277,17 +275,14 @@ class Console:
         query = request.query_params.get("q")
         if query is None:
             raise ApiError(400, "query parameter 'q' is required")
-        conversation_id = request.query_params.get("conversation_id")
-        if conversation_id is not None and not CONVERSATION_ID.match(conversation_id):
-            raise ApiError(400, "'conversation_id' is not a conversation id")
+        conversation_id = optional_conversation_id(request.query_params.get("conversation_id"))
         return JSONResponse(await run_in_threadpool(self._suggest, query, conversation_id, shop_param(request.query_params.get("shop")), _caller(request)))
 
     def _engine_asked(self, conversation_id: object, shop: object, who: Principal) -> Engine:
         """The engine a console helper works with: the conversation's shop's, else the shop named, else the default."""
-        if conversation_id is not None:
-            if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
-                raise ApiError(400, "'conversation_id' is not a conversation id")
-            return self._engine_of(conversation_id, who, shop_param(shop))
+        named = optional_conversation_id(conversation_id)
+        if named is not None:
+            return self._engine_of(named, who, shop_param(shop))
         return self._engine(shop_param(shop) or DEFAULT_SHOP, who)
 
     async def kb_search(self, request: Request) -> Response:
@@ -341,14 +336,13 @@ class Console:
         """The last `limit` messages (default 200), oldest first; `before=ID` pages back, `next_before` says where."""
         conversation_id = conversation_id_of(request)
         limit = page_of(request, default=200).limit
-        before = request.query_params.get("before")
-        if before is not None and (not before.isdigit() or len(before) > 15):
-            raise ApiError(400, "'before' must be a message id")
+        raw_before = request.query_params.get("before")
+        before = message_id_of(raw_before, "'before' must be a message id") if raw_before is not None else None
         who = _caller(request)
 
         def read() -> list[Message]:
             self._served_shop(conversation_id, who)  # no such conversation yet: no messages (a customer page opens first)
-            return self.store.messages(conversation_id, limit + 1, int(before) if before else None)
+            return self.store.messages(conversation_id, limit + 1, before)
 
         messages = await run_in_threadpool(read)
         older = len(messages) > limit
@@ -365,7 +359,7 @@ class Console:
 
     async def customer_socket(self, websocket: WebSocket) -> None:
         conversation_id = websocket.path_params["conversation_id"]
-        if not CONVERSATION_ID.match(conversation_id):
+        if not is_conversation_id(conversation_id):
             await websocket.close(code=1008)
             return
         shop = await run_in_threadpool(self.store.shop_of, conversation_id)

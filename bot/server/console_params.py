@@ -10,16 +10,41 @@ from bot.conversations import CONVERSATION_ID
 from bot.server.http import ApiError, optional_int, optional_str
 from bot.shops import ShopError, check_name
 
+MAX_ANSWERED = 50  # message ids one agent reply may answer
+
+
+def is_conversation_id(value: object) -> bool:
+    return isinstance(value, str) and CONVERSATION_ID.match(value) is not None
+
 
 def conversation_id_of(request: Request) -> str:
     """The conversation id in a route's path, or a 400 saying what one may hold."""
     conversation_id = request.path_params["conversation_id"]
-    if not CONVERSATION_ID.match(conversation_id):
+    if not is_conversation_id(conversation_id):
         raise ApiError(400, "conversation id must be 1-64 letters (any script), digits, '_', '.', ':' or '-'")
     return conversation_id
 
 
-MAX_ANSWERED = 50
+def optional_conversation_id(value: object) -> str | None:
+    """A conversation id a query or body may name (None: not named), or a 400."""
+    if value is not None and not is_conversation_id(value):
+        raise ApiError(400, "'conversation_id' is not a conversation id")
+    return value  # type: ignore[return-value]
+
+
+def required_conversation_id(data: dict[str, Any]) -> str:
+    """The conversation id a request body must name, or a 400."""
+    conversation_id = optional_str(data, "conversation_id")
+    if not conversation_id or not is_conversation_id(conversation_id):
+        raise ApiError(400, "'conversation_id' is required")
+    return conversation_id
+
+
+def message_id_of(raw: str, error: str) -> int:
+    """A message id given as text (a path or query parameter), or a 400 with `error`."""
+    if not raw.isdigit() or len(raw) > 15:
+        raise ApiError(400, error)
+    return int(raw)
 
 
 def message_ids(data: dict[str, Any], key: str) -> tuple[int, ...]:
