@@ -16,6 +16,7 @@ from bot.db import (
     conversation_orders_table,
     conversations_table,
     feedback_table,
+    insert_if_absent,
     messages_table,
     now,
     traffic_reviewed_table,
@@ -69,18 +70,12 @@ class ConversationStore:
         text = mask_personal(text)
         created = now()
         with self.db.begin() as conn:
-            held_by = conn.execute(
-                sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)
-            ).scalar_one_or_none()
-            if held_by is not None:
-                if shop is not None and shop != held_by:
-                    raise OtherShop(f"conversation '{conversation_id}' belongs to shop '{held_by}', not '{shop}'")
-                conn.execute(
-                    conversations_table.update().where(conversations_table.c.id == conversation_id).values(updated_at=created)
-                )
-            else:
-                conn.execute(conversations_table.insert().values(
-                    id=conversation_id, shop=shop or DEFAULT_SHOP, created_at=created, updated_at=created))
+            # Created unless it exists: a buyer's burst of first messages, received at once, all land in one conversation.
+            insert_if_absent(conn, conversations_table, id=conversation_id, shop=shop or DEFAULT_SHOP, created_at=created, updated_at=created)
+            held_by = conn.execute(sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)).scalar_one()
+            if shop is not None and shop != held_by:
+                raise OtherShop(f"conversation '{conversation_id}' belongs to shop '{held_by}', not '{shop}'")
+            conn.execute(conversations_table.update().where(conversations_table.c.id == conversation_id).values(updated_at=created))
             result = conn.execute(
                 messages_table.insert().values(conversation_id=conversation_id, role=role, text=text, created_at=created)
             )

@@ -251,6 +251,32 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+KB_CHANGES_LOCK = 0x6B625F63  # "kb_c": the PostgreSQL advisory lock that orders kb_changes' writers
+
+
+def log_kb_change(conn: sa.Connection, shop: str, entry_id: str | None) -> None:
+    """Record a change of what a shop's agents are suggested (entry_id None: its whole layer), as the last statement
+    of the transaction that makes it. Engines remember the highest seq they have read, so seqs must become visible in
+    order: PostgreSQL hands out a sequence number at insert, and a later number can commit first and be read before
+    an earlier one, which would then never be read. Writers therefore take turns until commit (SQLite's one writer
+    at a time already does that)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": KB_CHANGES_LOCK})
+    conn.execute(changes_table.insert().values(shop=shop, entry_id=entry_id, created_at=now()))
+
+
+def insert_if_absent(conn: sa.Connection, table: sa.Table, **values: object) -> None:
+    """INSERT the row unless one with its key exists (ON CONFLICT DO NOTHING): two processes creating the same row at
+    once both go on, where a check-then-insert would fail one of them on the unique key."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise ConfigError(f"unsupported database: {conn.dialect.name} (SQLite or PostgreSQL)")
+    conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
 def _private_sqlite_file(sa_url: sa.engine.URL) -> None:
     """A SQLite database file is made 0600 in a 0700 folder (SQLite gives its -wal and -shm the same mode)."""
     if sa_url.get_backend_name() == "sqlite" and sa_url.database and sa_url.database != ":memory:":

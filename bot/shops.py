@@ -18,6 +18,7 @@ from bot.db import (
     changes_table,
     conversations_table,
     entries_table,
+    log_kb_change,
     now,
     pending_table,
     questions_table,
@@ -93,7 +94,7 @@ def add(db: Engine, name: str, profile: dict[str, str]) -> None:
             conn.execute(shops_table.insert().values(name=name, created_at=stamp))
             if profile:
                 conn.execute(shop_table.insert(), [{"shop": name, "key": k, "position": i, "value": v} for i, (k, v) in enumerate(profile.items())])
-            conn.execute(changes_table.insert().values(shop=name, entry_id=None, created_at=stamp))
+            log_kb_change(conn, name, None)
     except sa.exc.IntegrityError as exc:
         raise ShopError(f"shop '{name}' exists already") from exc
 
@@ -123,4 +124,4 @@ def remove(db: Engine, name: str) -> None:
         for table in (questions_table, pending_table, entries_table, revisions_table, shop_table):
             conn.execute(table.delete().where(table.c.shop == name))
         conn.execute(shops_table.delete().where(shops_table.c.name == name))
-        conn.execute(changes_table.insert().values(shop=name, entry_id=None, created_at=now()))
+        log_kb_change(conn, name, None)

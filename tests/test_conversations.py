@@ -55,3 +55,45 @@ def test_sent_suggestions_are_what_fine_tuning_learns_from(tmp_path: Path) -> No
         {"conversation_id": "c1", "message_id": other.id, "event": "sent", "entry_id": None, "final_text": "在的亲"},  # typed by hand
     ])
     assert store.sent_suggestions() == [("这个能包邮不 亲", "shipping_fee.free_threshold")]
+
+
+def _first_messages_at_once(store: ConversationStore, conversations: int = 10, burst: int = 4) -> list[str]:
+    """Each conversation's first `burst` buyer messages sent from as many threads at the same moment; the errors."""
+    import threading
+
+    errors: list[str] = []
+
+    def send(conversation_id: str, i: int, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            store.add_message(conversation_id, "customer", f"在吗 {i}")
+        except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+            errors.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+    for n in range(conversations):
+        start = threading.Barrier(burst)
+        threads = [threading.Thread(target=send, args=(f"burst-{n}", i, start)) for i in range(burst)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return errors
+
+
+def _check_bursts_kept(store: ConversationStore, conversations: int = 10, burst: int = 4) -> None:
+    errors = _first_messages_at_once(store, conversations, burst)
+    assert errors == [], f"{len(errors)} of {conversations * burst} first messages failed: {sorted(set(errors))}"
+    for n in range(conversations):
+        assert sorted(m.text for m in store.messages(f"burst-{n}")) == [f"在吗 {i}" for i in range(burst)]
+
+
+def test_a_burst_of_first_messages_at_once_all_land_in_one_conversation(tmp_path: Path) -> None:
+    """An integration forwards a buyer's quick "在吗" / "发货了吗" as they arrive: creating the conversation twice
+    must not fail the second message (it did, on the unique key, and the buyer's message was lost)."""
+    _check_bursts_kept(ConversationStore(f"sqlite:///{tmp_path / 'bot.sqlite3'}"))
+
+
+def test_a_burst_of_first_messages_at_once_on_postgresql(postgres_url: str) -> None:
+    from pg_server import fresh_database
+
+    _check_bursts_kept(ConversationStore(fresh_database(postgres_url, "bursts")))

@@ -35,3 +35,46 @@ def test_the_servers_stores_share_one_connection_pool(postgres_url: str) -> None
     assert "pool-agent" in [u["name"] for u in auth.users()] and [m.text for m in conversations.messages("pool-1")] == ["包邮吗"]
     kb.close()  # disposing the shared pool's idle connections leaves the others working: a new pool is made
     assert [m.text for m in conversations.messages("pool-1")] == ["包邮吗"]
+
+
+def test_a_change_committed_late_is_still_read_by_every_engine(postgres_url: str) -> None:
+    """Engines poll kb_changes for seqs above the last they read. On PostgreSQL a writer that took seq 1 may commit after
+    one that took seq 2; a poll in between must not move past 1, or that change never reaches the engine (it did)."""
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    from bot.db import log_kb_change
+
+    from pg_server import fresh_database
+
+    store = KBStore(fresh_database(postgres_url, "late_change"))
+    engine = store.db
+    first = engine.connect()
+    slow = first.begin()
+    log_kb_change(first, "default", "price.coupons")  # takes seq 1 and stays open
+    second = threading.Thread(target=lambda: _logged(engine, "shipping_fee.free_threshold"))
+    second.start()
+    deadline = time.monotonic() + 30
+    with engine.connect() as watch:  # until the second writer has finished, or waits on the first
+        while second.is_alive() and time.monotonic() < deadline:
+            waiting = watch.execute(sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar_one()
+            if waiting:
+                break
+            time.sleep(0.01)
+    seq, seen = store.changes_since(0)  # an engine polls now
+    slow.commit()
+    first.close()
+    second.join(timeout=30)
+    assert not second.is_alive()
+    _, later = store.changes_since(seq)
+    assert (seen or set()) | (later or set()) == {"price.coupons", "shipping_fee.free_threshold"}
+    store.close()
+
+
+def _logged(engine, entry_id: str) -> None:  # type: ignore[no-untyped-def]
+    from bot.db import log_kb_change
+
+    with engine.begin() as conn:
+        log_kb_change(conn, "default", entry_id)

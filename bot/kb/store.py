@@ -21,6 +21,7 @@ from bot.db import (
     changes_table,
     connect,
     entries_table,
+    log_kb_change,
     meta_table,
     now,
     pending_table,
@@ -89,7 +90,7 @@ class KBStore:
             conn.execute(meta_table.insert().values(key=key, value=value))
 
     def _log_change(self, conn: Connection, entry_id: str | None) -> None:
-        conn.execute(changes_table.insert().values(shop=self.shop_name, entry_id=entry_id, created_at=now()))
+        log_kb_change(conn, self.shop_name, entry_id)
 
     def last_change(self) -> int:
         """The sequence number of the latest change to what this shop's agents are suggested (0: none yet)."""
