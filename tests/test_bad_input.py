@@ -88,11 +88,25 @@ def test_bad_fields_and_unknown_ids(server) -> None:  # type: ignore[no-untyped-
         ("/api/kb/entries/no.such.entry/approve", {"base_version": 1}, 404, "no.such.entry"),
         ("/api/kb/entries", {"intent": "price", "questions": "包邮吗", "answer": "x"}, 400, "must be a list of strings"),
         ("/api/kb/entries", {"intent": "price", "questions": ["包\x1b邮吗"], "answer": "好的"}, 422, "control character"),
+        # a feedback row keeps the entry id in 100 characters: a longer one was a 500 on PostgreSQL, after the reply was stored
+        ("/api/conversations/ids-1/replies", {"text": "您好", "entry_id": "a" * 101}, 400, "not a knowledge-base entry id"),
+        ("/api/conversations/ids-1/replies", {"text": "您好", "parts": [{"message_id": message_id, "entry_id": "Price Coupons"}]}, 400,
+         "not a knowledge-base entry id"),
+        ("/api/feedback", {"conversation_id": "ids-1", "event": "picked", "entry_id": "a" * 101}, 400, "not a knowledge-base entry id"),
+        ("/api/traffic/accept", {"message_ids": 5, "action": "dismiss"}, 400, "must be a list of at most"),
+        ("/api/traffic/dismiss", {"message_ids": [2**63]}, 400, "out of range"),
+        ("/api/traffic/dismiss", {"message_ids": ["7"]}, 400, "must be an integer"),
     ]
     for path, payload, status, says in cases:
         got, body = api(base, path, payload)
         assert got == status and says in json.dumps(body, ensure_ascii=False), (path, payload, got, body)
     assert api(base, "/api/kb/entries/no.such.entry")[0] == 404
+    # digits that str.isdigit() takes but int() does not ("²", "①"), and version numbers past any column, were 500s
+    q = urllib.parse.quote
+    for path in (f"/api/conversations?limit={q('²')}", f"/api/conversations?offset={q('¹')}", f"/api/conversations/ids-1/messages/{q('①')}/suggestion",
+                 "/api/kb/entries/price.coupons/diff?version=99999999999999999999", f"/api/kb/entries/price.coupons/diff?version={q('²')}"):
+        got, body = api(base, path)
+        assert got == 400 and "error" in body, (path, got, body)
     assert api(base, "/api/conversations/" + urllib.parse.quote("a" * 65) + "/messages")[0] == 400
     messages, feedback, revisions = _stored(server)
     assert (messages, revisions) == (before[0] + 1, before[2]) and feedback >= before[1]

@@ -60,3 +60,17 @@ def test_a_page_that_opens_while_sessions_are_checked_is_left_open() -> None:
 
     assert run_in_own_loop(hub.close_ended(live)) == 1
     assert old.closed == hub_module.SESSION_ENDED and new.closed is None and new in hub.agents
+
+
+def test_a_customer_page_sees_its_conversation_only_in_a_shop_its_account_serves() -> None:
+    """A page may open on an id no conversation has yet; when the first message makes it in another shop, an agent of
+    shop a listening there must not read that shop's replies (it could, before)."""
+    hub = Hub()
+    listener, staff, admin = FakePage(), FakePage(), FakePage()
+    hub.join(listener, "ann", "later-1", frozenset({"shop-a"}))  # type: ignore[arg-type]
+    hub.join(staff, "bo", "later-1", frozenset({"shop-b"}))  # type: ignore[arg-type]
+    hub.join(admin, "root", "later-1", None)  # type: ignore[arg-type]
+    run_in_own_loop(hub.to_customer("later-1", {"type": "agent_message", "shop": "shop-b", "text": "亲,已经发货了"}))
+    assert staff.received and admin.received and not listener.received
+    run_in_own_loop(hub.to_customer("later-1", {"type": "agent_message", "shop": "shop-a", "text": "亲,在的"}))
+    assert len(listener.received) == 1

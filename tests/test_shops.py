@@ -323,6 +323,10 @@ def test_an_editor_edits_only_its_shops_and_reads_the_common_layer(scoped: dict[
     assert ed.get(base + "/api/kb/entries?shop=shop-a&limit=5").status_code == 200
     assert ed.get(base + "/api/kb/entries?shop=shop-b&limit=5").status_code == 403
     assert ed.get(base + "/api/traffic/clusters?shop=shop-b").status_code == 403
+    nlu = ed.post(base + "/api/kb/nlu?shop=shop-a")  # the Rasa project's training data is the default shop's
+    assert nlu.status_code == 422 and "default shop" in nlu.json()["error"]
+    every_shop = ed.get(base + "/api/traffic/clusters?shop=common")  # the common layer learns from every shop's buyers
+    assert every_shop.status_code == 403 and "only an admin" in every_shop.json()["error"]
     meta = ed.get(base + "/api/kb/meta?shop=shop-a").json()
     assert meta["shops"] == ["shop-a", "common"] and meta["shop"]["free_shipping_threshold"] == "59"
     assert ed.get(base + "/api/kb/entries?shop=common&limit=5").status_code == 200
@@ -376,3 +380,23 @@ def test_an_agents_console_shows_only_its_shops_conversations_live(browser, scop
     page.wait_for_selector("#conversations button[data-id='live-a-1']")
     assert page.locator("#conversations button[data-id='live-b-1']").count() == 0
     context.close()
+
+
+def test_a_shops_csv_may_use_the_common_layers_values_and_keeps_its_own_profile(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The web editor's CSV import checked answers against the shop's own profile only (an export of entries the editor
+    had accepted came back refused); `bot kb import x.csv --shop` copied the common layer's values into the shop's."""
+    from bot.intents import load_intents
+    from bot.kb.sync import csv_for
+
+    db = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    common = KBStore(db, shops.COMMON)
+    import_kb(settings, store=common)  # the seed KB and its profile, as the common layer
+    shops.add(common.db, "shop-x", {"shop_name": "小满杂货"})
+    csv_text = "id,intent,status,tags,questions,answer\r\nprice.student,price,approved,,有学生价吗,亲，满{free_shipping_threshold}元包邮哦~\r\n"
+    store = KBStore(db, "shop-x")
+    store.replace_all(csv_for(store, csv_text.encode("utf-8"), load_intents(PROJECT)), author="sheet")
+    assert store.load().shop == {"shop_name": "小满杂货"} and [e.id for e in store.load().entries] == ["price.student"]
+    assert store.shop()["free_shipping_threshold"] == common.shop()["free_shipping_threshold"]
+    (tmp_path / "x.csv").write_text(csv_text, encoding="utf-8")
+    import_kb(settings, tmp_path / "x.csv", store=store)
+    assert store.load().shop == {"shop_name": "小满杂货"}, "the common layer's values stay the common layer's"

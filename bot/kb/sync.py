@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable
 
 from bot.errors import BotError
 from bot.intents import load_intents
 from bot.kb import KBContent
-from bot.kb.csv_io import read_csv, write_csv
+from bot.kb.csv_io import parse_csv, read_csv, write_csv
 from bot.kb.files import read_kb, write_kb
 from bot.kb.store import KBStore
 from bot.settings import Settings
@@ -45,11 +46,22 @@ def is_csv(path: Path) -> bool:
 
 
 def read_source(settings: Settings, path: Path, store: KBStore) -> KBContent:
-    """A kb/-style directory or a CSV file, validated whole (a CSV keeps the database's shop profile)."""
+    """A kb/-style directory or a CSV file, validated whole (a CSV keeps the layer's profile: see `csv_for`)."""
     intents = load_intents(settings.project_dir)
     if is_csv(path):
-        return read_csv(path, intents, store.shop())
+        return _with_own_profile(read_csv(path, intents, store.shop()), store)
     return read_kb(path, intents)
+
+
+def csv_for(store: KBStore, data: bytes, intents: Iterable[str], name: str = "upload.csv") -> KBContent:
+    """A CSV's entries for the store's layer, validated whole. Their answers are checked against the profile that fills
+    them (the common layer's values and the layer's own, as the editor checks them), and the layer keeps its own profile:
+    a CSV carries none, and the common layer's values are not copied into a shop's."""
+    return _with_own_profile(parse_csv(data, intents, store.shop(), name), store)
+
+
+def _with_own_profile(content: KBContent, store: KBStore) -> KBContent:
+    return replace(content, shop=store.load().shop)
 
 
 def _mark_in_step(settings: Settings, store: KBStore) -> None:

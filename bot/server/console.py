@@ -24,16 +24,25 @@ from bot.reply_feedback import AgentReply, feedback_rows
 from bot.rules import check_reply
 from bot.server.access import principal_of, session_key_of
 from bot.server.console_params import (
+    MAX_ANSWERED,
     conversation_id_of,
+    entry_id_of,
     is_conversation_id,
     message_id_of,
-    message_ids,
     optional_conversation_id,
     reply_parts,
     required_conversation_id,
     shop_param,
 )
-from bot.server.http import ApiError, json_body, optional_int, optional_rank, optional_str, page_of
+from bot.server.http import (
+    ApiError,
+    json_body,
+    message_ids,
+    optional_int,
+    optional_rank,
+    optional_str,
+    page_of,
+)
 from bot.server.hub import Hub
 from bot.shop_engines import ShopEngines
 from bot.shops import DEFAULT_SHOP, ShopError
@@ -170,8 +179,8 @@ class Console:
             raise ApiError(422, f"'suggested_text' is {len(suggested_text)} characters; the limit is {limit}")
         who = _caller(request)
         reply = AgentReply(
-            text.strip(), optional_int(data, "message_id"), optional_str(data, "entry_id"), optional_rank(data),
-            suggested_text, message_ids(data, "answers"), reply_parts(data), who.name,
+            text.strip(), optional_int(data, "message_id"), entry_id_of(data), optional_rank(data),
+            suggested_text, message_ids(data, "answers", MAX_ANSWERED), reply_parts(data), who.name,
         )
         shop, message, stored, burst = await run_in_threadpool(self._record_reply, conversation_id, reply, who)
         payload = {"conversation_id": conversation_id, "shop": shop, "message": {**message.to_dict(), "text": reply.text}}  # the buyer gets the reply as written
@@ -260,7 +269,7 @@ class Console:
             "conversation_id": conversation_id,
             "message_id": optional_int(data, "message_id"),
             "event": event,
-            "entry_id": optional_str(data, "entry_id"),
+            "entry_id": entry_id_of(data),
             "rank": optional_rank(data),
             "final_text": final_text,
         }
@@ -296,10 +305,12 @@ class Console:
         who = _caller(request)
 
         def search() -> list[dict[str, Any]]:
-            engine = self._engine_asked(request.query_params.get("conversation_id"), request.query_params.get("shop"), who)
+            conversation_id = request.query_params.get("conversation_id")
+            engine = self._engine_asked(conversation_id, request.query_params.get("shop"), who)
+            conversation = self.store.conversation(conversation_id).latest() if conversation_id else None  # its order's facts
             return [
                 {"id": r.id, "intent": r.intent, "text": r.text, "matched_question": r.matched_question, "score": r.score}
-                for r in engine.search_kb(query, 8)
+                for r in engine.search_kb(query, 8, context=conversation)
             ]
 
         return JSONResponse({"results": await run_in_threadpool(search)})
@@ -362,11 +373,12 @@ class Console:
         if not is_conversation_id(conversation_id):
             await websocket.close(code=1008)
             return
+        who = _caller(websocket)
         shop = await run_in_threadpool(self.store.shop_of, conversation_id)
-        if shop is not None and not _caller(websocket).serves(shop):
+        if shop is not None and not who.serves(shop):
             await websocket.close(code=1008)
             return
-        await self._hold(websocket, conversation_id, None)
+        await self._hold(websocket, conversation_id, who.visible_shops())  # a conversation made later in another shop stays unseen
 
     async def _hold(self, websocket: WebSocket, conversation_id: str | None, shops: frozenset[str] | None) -> None:
         """Keep a page's socket in the hub until the page goes away or its session ends; pages only listen."""

@@ -7,7 +7,8 @@ from typing import Any
 from starlette.requests import Request
 
 from bot.conversations import CONVERSATION_ID
-from bot.server.http import ApiError, optional_int, optional_str
+from bot.kb.validate import ID_PATTERN
+from bot.server.http import ApiError, is_number, optional_int, optional_str
 from bot.shops import ShopError, check_name
 
 MAX_ANSWERED = 50  # message ids one agent reply may answer
@@ -42,19 +43,17 @@ def required_conversation_id(data: dict[str, Any]) -> str:
 
 def message_id_of(raw: str, error: str) -> int:
     """A message id given as text (a path or query parameter), or a 400 with `error`."""
-    if not raw.isdigit() or len(raw) > 15:
+    if not is_number(raw) or len(raw) > 15:
         raise ApiError(400, error)
     return int(raw)
 
 
-def message_ids(data: dict[str, Any], key: str) -> tuple[int, ...]:
-    """A list of message ids in a request body (at most MAX_ANSWERED)."""
-    value = data.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or len(value) > MAX_ANSWERED:
-        raise ApiError(400, f"'{key}' must be a list of at most {MAX_ANSWERED} message ids")
-    return tuple(dict.fromkeys(optional_int({key: v}, key) for v in value))  # type: ignore[misc]
+def entry_id_of(data: dict[str, Any], key: str = "entry_id") -> str | None:
+    """The KB entry a body names (None: not named), or a 400: a feedback row keeps it, at most 100 characters."""
+    entry_id = optional_str(data, key)
+    if entry_id is not None and not ID_PATTERN.match(entry_id):
+        raise ApiError(400, f"'{key}' is not a knowledge-base entry id (lower-case letters, digits, '_', '.', '-'; at most 100)")
+    return entry_id
 
 
 def reply_parts(data: dict[str, Any]) -> dict[int, str]:
@@ -66,7 +65,7 @@ def reply_parts(data: dict[str, Any]) -> dict[int, str]:
         raise ApiError(400, f"'parts' must be a list of at most {MAX_ANSWERED} objects {{message_id, entry_id}}")
     parts: dict[int, str] = {}
     for part in value:
-        message_id, entry_id = optional_int(part, "message_id"), optional_str(part, "entry_id")
+        message_id, entry_id = optional_int(part, "message_id"), entry_id_of(part)
         if message_id is None or not entry_id:
             raise ApiError(400, "each of 'parts' needs a 'message_id' and an 'entry_id'")
         parts[message_id] = entry_id

@@ -17,14 +17,17 @@ from starlette.responses import JSONResponse, Response
 from bot import traffic
 from bot.errors import KBValidationError
 from bot.intents import load_intents
-from bot.kb.csv_io import dump_csv, parse_csv
+from bot.kb.csv_io import dump_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
-from bot.kb.nlu_export import write_kb_nlu
+from bot.kb.nlu_export import GENERATED_FILE, write_kb_nlu
 from bot.kb.records import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
+from bot.kb.sync import csv_for
 from bot.server.access import principal_of
 from bot.server.http import (
     ApiError,
+    is_number,
     json_body,
+    message_ids,
     optional_int,
     optional_str,
     optional_str_list,
@@ -40,6 +43,10 @@ from bot.suggest import Engine
 def _traffic_of(scope: "Scope") -> str | None:
     """Whose conversations an editor learns from: its shop's (the common layer's editors: every shop's)."""
     return None if scope.shop == COMMON else scope.shop
+
+
+def _is_version(raw: str) -> bool:
+    return is_number(raw) and len(raw) <= 9
 
 
 def _author(request: Request) -> str:
@@ -84,8 +91,10 @@ class EditorApi:
         self.settings = engines.settings
         self.intents = load_intents(engines.settings.project_dir)
 
-    async def _scope(self, request: Request, write: bool = False) -> Scope:
-        """The shop the request names, if the caller may work on it (403 otherwise; 422 for no such shop)."""
+    async def _scope(self, request: Request, write: bool = False, traffic: bool = False) -> Scope:
+        """The shop the request names, if the caller may work on it (403 otherwise; 422 for no such shop). The common
+        layer is every editor's to read, but only an admin's to change (`write`) or to learn from (`traffic`: its
+        traffic is every shop's buyers' messages)."""
         principal = principal_of(request)
         if principal is None:
             raise ApiError(401, "log in first")
@@ -96,6 +105,8 @@ class EditorApi:
         if shop == COMMON:
             if write and not principal.may_edit_common:
                 raise ApiError(403, f"the '{COMMON}' layer reaches every shop: only an admin changes it")
+            if traffic and not principal.may_edit_common:
+                raise ApiError(403, f"the '{COMMON}' layer learns from every shop's buyers: only an admin reads them")
         elif not principal.serves(shop):
             raise ApiError(403, f"{principal.name} does not serve shop '{shop}'")
         try:
@@ -203,13 +214,11 @@ class EditorApi:
 
     async def diff(self, request: Request) -> Response:
         entry_id = request.path_params["entry_id"]
-        try:
-            version = int(request.query_params.get("version", ""))
-            against = int(request.query_params["against"]) if request.query_params.get("against") else None
-        except ValueError as exc:
-            raise ApiError(400, "'version' (and 'against', if given) must be version numbers") from exc
+        version, against = (request.query_params.get(name) or "" for name in ("version", "against"))
+        if not _is_version(version) or not (against == "" or _is_version(against)):
+            raise ApiError(400, "'version' (and 'against', if given) must be version numbers")
         scope = await self._scope(request)
-        return JSONResponse(await self._call(scope.editor.diff, entry_id, version, against))
+        return JSONResponse(await self._call(scope.editor.diff, entry_id, int(version), int(against) if against else None))
 
     # -- checking -------------------------------------------------------------------------------
 
@@ -266,7 +275,7 @@ class EditorApi:
         store = scope.editor.store
 
         def run() -> int:
-            content = parse_csv(body, self.intents, store.load().shop, "upload.csv")  # keeps the layer's own profile
+            content = csv_for(store, body, self.intents)
             store.replace_all(content, author=author)
             return len(content.entries)
 
@@ -277,6 +286,9 @@ class EditorApi:
     async def write_nlu(self, request: Request) -> Response:
         settings = self.settings
         scope = await self._scope(request, write=True)
+        if scope.shop != DEFAULT_SHOP:  # one Rasa model serves every shop: `bot train` writes the file from the default shop too
+            raise ApiError(422, f"data/nlu/{GENERATED_FILE} holds the default shop's questions (one intent model serves every shop); "
+                           f"shop '{scope.shop}' cannot write it")
 
         def run() -> dict[str, Any]:
             path = write_kb_nlu(scope.editor.store.approved(), settings.project_dir / "data" / "nlu")
@@ -289,7 +301,7 @@ class EditorApi:
 
     async def clusters(self, request: Request) -> Response:
         page = page_of(request, default=50, most=200)
-        scope = await self._scope(request)
+        scope = await self._scope(request, traffic=True)
         found = await run_in_threadpool(traffic.clusters, scope.editor.store.db, scope.engine.encoder, scope.engine.index, scope.editor, _traffic_of(scope))
         shown = found[page.offset:page.offset + page.limit]
         return JSONResponse({"clusters": [c.to_dict() for c in shown], **page.of(found)})
@@ -298,7 +310,7 @@ class EditorApi:
         data = await json_body(request)
         scope = await self._scope(request, write=True)
         record = await self._call(
-            traffic.accept, scope.editor.store.db, scope.editor, data.get("message_ids") or [], optional_str(data, "action") or "",
+            traffic.accept, scope.editor.store.db, scope.editor, message_ids(data, "message_ids", traffic.MAX_MESSAGES), optional_str(data, "action") or "",
             _author(request), entry_id=optional_str(data, "entry_id"), questions=optional_str_list(data, "questions") or [],
             intent=optional_str(data, "intent"), answer=optional_str(data, "answer"), shop=_traffic_of(scope),
         )
@@ -306,7 +318,7 @@ class EditorApi:
 
     async def dismiss(self, request: Request) -> Response:
         data = await json_body(request)
-        ids = data.get("message_ids") or []
+        ids = message_ids(data, "message_ids", traffic.MAX_MESSAGES)
         scope = await self._scope(request, write=True)
         await self._call(traffic.dismiss, scope.editor.store.db, ids, _author(request), _traffic_of(scope))
         return JSONResponse({"dismissed": len(ids)})

@@ -34,7 +34,7 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
     limit = body_limit(request) if limit is None else limit
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not is_number(declared):
             raise ApiError(400, "Content-Length is not a number")
         if int(declared) > limit:
             raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
@@ -62,6 +62,21 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     return data
+
+
+def is_number(raw: str) -> bool:
+    """Whether a text is a whole number in ASCII digits ("²" and "①" are digits to str.isdigit, not to int)."""
+    return raw.isascii() and raw.isdigit()
+
+
+def message_ids(data: dict[str, Any], key: str, most: int) -> tuple[int, ...]:
+    """A list of at most `most` message ids in a request body (none: empty), each named once."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > most:
+        raise ApiError(400, f"'{key}' must be a list of at most {most} message ids")
+    return tuple(dict.fromkeys(optional_int({key: v}, key) for v in value))  # type: ignore[misc]
 
 
 def optional_int(data: dict[str, Any], key: str) -> int | None:
@@ -132,7 +147,7 @@ def page_of(request: Request, default: int = 100, most: int = 500) -> Page:
         if raw is None or raw == "":
             values[name] = fallback
             continue
-        if not raw.isdigit() or len(raw) > 10 or int(raw) > top or (name == "limit" and int(raw) == 0):
+        if not is_number(raw) or len(raw) > 10 or int(raw) > top or (name == "limit" and int(raw) == 0):
             raise ApiError(400, f"'{name}' must be a whole number {'from 1 to ' + str(top) if name == 'limit' else 'from 0'}")
         values[name] = int(raw)
     return Page(values["limit"], values["offset"])

@@ -19,20 +19,21 @@ SESSION_ENDED = 1008  # policy violation: the page's login ended (logout, accoun
 
 class Hub:
     """An agent page sees the conversations of the shops its account serves (an admin's, every one); a customer page
-    sees only its own conversation."""
+    sees only its own conversation, and only while that belongs to a shop its account serves (a page may open on an id
+    that no conversation has yet: the first message gives it a shop)."""
 
     def __init__(self) -> None:
         self.agents: dict[WebSocket, frozenset[str] | None] = {}  # each agent page's shops (None: every shop)
-        self.customers: dict[str, set[WebSocket]] = {}
+        self.customers: dict[str, dict[WebSocket, frozenset[str] | None]] = {}  # each conversation's pages, with their shops
         self.sessions: dict[WebSocket, str] = {}  # each open page's session key
         # also hands each event to the other server processes (bot.server.relay); None: this process is alone
         self.publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     def join(self, socket: WebSocket, session: str, conversation_id: str | None = None, shops: frozenset[str] | None = None) -> None:
-        """A page opened: an agent console (no conversation; it sees these shops) or the customer page of one conversation."""
+        """A page opened: an agent console (no conversation) or the customer page of one conversation; it sees these shops."""
         self.sessions[socket] = session
         if conversation_id:
-            self.customers.setdefault(conversation_id, set()).add(socket)
+            self.customers.setdefault(conversation_id, {})[socket] = shops
         else:
             self.agents[socket] = shops
 
@@ -42,7 +43,7 @@ class Hub:
         self.agents.pop(socket, None)
         for conversation_id, sockets in list(self.customers.items()):
             if socket in sockets:
-                sockets.discard(socket)
+                del sockets[socket]
                 if not sockets:
                     del self.customers[conversation_id]
 
@@ -81,11 +82,10 @@ class Hub:
 
     async def deliver(self, target: str, event: dict[str, Any]) -> None:
         """Send an event to this process's pages of `target` ("agents" or "customer:<conversation id>")."""
-        if target == AGENTS:
+        pages = self.agents if target == AGENTS else self.customers.get(target.removeprefix(CUSTOMER), {})
+        if target == AGENTS or target.startswith(CUSTOMER):
             shop = event.get("shop")
-            await self._send({s for s, shops in self.agents.items() if shops is None or shop in shops}, event)
-        elif target.startswith(CUSTOMER):
-            await self._send(self.customers.get(target[len(CUSTOMER):], set()), event)
+            await self._send({s for s, shops in pages.items() if shops is None or shop in shops}, event)
 
     async def _everywhere(self, target: str, event: dict[str, Any]) -> None:
         await self.deliver(target, event)
