@@ -51,8 +51,10 @@ class _EngineHolder:
         if self._error is not None:
             raise RuntimeError(f"the bot engine could not be loaded: {self._error}")
         if time.monotonic() - self._last_sync > SYNC_EVERY_S:
-            self._engine.catch_up()
+            # Claimed before catching up: while one request applies a long import, the others answer from the index
+            # as it is rather than all queueing on the engine's lock.
             self._last_sync = time.monotonic()
+            self._engine.catch_up()
         return self._engine
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
@@ -92,6 +93,9 @@ def test_order_facts_fill_the_answer_and_a_missing_one_blocks_sending(server) ->
     status, later = api(base, "/api/conversations/order-known/messages", {"text": "我的订单哪天能发出去"})
     dispatch = next(s for s in later["suggestion"]["suggestions"] if s["id"] == "delivery_time.order_dispatch_day")
     assert "12月1日 10:00" in dispatch["text"], "the order's facts are kept with the conversation"
+    status, found = api(base, "/api/kb/search?q=" + quote("运单号多少") + "&conversation_id=order-known")  # the agent's own search
+    tracking = next(r for r in found["results"] if r["id"] == "logistics_tracking.order_tracking_no")
+    assert ORDER["tracking_no"] in tracking["text"] and "{" not in tracking["text"], "the agent's search fills the order's facts too"
 
     status, body = api(base, "/api/conversations/order-unknown/messages", {"text": ASK_TRACKING})
     ranked = [s["id"] for s in body["suggestion"]["suggestions"]]

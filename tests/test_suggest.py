@@ -147,3 +147,56 @@ def test_json_shape(engine) -> None:  # type: ignore[no-untyped-def]
     assert data["context"] is None  # no conversation so far
     assert set(data["intent"]) == {"name", "confidence"}
     assert {"id", "text", "score", "intent", "matched_question"} <= set(data["suggestions"][0])
+
+
+def test_remembered_readings_survive_threads_and_forget_a_changed_kb() -> None:
+    """The memo of earlier messages' readings is shared by the threads that suggest while a KB edit empties it: no
+    KeyError from a put racing a clear, and a reading begun before the edit is not stored after it."""
+    import threading
+    import time
+
+    from bot.suggest.live_kb import Readings
+
+    readings = Readings(size=50)
+    errors: list[BaseException] = []
+    stop = time.monotonic() + 1.0
+
+    def put(prefix: str) -> None:
+        i = 0
+        while time.monotonic() < stop:
+            try:
+                readings.put(f"{prefix}{i % 200}", "price", readings.generation)
+            except BaseException as exc:  # noqa: BLE001 - any failure is what the test looks for
+                errors.append(exc)
+                return
+            i += 1
+
+    def forget() -> None:
+        while time.monotonic() < stop:
+            readings.forget()
+
+    threads = [threading.Thread(target=put, args=(p,)) for p in "ab"] + [threading.Thread(target=forget)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(readings) <= 50
+    before = readings.generation
+    readings.forget()  # an approved edit, while a suggestion read "包邮吗" against the old KB
+    readings.put("包邮吗", "shipping_fee", before)
+    assert readings.get("包邮吗") is None
+    readings.put("包邮吗", "shipping_fee", readings.generation)
+    assert readings.get("包邮吗") == "shipping_fee"
+
+
+def test_a_reading_helped_by_the_earlier_message_is_not_remembered_as_the_messages_own(engine) -> None:  # type: ignore[no-untyped-def]
+    """Each message is also searched together with the one before it; what that finds belongs to this conversation.
+    Remembered as the text's own reading, it became what every later conversation read that text to ask."""
+    from bot.clauses import read_message
+
+    engine.forget_readings()
+    text = read_message("运费多少").query
+    engine.suggest("运费多少", context=["什么时候发货"])
+    assert engine._own_intents.get(text) is None
+    alone = engine.suggest("运费多少")
+    assert engine._own_intents.get(text) == alone.intent.name

@@ -137,6 +137,7 @@ class Engine(LiveKB):
         """Suggest replies for the buyer's message, read in the context of the conversation so far (a
         `bot.context.Conversation`, or turns it is built from), filled with the shop's and the order's facts."""
         k = self.settings.suggest.k if k is None else k
+        generation = self._own_intents.generation  # readings made now are of this KB and model
         reading = read_message(check_message(message, self.settings.limits.max_message_chars))
         if content_chars(reading.text) == 0:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), "no words to match (only emoji or punctuation)")
@@ -168,8 +169,8 @@ class Engine(LiveKB):
         message_intent = FOLLOW_UP if follow_up else self._message_intent(nlu, own, hits)
         if not past and self._follows_nothing(text, hits, message_intent):
             return self._abstain(nlu.intent, nlu.ranking, "a follow-up (\"这个呢\") with no earlier message to follow")
-        if not follow_up:
-            self._own_intents.put(text, message_intent)
+        if not follow_up and earlier is None:  # a reading helped by the earlier message is not this message's own
+            self._own_intents.put(text, message_intent, generation)
         next_reply = self.dialogue.predict(tuple(history), message_intent) if self.dialogue and history else None
         parse = self._in_context(own, nlu, message_intent, next_reply)
         retrieve_text = f"{topic} {text}" if topic else text
@@ -271,6 +272,7 @@ class Engine(LiveKB):
 
     def _own_intent(self, text: str, index: KBIndex) -> str:
         """What an earlier message asked, on its own (remembered: every later message re-reads it)."""
+        generation = self._own_intents.generation
         text = read_message(text).query
         known = self._own_intents.get(text)
         if known is not None:
@@ -281,7 +283,7 @@ class Engine(LiveKB):
         else:
             hits = index.search(text, ranking.RETRIEVAL_INTENT_DEPTH)
             intent = self._message_intent(nlu, self._intent(nlu, hits), hits)
-        self._own_intents.put(text, intent)
+        self._own_intents.put(text, intent, generation)
         return intent
 
     def _history(self, past: Sequence[BuyerTurn], index: KBIndex) -> list[Exchange]:
@@ -355,10 +357,12 @@ class Engine(LiveKB):
             return hits
         return hits + [Hit(holding, 0.0, 0.0, 0.0, "", "question")]
 
-    def search_kb(self, query: str, k: int = 8) -> list[Reply]:
-        """The live entries that best match a text (the agent's own search of the KB), filled with the shop's facts."""
+    def search_kb(self, query: str, k: int = 8, context: ContextLike = None) -> list[Reply]:
+        """The live entries that best match a text (the agent's own search of the KB), filled with the shop's facts and,
+        in a conversation, its order's."""
         index = self.index
-        return [self._reply(h.entry, h.score, h.matched) for h in index.search(query, k)] if index is not None else []
+        facts = self.facts(conversation_of(context))
+        return [self._reply(h.entry, h.score, h.matched, facts) for h in index.search(query, k)] if index is not None else []
 
     def facts(self, conversation: Conversation | None = None) -> dict[str, str]:
         """What fills an answer's variables: the shop's profile and, in a conversation, its order's facts."""

@@ -20,18 +20,39 @@ COMPACT_AFTER = 200  # overlay entries before the index is rebuilt in the backgr
 OWN_INTENT_CACHE = 4096  # earlier messages whose own intent is remembered (a conversation re-reads them)
 
 
-class LRU(OrderedDict):  # type: ignore[type-arg]
-    """A bounded str -> str memo (the engine's reading of messages it has seen)."""
+class Readings:
+    """A bounded memo of what messages were read to ask (text -> intent), shared by the threads that suggest.
+
+    `forget` empties it when the KB or the model changes and starts a new generation: a reading made by a suggestion
+    that began before (on the old KB) is not stored after it.
+    """
 
     def __init__(self, size: int) -> None:
-        super().__init__()
         self.size = size
+        self.generation = 0
+        self._memo: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def put(self, key: str, value: str) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
+    def get(self, text: str) -> str | None:
+        with self._lock:
+            return self._memo.get(text)
+
+    def put(self, text: str, intent: str, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._memo[text] = intent
+            self._memo.move_to_end(text)
+            if len(self._memo) > self.size:
+                self._memo.popitem(last=False)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._memo.clear()
+            self.generation += 1
+
+    def __len__(self) -> int:
+        return len(self._memo)
 
 
 class LiveKB:
@@ -47,7 +68,7 @@ class LiveKB:
         self.settings = settings
         self.store = store
         self.encoder = encoder
-        self._own_intents = LRU(OWN_INTENT_CACHE)  # what earlier messages asked, read against this KB
+        self._own_intents = Readings(OWN_INTENT_CACHE)  # what earlier messages asked, read against this KB
         self.kb: KBContent = KBContent()  # the live KB: shop profile and approved entries (set by _set_kb)
         self.promised: frozenset[str] | None = None  # the commitments approved answers make (set by _set_kb)
         self._clarify: tuple[Entry, ...] = ()  # the clarifying script offered when abstaining, found once per KB
@@ -69,7 +90,7 @@ class LiveKB:
 
     def forget_readings(self) -> None:
         """Drop what earlier messages were read to ask (the KB or the model they were read with changed)."""
-        self._own_intents.clear()
+        self._own_intents.forget()
 
     def refresh(self, progress: bool = False, vectors: VectorSource | None = None) -> bool:
         """Reload the KB from the database; rebuild the index only if the KB or encoder changed (embedding only the
