@@ -253,7 +253,9 @@ _FOLLOW_UP_FILLER = re.compile(
     r"那么|那|还有|然后|另外|也是|也|一样|同样|这个|那个|这款|那款|这件|那件|这种|这一款|这|它|"
     r"呢|吗|嘛|呀|啊|哦|的|了|么|亲|怎么样|咋样|如何|是不是|有没有|[\W_]",
 )
-_LINK = re.compile(r"https?://\S+|\S+\.(?:com|cn)/\S*", re.IGNORECASE)
+# A link ends at a space or at the first Chinese character or full-width mark: "…item.htm?id=1这个有货吗" asks something.
+_URL_CHAR = r"[^\s\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
+_LINK = re.compile(rf"https?://{_URL_CHAR}+|{_URL_CHAR}+\.(?:com|cn)/{_URL_CHAR}*", re.IGNORECASE)
 # What Taobao's "share" wraps around a link: 【淘宝】, the item title in 「」, the open-the-app hints, tokens.
 _SHARE_TEXT = re.compile(
     r"【[^】]*】|「[^」]*」|点击链接直接打开|或者?淘宝搜索直接打开|复制[^，,\s]*打开[^，,\s]*|[￥$€][A-Za-z0-9]+[￥$€]|\b[A-Z]{2}\d{3,4}\b"

@@ -58,12 +58,16 @@ def content_chars(text: str) -> int:
     return sum(1 for c in text if is_word_char(c))
 
 
+def _is_decimal_point(word: str, i: int) -> bool:
+    return word[i] == "." and 0 < i < len(word) - 1 and word[i - 1].isdigit() and word[i + 1].isdigit()
+
+
 def words(text: str) -> list[str]:
     """jieba words of a normalised text, without punctuation, emoji or particles."""
     jieba = _jieba()
     out = []
     for word in jieba.lcut(normalize(text)):
-        word = "".join(c for c in word if is_word_char(c))
+        word = "".join(c for i, c in enumerate(word) if is_word_char(c) or _is_decimal_point(word, i))  # 59.9 is not 599
         if word and word not in STOP_WORDS:
             out.append(word)
     return out

@@ -127,6 +127,9 @@ def test_context_conversations_are_held_out_from_training_data() -> None:
 
 def test_shared_links_are_not_questions() -> None:
     assert is_link_only("https://detail.tmall.com/item.htm?id=1") and not is_link_only("https://a.cn/x 这个有货吗")
+    # Chinese has no spaces: the link ends where the question starts
+    assert not is_link_only("https://item.taobao.com/item.htm?id=123这个有货吗")
+    assert not is_link_only("我在m.tb.cn/h.abc看到的这款还有吗")
 
 
 # -- Rasa's own commands on the project ------------------------------------------------------

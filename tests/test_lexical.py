@@ -84,3 +84,11 @@ def test_saved_and_loaded_it_answers_the_same(index: LexicalIndex, tmp_path: Pat
     for query in QUERIES:
         np.testing.assert_allclose(loaded.scores(query), index.scores(query))
         assert loaded.top(query, 10).tolist() == index.top(query, 10).tolist()
+
+
+def test_a_decimal_number_is_one_token_apart_from_its_digits() -> None:
+    from bot.segment import lexical_tokens
+
+    assert "59.9" in lexical_tokens("满59.9包邮吗") and "599" not in lexical_tokens("满59.9包邮吗")
+    assert "599" in lexical_tokens("满599包邮吗")
+    assert "." not in "".join(lexical_tokens("包邮吗.好的"))  # a full stop is not part of a word

@@ -25,12 +25,16 @@ from bot.normalize import normalize
         ("nihao", "你好"),
         ("是正品吗#E-s23", "是正品吗"),
         ("[微笑]好的", "好的"),
+        ("[OK] 收到", "收到"),
+        ("5元卷能用吗", "5元券能用吗"),
+        ("领卷了", "领券了"),
         ("啊啊啊啊气死了！！！", "啊气死了!"),
         ("什么时候发货。。。", "什么时候发货."),
         ("ＡＢＣ１２３", "abc123"),
     ],
     ids=["fullwidth-runs", "tilde-run", "leading-qin-zaime", "zaifa", "baoyou-typo", "coupon-typo", "traditional",
-         "ok-emoji", "pinyin", "taobao-emoticon", "bracket-emoticon", "particle-run", "ellipsis", "fullwidth-latin"],
+         "ok-emoji", "pinyin", "taobao-emoticon", "bracket-emoticon", "bracket-ok", "coupon-after-amount", "coupon-taken",
+         "particle-run", "ellipsis", "fullwidth-latin"],
 )
 def test_noise_folds_to_one_form(noisy: str, clean: str) -> None:
     assert normalize(noisy) == clean
@@ -38,11 +42,18 @@ def test_noise_folds_to_one_form(noisy: str, clean: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["亲们好", "亲爱的在吗", "88元包邮吗", "你现在不在", "什么时候到", "怎么用", "9.9元", "这么贵", "不能便宜点吗"],
-    ids=["qinmen", "qinai", "price-88", "xianzai-bu", "shenme", "zenme", "decimal", "zheme", "negation"],
+    ["亲们好", "亲爱的在吗", "88元包邮吗", "你现在不在", "什么时候到", "怎么用", "9.9元", "这么贵", "不能便宜点吗",
+     "亲肤吗", "亲密付可以吗", "[赠品]呢", "两卷胶带多少钱", "一提几卷", "买了两卷纸 少了一卷"],
+    ids=["qinmen", "qinai", "price-88", "xianzai-bu", "shenme", "zenme", "decimal", "zheme", "negation",
+         "qinfu-skin-friendly", "qinmifu-pay", "bracketed-topic", "rolls-of-tape", "rolls-a-pack", "rolls-missing"],
 )
 def test_meaning_is_kept(text: str) -> None:
     assert normalize(text) == text
+
+
+def test_full_width_brackets_keep_what_they_name() -> None:
+    assert normalize("颜色选的【米白】能换吗") == "颜色选的[米白]能换吗"
+    assert normalize("【赠品】怎么没收到") == "[赠品]怎么没收到"
 
 
 @settings(max_examples=400, deadline=None)
@@ -63,8 +74,15 @@ def test_normalize_is_idempotent(text: str) -> None:
         ("没了 谢谢 哦对了一般几天能到呀", ("一般几天能到呀",), {FINAL, THANKS}),
         ("谢谢 能便宜点吗", ("能便宜点吗",), {THANKS}),
         ("有加厚款吗", ("有加厚款吗",), set()),
+        ("身高1.75体重60kg穿什么码", ("身高1.75体重60kg穿什么码",), set()),
+        ("满59.9包邮吗", ("满59.9包邮吗",), set()),
+        ("额外收费吗", ("额外收费吗",), set()),
+        ("额度不够怎么办", ("额度不够怎么办",), set()),
+        ("另外收费吗", ("另外收费吗",), set()),
+        ("额什么时候发货", ("什么时候发货",), set()),
     ],
-    ids=["greet-then-problem", "thanks-noisy", "ack-final", "praise-goodbye", "agree", "thanks-then-question", "thanks-first", "plain"],
+    ids=["greet-then-problem", "thanks-noisy", "ack-final", "praise-goodbye", "agree", "thanks-then-question", "thanks-first", "plain",
+         "decimal-height", "decimal-price", "ewai-extra", "edu-quota", "lingwai-on-top", "e-filler"],
 )
 def test_messages_split_into_social_and_content_clauses(text: str, content: tuple[str, ...], social: set[str]) -> None:
     reading = read_message(text)
