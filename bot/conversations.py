@@ -164,25 +164,21 @@ class ConversationStore:
                 .limit(limit)
                 .offset(offset)
             ).all()
-            out = []
-            for row in rows:
-                last = conn.execute(
-                    sa.select(messages_table)
-                    .where(messages_table.c.conversation_id == row.id)
-                    .order_by(messages_table.c.id.desc())
-                    .limit(1)
-                ).first()
-                out.append(
-                    {
-                        "id": row.id,
-                        "shop": row.shop,
-                        "updated_at": row.updated_at.isoformat() + "Z",
-                        "last_message": Message(last.id, last.conversation_id, last.role, last.text, last.created_at).to_dict()
-                        if last
-                        else None,
-                    }
-                )
-        return out
+            newest = (  # each listed conversation's newest message, in one query for the page (not one per row)
+                sa.select(sa.func.max(messages_table.c.id))
+                .where(messages_table.c.conversation_id.in_([row.id for row in rows]))
+                .group_by(messages_table.c.conversation_id)
+            )
+            last = {m.conversation_id: m for m in conn.execute(sa.select(messages_table).where(messages_table.c.id.in_(newest)))} if rows else {}
+        return [
+            {
+                "id": row.id,
+                "shop": row.shop,
+                "updated_at": row.updated_at.isoformat() + "Z",
+                "last_message": Message(m.id, m.conversation_id, m.role, m.text, m.created_at).to_dict() if (m := last.get(row.id)) else None,
+            }
+            for row in rows
+        ]
 
     def add_feedback(self, rows: list[dict[str, Any]]) -> int:
         """Store feedback rows in one transaction; returns how many."""

@@ -97,3 +97,28 @@ def test_a_burst_of_first_messages_at_once_on_postgresql(postgres_url: str) -> N
     from pg_server import fresh_database
 
     _check_bursts_kept(ConversationStore(fresh_database(postgres_url, "bursts")))
+
+
+def test_the_conversation_list_reads_a_page_in_a_fixed_number_of_queries(tmp_path: Path) -> None:
+    """Each conversation with its newest message: read for the whole page at once, not one query per conversation."""
+    import sqlalchemy as sa
+
+    store = ConversationStore(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    for n in range(30):
+        store.add_message(f"list-{n}", "customer", f"第{n}个问题 包邮吗")
+        store.add_message(f"list-{n}", "agent", f"亲,第{n}个回答")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(store.db, "before_cursor_execute", count)
+    try:
+        few = store.conversations(limit=3)
+        queries_for_few = len(statements)
+        many = store.conversations(limit=30)
+    finally:
+        sa.event.remove(store.db, "before_cursor_execute", count)
+    assert len(statements) - queries_for_few == queries_for_few, "a longer page took more queries"
+    assert [c["last_message"]["text"] for c in few] == [f"亲,第{n}个回答" for n in (29, 28, 27)]
+    assert {c["id"]: c["last_message"]["text"] for c in many} == {f"list-{n}": f"亲,第{n}个回答" for n in range(30)}
