@@ -64,8 +64,10 @@ class MessageReading:
 
     @property
     def query(self) -> str:
-        """What retrieval and the intent model read: the content clauses, or the whole message if it is only social."""
-        return " ".join(self.content) if self.content else self.text
+        """What retrieval and the intent model read: the content clauses, or the whole message if it is only social.
+        Normalised again once joined ("在吗 亲包邮吗" leaves "亲包邮吗", whose 亲 now leads), so the encoder's vector,
+        BM25's tokens and the memo all read one text."""
+        return normalize(" ".join(self.content)) if self.content else self.text
 
     @property
     def only_social(self) -> bool:

@@ -61,6 +61,8 @@ def test_full_width_brackets_keep_what_they_name() -> None:
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
+    query = read_message(text).query
+    assert normalize(query) == query, "what the encoder embeds is what BM25 tokenises"
 
 
 @pytest.mark.parametrize(
@@ -94,3 +96,7 @@ def test_a_reply_that_asks_the_buyer_for_something_awaits_them() -> None:
     assert awaits_buyer("亲,您别着急,麻烦把订单号发我,我马上帮您查一下包裹现在到哪里了~")
     assert awaits_buyer("我跟仓库确认后回复您")
     assert not awaits_buyer("亲,全场满99元包邮哦,还没满的话凑一凑就能免运费啦~")
+
+
+def test_the_query_is_normalised_once_its_clauses_are_joined() -> None:
+    assert read_message("在吗 亲包邮吗").query == "包邮吗"  # the greeting gone, 亲 leads the question: dropped as it would be
