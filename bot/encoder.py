@@ -81,12 +81,13 @@ class Encoder:
         else:
             self._run = _OnnxRunner(path, backend, cache_dir or path.parent, encoder_fingerprint(path))
         self.dimension = self._run.dimension
-        self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()  # held for a dictionary lookup, never while the model runs
+        self._model_lock = threading.Lock()  # one model run at a time (a bulk build's chunk, or a batch of messages)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._batcher = _Batcher(self.encode)
 
     def clear_cache(self) -> None:
-        with self._lock:
+        with self._cache_lock:
             self._cache.clear()
 
     def embed(self, text: str) -> np.ndarray:
@@ -95,7 +96,7 @@ class Encoder:
 
     def embed_many(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Vectors for a few texts (a message and its clauses): cached ones from the cache, the rest in one encoder call."""
-        with self._lock:
+        with self._cache_lock:  # a message seen before is answered while another shop's index is being built
             found = [self._cache.get(t) for t in texts]
             for text, vector in zip(texts, found):
                 if vector is not None:
@@ -103,7 +104,7 @@ class Encoder:
         missing = list(dict.fromkeys(t for t, v in zip(texts, found) if v is None))
         if missing:
             fresh = dict(zip(missing, self._batcher.embed(missing)))
-            with self._lock:
+            with self._cache_lock:
                 for text, vector in fresh.items():
                     self._cache[text] = vector
                 while len(self._cache) > CACHE_SIZE:
@@ -114,7 +115,7 @@ class Encoder:
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
+        with self._model_lock:
             vectors = self._run(list(texts), progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

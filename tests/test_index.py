@@ -175,6 +175,22 @@ def test_concurrent_embeds_share_encoder_calls_and_each_gets_its_own_vector(engi
     assert encoder._batcher.batches - before <= len(texts)
 
 
+def test_a_cached_text_is_answered_while_the_model_runs_a_bulk_build(engine) -> None:  # type: ignore[no-untyped-def]
+    """Building another shop's index runs the model on chunks of 8,192 texts; a message seen before is read from the
+    cache meanwhile (the cache and the model shared one lock, so it waited for the chunk)."""
+    import threading
+
+    encoder = engine.encoder
+    cached = encoder.embed("包邮吗")
+    answered: list[np.ndarray] = []
+    with encoder._model_lock:  # a bulk build's chunk is running
+        reader = threading.Thread(target=lambda: answered.append(encoder.embed("包邮吗")))
+        reader.start()
+        reader.join(timeout=30)
+        assert not reader.is_alive(), "a cached text waited for the model"
+    assert np.array_equal(answered[0], cached)
+
+
 def test_an_encoder_failure_reaches_every_caller_in_the_batch() -> None:
     import threading
 
