@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 import sqlalchemy as sa
 from rapidfuzz.distance import Levenshtein
@@ -67,24 +67,34 @@ class ConversationStore:
         """Store a message with personal data masked (bot.personal), and the order's facts when given (the latest
         replace the earlier); the Message returned holds what was stored. The first message of a conversation names
         its shop (default: the default shop); a later one naming another shop is refused (OtherShop), nothing stored."""
+        with self.db.begin() as conn:
+            return self._add_message(conn, conversation_id, role, text, order, shop)
+
+    def add_reply(self, conversation_id: str, text: str, feedback: Callable[[Message], list[dict[str, Any]]]) -> tuple[Message, int]:
+        """An agent's reply and the feedback rows it makes (`feedback(the stored reply)`), in one transaction: both are
+        stored or neither, so a failing row never leaves a reply that no feedback and no live page knows of."""
+        with self.db.begin() as conn:
+            message = self._add_message(conn, conversation_id, "agent", text)
+            rows = feedback(message)
+            self._insert_feedback(conn, rows)
+        return message, len(rows)
+
+    @staticmethod
+    def _add_message(conn: sa.Connection, conversation_id: str, role: str, text: str, order: Order | None = None, shop: str | None = None) -> Message:
         text = mask_personal(text)
         created = now()
-        with self.db.begin() as conn:
-            # Created unless it exists: a buyer's burst of first messages, received at once, all land in one conversation.
-            insert_if_absent(conn, conversations_table, id=conversation_id, shop=shop or DEFAULT_SHOP, created_at=created, updated_at=created)
-            held_by = conn.execute(sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)).scalar_one()
-            if shop is not None and shop != held_by:
-                raise OtherShop(f"conversation '{conversation_id}' belongs to shop '{held_by}', not '{shop}'")
-            conn.execute(conversations_table.update().where(conversations_table.c.id == conversation_id).values(updated_at=created))
-            result = conn.execute(
-                messages_table.insert().values(conversation_id=conversation_id, role=role, text=text, created_at=created)
-            )
-            if order is not None:
-                orders = conversation_orders_table
-                conn.execute(orders.delete().where(orders.c.conversation_id == conversation_id))
-                conn.execute(orders.insert().values(conversation_id=conversation_id, facts=order.to_json(), updated_at=created))
-            message_id = int(result.inserted_primary_key[0])
-        return Message(message_id, conversation_id, role, text, created)
+        # Created unless it exists: a buyer's burst of first messages, received at once, all land in one conversation.
+        insert_if_absent(conn, conversations_table, id=conversation_id, shop=shop or DEFAULT_SHOP, created_at=created, updated_at=created)
+        held_by = conn.execute(sa.select(conversations_table.c.shop).where(conversations_table.c.id == conversation_id)).scalar_one()
+        if shop is not None and shop != held_by:
+            raise OtherShop(f"conversation '{conversation_id}' belongs to shop '{held_by}', not '{shop}'")
+        conn.execute(conversations_table.update().where(conversations_table.c.id == conversation_id).values(updated_at=created))
+        result = conn.execute(messages_table.insert().values(conversation_id=conversation_id, role=role, text=text, created_at=created))
+        if order is not None:
+            orders = conversation_orders_table
+            conn.execute(orders.delete().where(orders.c.conversation_id == conversation_id))
+            conn.execute(orders.insert().values(conversation_id=conversation_id, facts=order.to_json(), updated_at=created))
+        return Message(int(result.inserted_primary_key[0]), conversation_id, role, text, created)
 
     def exists(self, conversation_id: str) -> bool:
         with self.db.connect() as conn:
@@ -182,8 +192,14 @@ class ConversationStore:
 
     def add_feedback(self, rows: list[dict[str, Any]]) -> int:
         """Store feedback rows in one transaction; returns how many."""
+        with self.db.begin() as conn:
+            self._insert_feedback(conn, rows)
+        return len(rows)
+
+    @staticmethod
+    def _insert_feedback(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         if not rows:
-            return 0
+            return
         created = now()
         columns = [c.name for c in feedback_table.columns if c.name != "id"]
         # every row with every column: an executemany takes its columns from the first row
@@ -191,9 +207,7 @@ class ConversationStore:
         for row in full:
             if row["final_text"]:
                 row["final_text"] = mask_personal(row["final_text"])
-        with self.db.begin() as conn:
-            conn.execute(feedback_table.insert(), full)
-        return len(rows)
+        conn.execute(feedback_table.insert(), full)
 
     def sent_suggestions(self, limit: int = 50_000) -> list[tuple[str, str]]:
         """(buyer message, KB entry) for the latest replies agents sent from a suggestion: what fine-tuning learns from."""

@@ -122,3 +122,22 @@ def test_the_conversation_list_reads_a_page_in_a_fixed_number_of_queries(tmp_pat
     assert len(statements) - queries_for_few == queries_for_few, "a longer page took more queries"
     assert [c["last_message"]["text"] for c in few] == [f"亲,第{n}个回答" for n in (29, 28, 27)]
     assert {c["id"]: c["last_message"]["text"] for c in many} == {f"list-{n}": f"亲,第{n}个回答" for n in range(30)}
+
+
+def test_a_reply_and_its_feedback_are_stored_together_or_not_at_all(tmp_path: Path) -> None:
+    """A feedback row that cannot be stored used to leave the reply stored without it (and unknown to the live pages)."""
+    import sqlalchemy as sa
+
+    store = ConversationStore(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    asked = store.add_message("r-1", "customer", "包邮吗")
+
+    def broken(reply):  # type: ignore[no-untyped-def]
+        return [{"conversation_id": "r-1", "message_id": asked.id, "event": None}]  # NOT NULL: refused by the database
+
+    with pytest.raises(sa.exc.IntegrityError):
+        store.add_reply("r-1", "亲,满99包邮哦", broken)
+    assert [m.role for m in store.messages("r-1")] == ["customer"] and store.feedback("r-1") == []
+    reply, stored = store.add_reply("r-1", "亲,满99包邮哦", lambda reply: [
+        {"conversation_id": "r-1", "message_id": asked.id, "event": "sent", "entry_id": "shipping_fee.free_threshold", "final_text": reply.text}])
+    assert stored == 1 and [m.role for m in store.messages("r-1")] == ["customer", "agent"]
+    assert store.feedback("r-1")[0]["final_text"] == reply.text

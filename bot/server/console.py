@@ -218,10 +218,10 @@ class Console:
         missing = sorted(reply.named - set(arrived))
         if missing:
             raise ApiError(404, f"no buyer message {missing[0]} in conversation '{conversation_id}'")
-        message = self.store.add_message(conversation_id, "agent", reply.text)
         read = self.store.feedback(conversation_id, message_ids=answers) if answers else []
-        rows = feedback_rows(conversation_id, reply, answers, read, arrived, message.created_at)
-        stored = self.store.add_feedback(rows)
+        message, stored = self.store.add_reply(
+            conversation_id, reply.text, lambda message: feedback_rows(conversation_id, reply, answers, read, arrived, message.created_at)
+        )
         return shop, message, stored, self._burst(self._engine(shop, who), self.store.conversation(conversation_id))
 
     async def pending(self, request: Request) -> Response:
