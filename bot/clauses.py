@@ -31,7 +31,7 @@ _PHRASES = {
 _PARTICLES = re.compile(r"[亲啊呀呢吧啦嘛哈哇~.!?,;:\"' ]+")
 # Openers glued to the question ("啊对了大概多久能到", "请问这款有货吗"): dropped from the start of a clause.
 # Not the start of a word: 额外 / 额度 / 额定, 另外收费 / 另外加钱 ("charged on top").
-_LEADING_FILLER = re.compile(r"^(?:啊|哦|噢|嗯|额(?![外度定])|呃|对了|请问|问一下|问下|另外(?![收加付算要给])|然后)+(?=..)")
+_LEADING_FILLER = re.compile(r"^(?:啊|哦|噢|嗯|额(?![外度定])|呃|对了|请问|问一下|问下|另外(?![收加付算])|然后)+(?=..)")
 _KIND_OF = {phrase: kind for kind, alternation in _PHRASES.items() for phrase in alternation.split("|")}
 _SOCIAL = re.compile("(?:" + "|".join(sorted(map(re.escape, _KIND_OF), key=len, reverse=True)) + ")")
 _CLAUSE_BREAK = re.compile(r"(?:[,!?;~\s]|(?<!\d)\.|\.(?!\d))+")  # not the point of 1.75 or 59.9

@@ -90,6 +90,7 @@ def test_bad_fields_and_unknown_ids(server) -> None:  # type: ignore[no-untyped-
         ("/api/kb/entries", {"intent": "price", "questions": ["包\x1b邮吗"], "answer": "好的"}, 422, "control character"),
         # a feedback row keeps the entry id in 100 characters: a longer one was a 500 on PostgreSQL, after the reply was stored
         ("/api/conversations/ids-1/replies", {"text": "您好", "entry_id": "a" * 101}, 400, "not a knowledge-base entry id"),
+        ("/api/conversations/ids-1/replies", {"text": "您好", "entry_id": "a" * 100 + "\n"}, 400, "not a knowledge-base entry id"),
         ("/api/conversations/ids-1/replies", {"text": "您好", "parts": [{"message_id": message_id, "entry_id": "Price Coupons"}]}, 400,
          "not a knowledge-base entry id"),
         ("/api/feedback", {"conversation_id": "ids-1", "event": "picked", "entry_id": "a" * 101}, 400, "not a knowledge-base entry id"),

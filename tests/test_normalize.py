@@ -26,6 +26,10 @@ from bot.normalize import normalize
         ("是正品吗#E-s23", "是正品吗"),
         ("[微笑]好的", "好的"),
         ("[OK] 收到", "收到"),
+        ("好的[嘻嘻]", "好的"),
+        ("[okk]", ""),
+        ("亲口罩还有吗", "口罩还有吗"),
+        ("亲生日礼物能包装吗", "生日礼物能包装吗"),
         ("5元卷能用吗", "5元券能用吗"),
         ("领卷了", "领券了"),
         ("啊啊啊啊气死了！！！", "啊气死了!"),
@@ -33,7 +37,8 @@ from bot.normalize import normalize
         ("ＡＢＣ１２３", "abc123"),
     ],
     ids=["fullwidth-runs", "tilde-run", "leading-qin-zaime", "zaifa", "baoyou-typo", "coupon-typo", "traditional",
-         "ok-emoji", "pinyin", "taobao-emoticon", "bracket-emoticon", "bracket-ok", "coupon-after-amount", "coupon-taken",
+         "ok-emoji", "pinyin", "taobao-emoticon", "bracket-emoticon", "bracket-ok", "bracket-xixi", "bracket-folds-to-emoticon",
+         "qin-kouzhao", "qin-shengri", "coupon-after-amount", "coupon-taken",
          "particle-run", "ellipsis", "fullwidth-latin"],
 )
 def test_noise_folds_to_one_form(noisy: str, clean: str) -> None:
@@ -43,9 +48,10 @@ def test_noise_folds_to_one_form(noisy: str, clean: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["亲们好", "亲爱的在吗", "88元包邮吗", "你现在不在", "什么时候到", "怎么用", "9.9元", "这么贵", "不能便宜点吗",
-     "亲肤吗", "亲密付可以吗", "[赠品]呢", "两卷胶带多少钱", "一提几卷", "买了两卷纸 少了一卷"],
+     "亲肤吗", "亲密付可以吗", "[赠品]呢", "两卷胶带多少钱", "一提几卷", "买了两卷纸 少了一卷", "用卷尺量的", "衣领卷边了"],
     ids=["qinmen", "qinai", "price-88", "xianzai-bu", "shenme", "zenme", "decimal", "zheme", "negation",
-         "qinfu-skin-friendly", "qinmifu-pay", "bracketed-topic", "rolls-of-tape", "rolls-a-pack", "rolls-missing"],
+         "qinfu-skin-friendly", "qinmifu-pay", "bracketed-topic", "rolls-of-tape", "rolls-a-pack", "rolls-missing", "tape-measure",
+         "collar-curls"],
 )
 def test_meaning_is_kept(text: str) -> None:
     assert normalize(text) == text

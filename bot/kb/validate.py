@@ -9,7 +9,7 @@ from bot.kb.template import stray_braces, variables
 from bot.order import ORDER_PREFIX, ORDER_VARIABLES
 from bot.textcheck import CONTROL, is_valid_unicode
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}\Z")  # \Z: "$" would let a trailing newline through
 CONTENT_FIELDS = ("intent", "tags", "questions", "answer")
 MAX_QUESTIONS = 50
 MAX_QUESTION_CHARS = 200

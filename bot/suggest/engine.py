@@ -148,7 +148,7 @@ class Engine(LiveKB):
         facts = self.facts(conversation)
         text = reading.query
         if reading.only_social and GREET not in reading.social:
-            return self._acknowledge(reading, self._parse(text), past, index, k, facts)
+            return self._acknowledge(reading, self._parse(text), past, index, k, facts, generation)
         known = index.known_share(text)
         if known is not None and known < self.settings.suggest.min_known_share:
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), f"mostly characters the knowledge base never uses ({known:.2f} known)")
@@ -160,7 +160,7 @@ class Engine(LiveKB):
         if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text) and self.classifier is not None:
             # The encoder is a Chinese model: for Latin-only noise ("epfJBd0Kh8oO") its nearest rows mean nothing.
             return self._abstain(nlu.intent, nlu.ranking, "no Chinese words, and the intent model reads it as out of scope")
-        history = self._history(past, index) if past else []
+        history = self._history(past, index, generation) if past else []
         follow_up = bool(past) and self._is_follow_up(text, nlu)
         topic = self._topic(past, history) if follow_up else None
         if topic:
@@ -211,7 +211,14 @@ class Engine(LiveKB):
         return sorted(best.values(), key=lambda h: -h.score)[:depth]
 
     def _acknowledge(
-        self, reading: MessageReading, nlu: IntentParse, past: Sequence[BuyerTurn], index: KBIndex, k: int, facts: Mapping[str, str]
+        self,
+        reading: MessageReading,
+        nlu: IntentParse,
+        past: Sequence[BuyerTurn],
+        index: KBIndex,
+        k: int,
+        facts: Mapping[str, str],
+        generation: int,
     ) -> Suggestion:
         """A message of thanks, goodbye or acknowledgement only: the closing script, or nothing to answer.
 
@@ -220,7 +227,7 @@ class Engine(LiveKB):
         and come back): then the buyer is only saying they will. "对"/"可以" answer the agent's question.
         """
         reading_context = ContextReading(AFFIRM, None, None, None) if past else None
-        answered = bool(past) and self._answered(past, index)
+        answered = bool(past) and self._answered(past, index, generation)
         if reading.social & {THANKS, FINAL} or (ACK in reading.social and (not past or answered)):
             # Thanks close a conversation; "明白了" / "好的" alone acknowledge, and after an answer they close it.
             intent = CLOSING_INTENT if THANKS in reading.social or past else AFFIRM
@@ -234,7 +241,7 @@ class Engine(LiveKB):
         why = "an acknowledgement of a reply that waits on the buyer" if ACK in reading.social else "an agreement: nothing to answer"
         return self._abstain(parse.intent, parse.ranking, why, reading_context)
 
-    def _answered(self, past: Sequence[BuyerTurn], index: KBIndex) -> bool:
+    def _answered(self, past: Sequence[BuyerTurn], index: KBIndex, generation: int) -> bool:
         """Whether the agent's last reply answered (rather than asked the buyer for something or promised to check).
 
         The entry the agent sent decides when the caller names it; otherwise the reply the dialogue model predicts
@@ -244,7 +251,7 @@ class Engine(LiveKB):
         sent = index.entry(last.reply_entry) if last.reply_entry else None
         if sent is not None:
             return not awaits_buyer(sent.answer)
-        reply = self._history(past, index)[-1].reply_intent
+        reply = self._history(past, index, generation)[-1].reply_intent
         return reply is not None and reply not in self._awaiting_intents
 
     # -- context ---------------------------------------------------------------------------
@@ -270,9 +277,9 @@ class Engine(LiveKB):
             return nlu.intent.name
         return own.intent.name
 
-    def _own_intent(self, text: str, index: KBIndex) -> str:
-        """What an earlier message asked, on its own (remembered: every later message re-reads it)."""
-        generation = self._own_intents.generation
+    def _own_intent(self, text: str, index: KBIndex, generation: int) -> str:
+        """What an earlier message asked, on its own (remembered: every later message re-reads it). `generation` is the
+        memo's when the suggestion began: read against that suggestion's index, a reading is not kept past a KB edit."""
         text = read_message(text).query
         known = self._own_intents.get(text)
         if known is not None:
@@ -286,7 +293,7 @@ class Engine(LiveKB):
         self._own_intents.put(text, intent, generation)
         return intent
 
-    def _history(self, past: Sequence[BuyerTurn], index: KBIndex) -> list[Exchange]:
+    def _history(self, past: Sequence[BuyerTurn], index: KBIndex, generation: int) -> list[Exchange]:
         """The earlier turns as the dialogue model sees them: each message's intent and the reply's intent.
 
         A reply the caller names (an intent, or the KB entry the agent sent) is taken as given. Any other
@@ -295,7 +302,7 @@ class Engine(LiveKB):
         """
         history: list[Exchange] = []
         for turn in past:
-            intent = turn.intent or self._own_intent(turn.text, index)
+            intent = turn.intent or self._own_intent(turn.text, index, generation)
             sent = index.entry(turn.reply_entry) if turn.reply_entry else None
             reply = turn.reply_intent or (sent.intent if sent else None) or self._likely_reply(history, intent)
             history.append(Exchange(intent, reply))
