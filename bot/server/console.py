@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.auth import Principal
 from bot.burst import combine, pending_questions
 from bot.context import Conversation
-from bot.conversations import FEEDBACK_EVENTS, ConversationStore, Message, OtherShop
+from bot.conversations import ConversationStore, Message, OtherShop
 from bot.errors import MessageError
 from bot.kb.template import VARIABLE
 from bot.order import Order, OrderError, parse_order
@@ -27,11 +27,11 @@ from bot.server.console_params import (
     MAX_ANSWERED,
     conversation_id_of,
     entry_id_of,
+    feedback_row,
     is_conversation_id,
     message_id_of,
     optional_conversation_id,
     reply_parts,
-    required_conversation_id,
     shop_param,
 )
 from bot.server.http import (
@@ -254,25 +254,7 @@ class Console:
         return JSONResponse(await run_in_threadpool(read))
 
     async def feedback(self, request: Request) -> Response:
-        data = await json_body(request)
-        conversation_id = required_conversation_id(data)
-        event = data.get("event")
-        if event not in FEEDBACK_EVENTS:
-            raise ApiError(400, f"'event' must be one of {', '.join(FEEDBACK_EVENTS)}")
-        final_text = optional_str(data, "final_text")
-        if final_text is not None:
-            try:
-                final_text = check_text(final_text, "final_text", self.settings.limits.max_reply_chars)
-            except MessageError as exc:
-                raise ApiError(422, str(exc)) from exc
-        row = {
-            "conversation_id": conversation_id,
-            "message_id": optional_int(data, "message_id"),
-            "event": event,
-            "entry_id": entry_id_of(data),
-            "rank": optional_rank(data),
-            "final_text": final_text,
-        }
+        row = feedback_row(await json_body(request), self.settings.limits.max_reply_chars)
         await run_in_threadpool(self._store_feedback, row, _caller(request))
         return JSONResponse({"stored": 1}, status_code=201)
 

@@ -1,4 +1,4 @@
-"""What the console's requests name, checked: a conversation id, message ids, a combined reply's parts, a shop."""
+"""What the console's requests name, checked: a conversation id, message ids, a combined reply's parts, a feedback row, a shop."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-from bot.conversations import CONVERSATION_ID
+from bot.conversations import CONVERSATION_ID, FEEDBACK_EVENTS
+from bot.errors import MessageError
 from bot.kb.validate import ID_PATTERN
-from bot.server.http import ApiError, is_number, optional_int, optional_str
+from bot.server.http import ApiError, is_number, optional_int, optional_rank, optional_str
 from bot.shops import ShopError, check_name
+from bot.textcheck import check_text
 
 MAX_ANSWERED = 50  # message ids one agent reply may answer
 
@@ -46,6 +48,28 @@ def message_id_of(raw: str, error: str) -> int:
     if not is_number(raw) or len(raw) > 15:
         raise ApiError(400, error)
     return int(raw)
+
+
+def feedback_row(data: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """The feedback row a request body describes (`POST /api/feedback`), or a 400/422 saying what is wrong with it."""
+    conversation_id = required_conversation_id(data)
+    event = data.get("event")
+    if event not in FEEDBACK_EVENTS:
+        raise ApiError(400, f"'event' must be one of {', '.join(FEEDBACK_EVENTS)}")
+    final_text = optional_str(data, "final_text")
+    if final_text is not None:
+        try:
+            final_text = check_text(final_text, "final_text", max_chars)
+        except MessageError as exc:
+            raise ApiError(422, str(exc)) from exc
+    return {
+        "conversation_id": conversation_id,
+        "message_id": optional_int(data, "message_id"),
+        "event": event,
+        "entry_id": entry_id_of(data),
+        "rank": optional_rank(data),
+        "final_text": final_text,
+    }
 
 
 def entry_id_of(data: dict[str, Any], key: str = "entry_id") -> str | None:
