@@ -233,6 +233,11 @@ class KBStore:
         with self.db.connect() as conn:
             return self._shop(conn)
 
+    def own_profile(self) -> dict[str, str]:
+        """This layer's own profile, without the common layer's values (what `load().shop` holds, without the entries)."""
+        with self.db.connect() as conn:
+            return self._profile(conn, self.shop_name)
+
     def get(self, entry_id: str) -> Entry | None:
         record = self.record(entry_id)
         return record.entry if record else None

@@ -61,7 +61,7 @@ def csv_for(store: KBStore, data: bytes, intents: Iterable[str], name: str = "up
 
 
 def _with_own_profile(content: KBContent, store: KBStore) -> KBContent:
-    return replace(content, shop=store.load().shop)
+    return replace(content, shop=store.own_profile())
 
 
 def _mark_in_step(settings: Settings, store: KBStore) -> None:

@@ -82,10 +82,14 @@ class Hub:
 
     async def deliver(self, target: str, event: dict[str, Any]) -> None:
         """Send an event to this process's pages of `target` ("agents" or "customer:<conversation id>")."""
-        pages = self.agents if target == AGENTS else self.customers.get(target.removeprefix(CUSTOMER), {})
-        if target == AGENTS or target.startswith(CUSTOMER):
-            shop = event.get("shop")
-            await self._send({s for s, shops in pages.items() if shops is None or shop in shops}, event)
+        if target == AGENTS:
+            pages = self.agents
+        elif target.startswith(CUSTOMER):
+            pages = self.customers.get(target[len(CUSTOMER):], {})
+        else:
+            return
+        shop = event.get("shop")
+        await self._send({s for s, shops in pages.items() if shops is None or shop in shops}, event)
 
     async def _everywhere(self, target: str, event: dict[str, Any]) -> None:
         await self.deliver(target, event)
