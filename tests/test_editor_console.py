@@ -130,6 +130,34 @@ def test_revert_from_history(editor_page, server) -> None:  # type: ignore[no-un
     assert [r.action for r in KBStore(server["db"]).history(entry_id)][-2:] == ["revert", "approve"]
 
 
+def test_a_long_history_comes_a_page_at_a_time(editor_page, server) -> None:  # type: ignore[no-untyped-def]
+    base = server["base"]
+    content = {"intent": "product_info", "questions": ["可以开发票吗 (历史分页)"], "answer": "亲,可以开发票哦~ v0", "tags": [], "author": "api"}
+    status, body = api(base, "/api/kb/entries", {**content, "id": "product_info.history_paging", "allow_similar": True})
+    assert status == 201, body
+    for n in range(1, 13):  # every edit and its approval add a version: 25 in all
+        status, body = api(base, "/api/kb/entries/product_info.history_paging", {**content, "answer": f"亲,可以开发票哦~ v{n}", "base_version": body["entry"]["version"]}, method="PUT")
+        assert status == 200, body
+        status, body = api(base, "/api/kb/entries/product_info.history_paging/approve", {"base_version": body["entry"]["version"], "author": "api"})
+        assert status == 200, body
+    every = [r.version for r in reversed(KBStore(server["db"]).history("product_info.history_paging"))]
+    assert len(every) == 25
+    status, first = api(base, "/api/kb/entries/product_info.history_paging", method="GET")
+    assert status == 200 and [r["version"] for r in first["history"]] == every[:20]
+    assert first["history_page"] == {"count": 25, "limit": 20, "offset": 0, "next_offset": 20}
+    status, rest = api(base, "/api/kb/entries/product_info.history_paging/history?offset=20", method="GET")
+    assert status == 200 and [r["version"] for r in rest["history"]] == every[20:] and rest["next_offset"] is None
+    assert api(base, "/api/kb/entries/product_info.history_paging/history?limit=0", method="GET")[0] == 400
+    assert api(base, "/api/kb/entries/no.such/history", method="GET")[0] == 404
+    page = editor_page("bob", "#/entry/product_info.history_paging")
+    page.wait_for_selector("#history li")
+    assert page.locator("#history li").count() == 20 and page.locator("#history-more").is_visible()
+    page.click("#history-more")
+    page.wait_for_selector(f"#history li[data-version='{every[-1]}']")
+    assert [int(v) for v in page.locator("#history li").evaluate_all("items => items.map(i => i.dataset.version)")] == every
+    assert not page.locator("#history-more").is_visible()
+
+
 def test_csv_export_import_round_trip_and_malformed_import_over_http(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base = server["base"]
     first = _export_csv(base)

@@ -78,10 +78,13 @@ class KBStore:
         with self.db.begin() as conn:
             self._set_meta(conn, meta)
 
-    def revision_count(self) -> int:
-        """How many versions the history holds (grows with every save)."""
+    def revision_count(self, entry_id: str | None = None) -> int:
+        """How many versions the history holds (grows with every save): the layer's, or one entry's."""
+        query = sa.select(sa.func.count()).select_from(revisions_table).where(self._own(revisions_table))
+        if entry_id is not None:
+            query = query.where(revisions_table.c.entry_id == entry_id)
         with self.db.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(revisions_table).where(self._own(revisions_table))).scalar_one())
+            return int(conn.execute(query).scalar_one())
 
     @staticmethod
     def _set_meta(conn: Connection, meta: dict[str, str]) -> None:
@@ -261,12 +264,13 @@ class KBStore:
         with self.db.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(entries_table).where(self._own(entries_table))).scalar_one())
 
-    def history(self, entry_id: str) -> list[Revision]:
-        """Every version of an entry, oldest first."""
+    def history(self, entry_id: str, *, newest_first: bool = False, limit: int | None = None, offset: int = 0) -> list[Revision]:
+        """An entry's versions, oldest first (or newest first): all of them, or `limit` from `offset` on."""
+        version = revisions_table.c.version
+        query = sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id)
+        query = query.order_by(version.desc() if newest_first else version).offset(offset).limit(limit)
         with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id).order_by(revisions_table.c.version)
-            ).all()
+            rows = conn.execute(query).all()
         return [self._revision(row) for row in rows]
 
     def revision(self, entry_id: str, version: int) -> Revision:

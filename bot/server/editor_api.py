@@ -25,6 +25,7 @@ from bot.kb.sync import csv_for
 from bot.server.access import principal_of
 from bot.server.http import (
     ApiError,
+    Page,
     is_number,
     json_body,
     message_ids,
@@ -38,6 +39,14 @@ from bot.shop_engines import ShopEngines
 from bot.shops import COMMON, DEFAULT_SHOP, ShopError, check_name
 from bot.shops import names as shop_names
 from bot.suggest import Engine
+
+HISTORY_PAGE = 20  # versions of an entry a page (each accepted traffic variant adds two)
+
+
+def _history_page(editor: KBEditor, entry_id: str, page: Page) -> tuple[list[dict[str, Any]], int]:
+    """A page of an entry's versions, newest first, and how many it has in all."""
+    revisions = editor.store.history(entry_id, newest_first=True, limit=page.limit, offset=page.offset)
+    return [r.to_dict() for r in revisions], editor.store.revision_count(entry_id)
 
 
 def _traffic_of(scope: "Scope") -> str | None:
@@ -155,11 +164,21 @@ class EditorApi:
         return JSONResponse({"entries": [r.to_dict() for r in shown], **page.of(records)})
 
     async def get_entry(self, request: Request) -> Response:
+        """The entry, with the first page of its history (newest first; `history_page` says where the next starts)."""
         entry_id = request.path_params["entry_id"]
+        page = page_of(request, default=HISTORY_PAGE)
         scope = await self._scope(request)
         record = await self._call(scope.editor.get, entry_id)
-        history = await self._call(scope.editor.store.history, entry_id)
-        return JSONResponse({"entry": record.to_dict(), "history": [r.to_dict() for r in reversed(history)]})
+        history, total = await self._call(_history_page, scope.editor, entry_id, page)
+        return JSONResponse({"entry": record.to_dict(), "history": history, "history_page": page.of(history, total)})
+
+    async def entry_history(self, request: Request) -> Response:
+        entry_id = request.path_params["entry_id"]
+        page = page_of(request, default=HISTORY_PAGE)
+        scope = await self._scope(request)
+        await self._call(scope.editor.get, entry_id)  # 404 for no such entry
+        history, total = await self._call(_history_page, scope.editor, entry_id, page)
+        return JSONResponse({"history": history, **page.of(history, total)})
 
     async def create_entry(self, request: Request) -> Response:
         data = await json_body(request)

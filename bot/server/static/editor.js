@@ -199,10 +199,10 @@ async function openEntry(id) {
   const { ok, data } = await api("GET", `/api/kb/entries/${encodeURIComponent(id)}`);
   if (!ok) return notice(data.error, true);
   resetSide();
-  showRecord(data.entry, data.history);
+  showRecord(data.entry, data.history, data.history_page);
 }
 
-function showRecord(record, history) {
+function showRecord(record, history, historyPage) {
   state.record = record;
   $("entry-title").textContent = record.id;
   $("entry-state").replaceChildren(stateBadge(record), el("span", null, ` 版本 v${record.version} · ${record.updated_by} · ${record.updated_at.replace("T", " ").slice(0, 19)}`));
@@ -210,14 +210,18 @@ function showRecord(record, history) {
   fillForm(record.pending || record);
   $("live").hidden = !record.pending;
   if (record.pending) $("live-text").textContent = entryText(record);
-  if (history) showHistory(history);
+  if (history) showHistory(history, historyPage, false);
   updateButtons();
 }
 
-function showHistory(history) {
+// A page of the entry's versions (newest first); "更早的版本" appends the next page.
+function showHistory(history, historyPage, append) {
   $("history-box").hidden = false;
   const list = $("history");
-  list.replaceChildren();
+  if (!append) list.replaceChildren();
+  const more = $("history-more");
+  more.hidden = historyPage.next_offset === null;
+  more.dataset.offset = historyPage.next_offset ?? "";
   for (const revision of history) {
     const item = el("li");
     item.dataset.version = revision.version;
@@ -232,6 +236,13 @@ function showHistory(history) {
     item.append(el("br"), diff, revert);
     list.append(item);
   }
+}
+
+async function moreHistory() {
+  const offset = $("history-more").dataset.offset;
+  const { ok, data } = await api("GET", `/api/kb/entries/${encodeURIComponent(state.record.id)}/history?offset=${offset}`);
+  if (!ok) return notice(data.error, true);
+  showHistory(data.history, data, true);
 }
 
 async function showDiff(version) {
@@ -418,6 +429,7 @@ async function init() {
   $("filters").addEventListener("submit", (e) => e.preventDefault());
   for (const id of ["e-questions", "e-answer", "e-tags", "e-intent"]) $(id).addEventListener("input", scheduleReview);
   $("entry-form").addEventListener("submit", save);
+  $("history-more").addEventListener("click", moreHistory);
   $("approve").addEventListener("click", () => entryAction("approve", {}, "已审核通过，客服马上就能看到"));
   $("retire").addEventListener("click", () => entryAction("retire", {}, "已下线，不再推荐给客服"));
   $("discard").addEventListener("click", () => entryAction("discard", {}, "已放弃待审修改"));
