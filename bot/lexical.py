@@ -43,14 +43,20 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: Iterable[str], progress: bool = False) -> "LexicalIndex":
         """Tokenise text by text into ids of one shared vocabulary (memory: the ids, not token strings per text)."""
-        import bm25s
         from tqdm import tqdm
+
+        return cls.of_tokens((tokenize(text) for text in tqdm(texts, desc="tokenising", unit="row", disable=not progress)), progress)
+
+    @classmethod
+    def of_tokens(cls, docs: Iterable[Sequence[str]], progress: bool = False) -> "LexicalIndex":
+        """The index of texts already tokenised (with `tokenize`)."""
+        import bm25s
 
         vocab: dict[str, int] = {}
         ids: list[list[int]] = []
         total = 0
-        for text in tqdm(texts, desc="tokenising", unit="row", disable=not progress):
-            doc = [vocab.setdefault(token, len(vocab)) for token in tokenize(text)]
+        for tokens in docs:
+            doc = [vocab.setdefault(token, len(vocab)) for token in tokens]
             ids.append(doc)
             total += len(doc)
         if not ids:
@@ -155,12 +161,15 @@ class LexicalIndex:
     def score_docs(self, query: str, docs: Sequence[Sequence[str]]) -> np.ndarray:
         """The same normalised score for texts outside the index (tokenised with `tokenize`), with its statistics.
 
-        Used for entries added since the index was built, so their scores compare with the indexed ones.
+        Used for entries added since the index was built, so their scores compare with the indexed ones. An index
+        built empty (a KB that started with nothing) has no statistics: the texts are scored as their own collection.
         """
         tokens = list(dict.fromkeys(lexical_tokens(query)))
         out = np.zeros(len(docs), dtype=np.float32)
-        if not tokens or not docs or self._n_docs == 0:
+        if not tokens or not docs:
             return out
+        if self._n_docs == 0:
+            return LexicalIndex.of_tokens(docs).score_docs(query, docs)
         ideal = self._ideal(tokens)
         for i, doc in enumerate(docs):
             length_norm = K1 * (1 - B + B * len(doc) / self._avg_len)
