@@ -74,10 +74,22 @@ class ConversationStore:
         """An agent's reply and the feedback rows it makes (`feedback(the stored reply)`), in one transaction: both are
         stored or neither, so a failing row never leaves a reply that no feedback and no live page knows of."""
         with self.db.begin() as conn:
-            message = self._add_message(conn, conversation_id, "agent", text)
-            rows = feedback(message)
+            message = self._add_message(conn, conversation_id, "agent", text)  # holds the conversation's row until commit
+            rows = self._unless_sent(conn, feedback(message))
             self._insert_feedback(conn, rows)
         return message, len(rows)
+
+    @staticmethod
+    def _unless_sent(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows less the "sent" rows of buyer messages an earlier reply already answered: a message is answered
+        once, by its first reply (two agents replying at once to the same waiting messages counted them twice). Read
+        after the conversation's row is held, so the other reply's rows are committed and seen."""
+        asked = {r["message_id"] for r in rows if r["event"] == "sent" and r["message_id"] is not None}
+        if not asked:
+            return rows
+        f = feedback_table.c
+        answered = set(conn.execute(sa.select(f.message_id).where(f.event == "sent", f.message_id.in_(asked))).scalars())
+        return [r for r in rows if not (r["event"] == "sent" and r["message_id"] in answered)]
 
     @staticmethod
     def _add_message(conn: sa.Connection, conversation_id: str, role: str, text: str, order: Order | None = None, shop: str | None = None) -> Message:

@@ -99,6 +99,48 @@ def test_a_burst_of_first_messages_at_once_on_postgresql(postgres_url: str) -> N
     _check_bursts_kept(ConversationStore(fresh_database(postgres_url, "bursts")))
 
 
+def _check_answered_once(store: ConversationStore, agents: int = 4, rounds: int = 5) -> None:
+    """Agents replying at the same moment to the same waiting messages: every reply is kept, each message has one
+    "sent" row (the dashboard counted it once per reply), and each agent's own "picked" row stays."""
+    import threading
+
+    for n in range(rounds):
+        conversation_id = f"race-{n}"
+        asked = [store.add_message(conversation_id, "customer", text).id for text in ("在吗", "包邮吗")]
+        start = threading.Barrier(agents)
+        errors: list[str] = []
+
+        def reply(agent: int) -> None:
+            rows = [{"conversation_id": conversation_id, "message_id": m, "event": event, "entry_id": "shipping_fee.free_threshold", "agent": f"a{agent}"}
+                    for m in asked for event in ("picked", "sent")]
+            start.wait()
+            try:
+                store.add_reply(conversation_id, f"亲,满99包邮哦 ({agent})", lambda message: rows)
+            except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+                errors.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+        threads = [threading.Thread(target=reply, args=(agent,)) for agent in range(agents)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sum(m.role == "agent" for m in store.messages(conversation_id)) == agents
+        sent = [r["message_id"] for r in store.feedback(conversation_id, event="sent")]
+        assert sorted(sent) == asked, f"round {n}: sent rows {sent}"
+        assert len(store.feedback(conversation_id, event="picked")) == agents * len(asked)
+
+
+def test_two_agents_answering_the_same_messages_at_once_count_them_once(tmp_path: Path) -> None:
+    _check_answered_once(ConversationStore(f"sqlite:///{tmp_path / 'bot.sqlite3'}"))
+
+
+def test_two_agents_answering_the_same_messages_at_once_on_postgresql(postgres_url: str) -> None:
+    from pg_server import fresh_database
+
+    _check_answered_once(ConversationStore(fresh_database(postgres_url, "answered_once")))
+
+
 def test_the_conversation_list_reads_a_page_in_a_fixed_number_of_queries(tmp_path: Path) -> None:
     """Each conversation with its newest message: read for the whole page at once, not one query per conversation."""
     import sqlalchemy as sa
