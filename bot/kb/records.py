@@ -28,6 +28,10 @@ class VersionConflict(BotError):
         )
 
 
+class ImportConflict(BotError):
+    """Another editor changed the layer while a whole-KB import was being written; nothing was imported."""
+
+
 class InvalidTransition(BotError):
     """An action that does not apply to the entry's state (e.g. approving an approved entry)."""
 

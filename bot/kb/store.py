@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.db import (
     changes_table,
@@ -30,8 +30,17 @@ from bot.db import (
     shop_table,
 )
 from bot.kb import Entry, KBContent
-from bot.kb.records import EntryNotFound, EntryRecord, InvalidTransition, Revision, VersionConflict
+from bot.kb.records import (
+    EntryNotFound,
+    EntryRecord,
+    ImportConflict,
+    InvalidTransition,
+    Revision,
+    VersionConflict,
+)
 from bot.shops import COMMON, DEFAULT_SHOP, register
+
+DEADLOCK = "40P01"  # PostgreSQL's error code for a deadlock it broke by failing one transaction
 
 
 def _dumps(values: Iterable[str]) -> str:
@@ -118,11 +127,24 @@ class KBStore:
     def replace_all(self, content: KBContent, meta: dict[str, str] | None = None, author: str = "import") -> None:
         """Make this shop's layer hold exactly this KB (all or nothing); its entries missing from it are retired.
 
-        Changed entries get a new version in the history (action "import"); unchanged ones are untouched.
+        Changed entries get a new version in the history (action "import"); unchanged ones are untouched. The layer's
+        entries are locked first, in id order, so edits wait for the import or it for them; an entry created meanwhile
+        with an id the import adds is an ImportConflict (try again), as is a deadlock the database broke.
         """
+        try:
+            self._replace_all(content, meta or {}, author)
+        except IntegrityError as exc:
+            raise ImportConflict(f"an editor created one of the imported entries meanwhile; nothing was imported, try again ({exc.orig})") from exc
+        except OperationalError as exc:
+            if getattr(exc.orig, "pgcode", None) != DEADLOCK:
+                raise
+            raise ImportConflict("an editor changed the KB while it was being imported; nothing was imported, try again") from exc
+
+    def _replace_all(self, content: KBContent, meta: dict[str, str], author: str) -> None:
         stamp = now()
         with self.db.begin() as conn:
-            self._set_meta(conn, meta or {})
+            conn.execute(sa.select(entries_table.c.id).where(self._own(entries_table)).order_by(entries_table.c.id).with_for_update())
+            self._set_meta(conn, meta)
             register(conn, self.shop_name)
             conn.execute(shop_table.delete().where(self._own(shop_table)))
             if content.shop:

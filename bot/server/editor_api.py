@@ -20,7 +20,13 @@ from bot.intents import load_intents
 from bot.kb.csv_io import dump_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
 from bot.kb.nlu_export import GENERATED_FILE, write_kb_nlu
-from bot.kb.records import EntryNotFound, EntryRecord, InvalidTransition, VersionConflict
+from bot.kb.records import (
+    EntryNotFound,
+    EntryRecord,
+    ImportConflict,
+    InvalidTransition,
+    VersionConflict,
+)
 from bot.kb.sync import csv_for
 from bot.server.access import principal_of
 from bot.server.http import (
@@ -136,7 +142,7 @@ class EditorApi:
             raise ApiError(409, str(exc), conflict={"base_version": exc.base_version, "current": exc.current.to_dict()}) from exc
         except EntryNotFound as exc:
             raise ApiError(404, str(exc)) from exc
-        except InvalidTransition as exc:
+        except (InvalidTransition, ImportConflict) as exc:
             raise ApiError(409, str(exc)) from exc
         except KBValidationError as exc:
             raise ApiError(422, str(exc), problems=exc.problems) from exc
