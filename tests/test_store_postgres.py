@@ -154,6 +154,7 @@ def test_an_import_adding_an_entry_created_meanwhile_is_a_conflict(postgres_url:
     from bot.kb import Entry
     from bot.kb.files import read_kb
     from bot.kb.records import ImportConflict
+    from bot.kb.tables import write_entry, write_revision
 
     from pg_server import fresh_database
 
@@ -173,8 +174,8 @@ def test_an_import_adding_an_entry_created_meanwhile_is_a_conflict(postgres_url:
     with store.db.connect() as conn:
         creating = conn.begin()
         draft = replace(new, status="draft", answer="亲,刻字要看款式哦~")
-        store._revise(conn, draft, 1, "create", "ed", now())
-        store._write_row(conn, draft, 1, "ed", now(), insert=True)
+        write_revision(conn, store.shop_name, draft, 1, "create", "ed", now())
+        write_entry(conn, store.shop_name, draft, 1, "ed", now(), insert=True)
         importing = threading.Thread(target=run_import)
         importing.start()
         deadline = time.monotonic() + 30

@@ -38,13 +38,10 @@ from bot.kb.records import (
     Revision,
     VersionConflict,
 )
+from bot.kb.tables import revision_of, write_entry, write_pending, write_revision
 from bot.shops import COMMON, DEFAULT_SHOP, register
 
 DEADLOCK = "40P01"  # PostgreSQL's error code for a deadlock it broke by failing one transaction
-
-
-def _dumps(values: Iterable[str]) -> str:
-    return json.dumps(list(values), ensure_ascii=False)
 
 
 def _same_content(a: Entry | None, b: Entry | None) -> bool:
@@ -161,17 +158,17 @@ class KBStore:
                 if record is not None and _same_content(record.entry, entry) and _same_content(record.pending, draft):
                     continue
                 version = record.version if record else 0
-                version = self._revise(conn, entry, version + 1, "import", author, stamp)
+                version = write_revision(conn, self.shop_name, entry, version + 1, "import", author, stamp)
                 if draft is not None:
-                    version = self._revise(conn, draft, version + 1, "import", author, stamp)
-                self._write_row(conn, entry, version, author, stamp, insert=record is None)
-                self._write_pending(conn, entry.id, draft)
+                    version = write_revision(conn, self.shop_name, draft, version + 1, "import", author, stamp)
+                write_entry(conn, self.shop_name, entry, version, author, stamp, insert=record is None)
+                write_pending(conn, self.shop_name, entry.id, draft)
             for entry_id, record in current.items():
                 if entry_id not in incoming and record.entry.status != "retired":
                     retired = replace(record.entry, status="retired")
-                    version = self._revise(conn, retired, record.version + 1, "import", author, stamp, note="not in the imported KB")
-                    self._write_row(conn, retired, version, author, stamp, insert=False)
-                    self._write_pending(conn, entry_id, None)
+                    version = write_revision(conn, self.shop_name, retired, record.version + 1, "import", author, stamp, note="not in the imported KB")
+                    write_entry(conn, self.shop_name, retired, version, author, stamp, insert=False)
+                    write_pending(conn, self.shop_name, entry_id, None)
             self._log_change(conn, None)
 
     # -- reads ----------------------------------------------------------------------------------
@@ -293,7 +290,7 @@ class KBStore:
         query = query.order_by(version.desc() if newest_first else version).offset(offset).limit(limit)
         with self.db.connect() as conn:
             rows = conn.execute(query).all()
-        return [self._revision(row) for row in rows]
+        return [revision_of(row) for row in rows]
 
     def revision(self, entry_id: str, version: int) -> Revision:
         with self.db.connect() as conn:
@@ -302,47 +299,9 @@ class KBStore:
             ).first()
         if row is None:
             raise EntryNotFound(f"entry '{entry_id}' has no version {version}")
-        return self._revision(row)
-
-    @staticmethod
-    def _revision(row: Any) -> Revision:
-        entry = Entry(row.entry_id, row.intent, row.status, tuple(json.loads(row.tags)), tuple(json.loads(row.questions)), row.answer)
-        return Revision(row.entry_id, row.version, row.action, row.status, entry, row.author, row.created_at, row.note)
+        return revision_of(row)
 
     # -- writes ---------------------------------------------------------------------------------
-
-    def _revise(self, conn: Connection, entry: Entry, version: int, action: str, author: str, stamp: datetime, note: str | None = None) -> int:
-        conn.execute(
-            revisions_table.insert().values(
-                shop=self.shop_name, entry_id=entry.id, version=version, action=action, status=entry.status, intent=entry.intent,
-                tags=_dumps(entry.tags), questions=_dumps(entry.questions), answer=entry.answer,
-                author=author, created_at=stamp, note=note,
-            )
-        )
-        return version
-
-    def _write_row(self, conn: Connection, entry: Entry, version: int, author: str, stamp: datetime, insert: bool) -> None:
-        values = {
-            "intent": entry.intent, "status": entry.status, "tags": _dumps(entry.tags), "answer": entry.answer,
-            "version": version, "updated_at": stamp, "updated_by": author,
-        }
-        if insert:
-            conn.execute(entries_table.insert().values(shop=self.shop_name, id=entry.id, **values))
-        else:
-            conn.execute(entries_table.update().where(self._own(entries_table), entries_table.c.id == entry.id).values(**values))
-        conn.execute(questions_table.delete().where(self._own(questions_table), questions_table.c.entry_id == entry.id))
-        conn.execute(
-            questions_table.insert(), [{"shop": self.shop_name, "entry_id": entry.id, "position": i, "text": q} for i, q in enumerate(entry.questions)]
-        )
-
-    def _write_pending(self, conn: Connection, entry_id: str, draft: Entry | None) -> None:
-        conn.execute(pending_table.delete().where(self._own(pending_table), pending_table.c.entry_id == entry_id))
-        if draft is not None:
-            conn.execute(
-                pending_table.insert().values(
-                    shop=self.shop_name, entry_id=entry_id, intent=draft.intent, tags=_dumps(draft.tags), questions=_dumps(draft.questions), answer=draft.answer
-                )
-            )
 
     def _locked(self, conn: Connection, entry_id: str, base_version: int) -> EntryRecord:
         """The entry, claimed for this transaction at base_version, or VersionConflict / EntryNotFound."""
@@ -366,8 +325,8 @@ class KBStore:
             with self.db.begin() as conn:
                 if conn.execute(sa.select(entries_table.c.id).where(self._own(entries_table), entries_table.c.id == entry.id)).first():
                     raise InvalidTransition(f"an entry with id '{entry.id}' already exists")
-                self._revise(conn, draft, 1, "create", author, stamp)
-                self._write_row(conn, draft, 1, author, stamp, insert=True)
+                write_revision(conn, self.shop_name, draft, 1, "create", author, stamp)
+                write_entry(conn, self.shop_name, draft, 1, author, stamp, insert=True)
         except IntegrityError as exc:  # another writer created the same id between our check and our insert
             raise InvalidTransition(f"an entry with id '{entry.id}' already exists") from exc
         record = self.record(entry.id)
@@ -380,12 +339,12 @@ class KBStore:
         with self.db.begin() as conn:
             record = self._locked(conn, entry_id, base_version)
             draft = replace(content, id=entry_id, status="draft")
-            version = self._revise(conn, draft, record.version + 1, action, author, stamp, note)
+            version = write_revision(conn, self.shop_name, draft, record.version + 1, action, author, stamp, note)
             if record.entry.status == "approved":
-                self._write_pending(conn, entry_id, draft)
+                write_pending(conn, self.shop_name, entry_id, draft)
                 self._touch(conn, entry_id, version, author, stamp)
             else:
-                self._write_row(conn, draft, version, author, stamp, insert=False)
+                write_entry(conn, self.shop_name, draft, version, author, stamp, insert=False)
         return self._must(entry_id)
 
     def approve(self, entry_id: str, base_version: int, author: str) -> EntryRecord:
@@ -396,9 +355,9 @@ class KBStore:
             if record.pending is None and record.entry.status == "approved":
                 raise InvalidTransition(f"entry '{entry_id}' is already approved and has no pending edit")
             live = replace(record.head, status="approved")
-            version = self._revise(conn, live, record.version + 1, "approve", author, stamp)
-            self._write_row(conn, live, version, author, stamp, insert=False)
-            self._write_pending(conn, entry_id, None)
+            version = write_revision(conn, self.shop_name, live, record.version + 1, "approve", author, stamp)
+            write_entry(conn, self.shop_name, live, version, author, stamp, insert=False)
+            write_pending(conn, self.shop_name, entry_id, None)
             self._log_change(conn, entry_id)
         return self._must(entry_id)
 
@@ -410,9 +369,9 @@ class KBStore:
             if record.entry.status == "retired":
                 raise InvalidTransition(f"entry '{entry_id}' is already retired")
             retired = replace(record.entry, status="retired")
-            version = self._revise(conn, retired, record.version + 1, "retire", author, stamp)
-            self._write_row(conn, retired, version, author, stamp, insert=False)
-            self._write_pending(conn, entry_id, None)
+            version = write_revision(conn, self.shop_name, retired, record.version + 1, "retire", author, stamp)
+            write_entry(conn, self.shop_name, retired, version, author, stamp, insert=False)
+            write_pending(conn, self.shop_name, entry_id, None)
             self._log_change(conn, entry_id)
         return self._must(entry_id)
 
@@ -423,8 +382,8 @@ class KBStore:
             record = self._locked(conn, entry_id, base_version)
             if record.pending is None:
                 raise InvalidTransition(f"entry '{entry_id}' has no pending edit to discard")
-            version = self._revise(conn, record.entry, record.version + 1, "discard", author, stamp)
-            self._write_pending(conn, entry_id, None)
+            version = write_revision(conn, self.shop_name, record.entry, record.version + 1, "discard", author, stamp)
+            write_pending(conn, self.shop_name, entry_id, None)
             self._touch(conn, entry_id, version, author, stamp)
         return self._must(entry_id)
 
