@@ -254,8 +254,10 @@ _FOLLOW_UP_FILLER = re.compile(
     r"呢|吗|嘛|呀|啊|哦|的|了|么|亲|怎么样|咋样|如何|是不是|有没有|[\W_]",
 )
 # A link ends at a space or at the first Chinese character or full-width mark: "…item.htm?id=1这个有货吗" asks something.
+# A parameter's value that starts in Chinese right after "=" is the link's, as in a search link's "?q=连衣裙".
 _URL_CHAR = r"[^\s\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
-_LINK = re.compile(rf"https?://{_URL_CHAR}+|{_URL_CHAR}+\.(?:com|cn)/{_URL_CHAR}*", re.IGNORECASE)
+_URL_PART = rf"(?:{_URL_CHAR}|(?<==)[\u3400-\u9fff]+)"
+_LINK = re.compile(rf"https?://{_URL_PART}+|{_URL_CHAR}+\.(?:com|cn)/{_URL_PART}*", re.IGNORECASE)
 # What Taobao's "share" wraps around a link: 【淘宝】, the item title in 「」, the open-the-app hints, tokens.
 _SHARE_TEXT = re.compile(
     r"【[^】]*】|「[^」]*」|点击链接直接打开|或者?淘宝搜索直接打开|复制[^，,\s]*打开[^，,\s]*|[￥$€][A-Za-z0-9]+[￥$€]|\b[A-Z]{2}\d{3,4}\b"
