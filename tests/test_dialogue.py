@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot import context_eval
-from bot.context import is_link_only
+from bot.context import conversation_of, is_link_only
 from bot.server.client import free_port, wait_until_up
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -65,6 +65,16 @@ def test_this_one_after_a_product_link_asks_the_earlier_question_again(engine) -
     assert in_context.intent.name == "product_info"
     assert "product_info.stock" in [s.id for s in in_context.suggestions]
     assert engine.suggest("这个呢", context=[customer(link)]).abstained  # a link alone gives no topic
+
+
+@pytest.mark.parametrize("message", ["短袖呢", "长袖呢"])
+def test_an_ok_before_a_new_question_lends_it_no_words(engine, message: str) -> None:  # type: ignore[no-untyped-def]
+    """The search also reads a message with the buyer's previous one; after "好" that made "好 短袖呢", and greetings came first."""
+    context = [customer("这件T恤有现货吗"), agent("有的亲", "product_info.stock"), customer("好")]
+    result = engine.suggest(message, context=context)
+    assert not any(s.intent == "greet" for s in result.suggestions), [s.id for s in result.suggestions]
+    assert engine._earlier_words(conversation_of(context).buyer_turns) is None
+    assert engine._earlier_words(conversation_of(context[:2]).buyer_turns) == "这件T恤有现货吗"
 
 
 def test_ok_after_an_answer_offers_the_closing_script(engine) -> None:  # type: ignore[no-untyped-def]

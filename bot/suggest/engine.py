@@ -154,7 +154,7 @@ class Engine(LiveKB):
             return self._abstain(IntentScore(OUT_OF_SCOPE, 0.0), (), f"mostly characters the knowledge base never uses ({known:.2f} known)")
         depth = max(10, 4 * k)
         parsing = self.nlu.parser.submit(self._parse, text)  # the Rasa parse runs while retrieval searches
-        earlier = past[-1].text if past and self.settings.suggest.context_retrieval else None
+        earlier = self._earlier_words(past) if self.settings.suggest.context_retrieval else None
         hits = self._retrieve(reading, None, index, depth, earlier)
         nlu = parsing.result()
         if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text) and self.classifier is not None:
@@ -323,6 +323,12 @@ class Engine(LiveKB):
             if exchange.message_intent not in CONTEXTUAL_INTENTS:
                 return turn.text
         return None
+
+    @staticmethod
+    def _earlier_words(past: Sequence[BuyerTurn]) -> str | None:
+        """The latest earlier buyer message with words of its own, which the search also reads this one with: "好" or
+        "谢谢" lend none ("好" then "短袖呢" searched as "好 短袖呢" offered greetings)."""
+        return past[-1].text if past and not read_message(past[-1].text).only_social else None
 
     def _in_context(self, own: IntentParse, nlu: IntentParse, message_intent: str, next_reply: NextReply | None) -> IntentParse:
         """The intent to answer: for "好的"/"这个呢" the dialogue model's next reply; otherwise a blend of both readings."""
