@@ -203,8 +203,13 @@ class ConversationStore:
         ]
 
     def add_feedback(self, rows: list[dict[str, Any]]) -> int:
-        """Store feedback rows in one transaction; returns how many."""
+        """Store feedback rows in one transaction; returns how many were stored (not a second "sent" row of a message)."""
         with self.db.begin() as conn:
+            answering = sorted({r["conversation_id"] for r in rows if r["event"] == "sent"})
+            if answering:  # hold the conversations' rows, as a reply does, while checking which messages are answered
+                c = conversations_table.c
+                conn.execute(conversations_table.update().where(c.id.in_(answering)).values(updated_at=c.updated_at))
+            rows = self._unless_sent(conn, rows)
             self._insert_feedback(conn, rows)
         return len(rows)
 

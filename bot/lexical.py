@@ -161,15 +161,12 @@ class LexicalIndex:
     def score_docs(self, query: str, docs: Sequence[Sequence[str]]) -> np.ndarray:
         """The same normalised score for texts outside the index (tokenised with `tokenize`), with its statistics.
 
-        Used for entries added since the index was built, so their scores compare with the indexed ones. An index
-        built empty (a KB that started with nothing) has no statistics: the texts are scored as their own collection.
+        Used for entries added since the index was built, so their scores compare with the indexed ones.
         """
         tokens = list(dict.fromkeys(lexical_tokens(query)))
         out = np.zeros(len(docs), dtype=np.float32)
-        if not tokens or not docs:
+        if not tokens or not docs or self._n_docs == 0:
             return out
-        if self._n_docs == 0:
-            return LexicalIndex.of_tokens(docs).score_docs(query, docs)
         ideal = self._ideal(tokens)
         for i, doc in enumerate(docs):
             length_norm = K1 * (1 - B + B * len(doc) / self._avg_len)

@@ -129,6 +129,8 @@ def _check_answered_once(store: ConversationStore, agents: int = 4, rounds: int 
         sent = [r["message_id"] for r in store.feedback(conversation_id, event="sent")]
         assert sorted(sent) == asked, f"round {n}: sent rows {sent}"
         assert len(store.feedback(conversation_id, event="picked")) == agents * len(asked)
+        late = {"conversation_id": conversation_id, "message_id": asked[0], "event": "sent", "final_text": "亲~"}
+        assert store.add_feedback([late]) == 0 and len(store.feedback(conversation_id, event="sent")) == len(asked)  # POST /api/feedback
 
 
 def test_two_agents_answering_the_same_messages_at_once_count_them_once(tmp_path: Path) -> None:

@@ -141,6 +141,7 @@ def test_shared_links_are_not_questions() -> None:
     assert not is_link_only("https://item.taobao.com/item.htm?id=123这个有货吗")
     assert is_link_only("https://s.taobao.com/search?q=连衣裙") and is_link_only("https://s.taobao.com/search?q=连衣裙&s=44")
     assert not is_link_only("https://s.taobao.com/search?q=连衣裙 有货吗") and not is_link_only("https://s.taobao.com/search?q=1有货吗")
+    assert not is_link_only("https://item.taobao.com/item.htm?id=1&x=这个有货吗") and is_link_only("https://s.taobao.com/search?keyword=连衣裙")
     assert not is_link_only("我在m.tb.cn/h.abc看到的这款还有吗")
 
 

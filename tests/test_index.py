@@ -108,6 +108,20 @@ def test_empty_kb_gives_no_hits(engine, tmp_path: Path) -> None:  # type: ignore
     assert index.search("包邮吗", 3) == []
 
 
+def test_entries_added_to_a_kb_that_started_empty_are_found_by_their_words(engine, content: KBContent) -> None:  # type: ignore[no-untyped-def]
+    """A KB built empty has no BM25 statistics; its first entries (the overlay, until compaction) used to score 0 on BM25."""
+    added = [e for e in content.approved().entries if e.intent == "shipping_fee"][:5]
+    empty = KBIndex.build(KBContent(shop=content.shop, entries=()), engine.encoder, engine.settings.index, "empty")
+    live = empty.apply(added)
+    built = KBIndex.build(KBContent(shop=content.shop, entries=tuple(added)), engine.encoder, engine.settings.index, "built")
+    for query in ("包邮吗", "运费多少钱", "偏远地区加运费吗"):
+        hits, want = live.search(query, 5), built.search(query, 5)
+        assert max(h.lexical for h in hits) > 0, query
+        assert {h.entry.id: round(h.lexical, 4) for h in hits} == {h.entry.id: round(h.lexical, 4) for h in want}, query
+        by_intent = {h.entry.id: round(h.lexical, 4) for h in live.search_intent(query, "shipping_fee", 5)}
+        assert by_intent == {h.entry.id: round(h.lexical, 4) for h in hits}, query  # the same statistics both ways
+
+
 def test_onnx_backends_embed_like_the_shipped_model(tmp_path: Path) -> None:
     texts = ["包邮吗", "今天下单什么时候到", "这个是正品吗？假一赔十吗", "x"]
     reference = Encoder(resolve_encoder("m3e-small"), "torch").encode(texts)

@@ -132,7 +132,9 @@ def test_an_import_racing_edits_conflicts_cleanly(postgres_url: str, settings) -
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
+    assert not any(thread.is_alive() for thread in threads)
     assert failures == [], f"{len(failures)} failures: {sorted(set(failures))[:5]} (conflicts {conflicts})"
+    assert conflicts["edit"] > 0, "the edits never met the imports: the race was not run"
     for entry_id in targets:
         versions = [r.version for r in store.history(entry_id)]
         assert versions == list(range(1, len(versions) + 1)), entry_id
@@ -154,7 +156,7 @@ def test_an_import_adding_an_entry_created_meanwhile_is_a_conflict(postgres_url:
     from bot.kb import Entry
     from bot.kb.files import read_kb
     from bot.kb.records import ImportConflict
-    from bot.kb.tables import write_entry, write_revision
+    from bot.kb.rows import write_entry, write_revision
 
     from pg_server import fresh_database
 
@@ -181,7 +183,8 @@ def test_an_import_adding_an_entry_created_meanwhile_is_a_conflict(postgres_url:
         deadline = time.monotonic() + 30
         with store.db.connect() as watch:  # until the import waits on the uncommitted entry
             while importing.is_alive() and time.monotonic() < deadline:
-                if watch.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one():
+                waiting = sa.text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()")
+                if watch.execute(waiting).scalar_one():
                     break
                 time.sleep(0.01)
         creating.commit()

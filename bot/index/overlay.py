@@ -12,7 +12,7 @@ from bot.encoder import Encoder
 from bot.index.rows import Row, index_rows
 from bot.index.vectors import VectorSource, embed_reusing
 from bot.kb import Entry
-from bot.lexical import tokenize
+from bot.lexical import LexicalIndex, tokenize
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class Overlay:
     def characters(self) -> frozenset[str]:
         """Every character of the overlay's tokens (found once per overlay, not per message)."""
         return frozenset(c for tokens in self.tokens for token in tokens for c in token)
+
+    @functools.cached_property
+    def lexical(self) -> LexicalIndex:
+        """BM25 over the overlay's rows alone: their statistics, for a KB whose build was empty (made once per overlay)."""
+        return LexicalIndex.of_tokens(self.tokens)
 
     @classmethod
     def empty(cls, dimension: int) -> "Overlay":

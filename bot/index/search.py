@@ -173,7 +173,7 @@ class KBIndex:
         entries, rows, dense, lexical = self._built_candidates(query, query_vector, k)
         if self._overlay.entries:
             o_dense = np.clip(self._overlay.vectors @ query_vector, -1.0, 1.0)
-            o_lexical = self.lexical.score_docs(query, self._overlay.tokens)
+            o_lexical = self._overlay_lexical(query)
             entries = entries + [self._overlay.entries[r.entry_index] for r in self._overlay.rows]
             rows = rows + list(self._overlay.rows)
             dense = np.concatenate([dense, o_dense])
@@ -207,8 +207,15 @@ class KBIndex:
             entries += [self._overlay.entries[r.entry_index] for r in o_rows]
             rows += o_rows
             dense = np.concatenate([dense, np.clip(self._overlay.vectors[overlay] @ query_vector, -1.0, 1.0)])
-            lexical = np.concatenate([lexical, self.lexical.score_docs(query, [self._overlay.tokens[i] for i in overlay])])
+            lexical = np.concatenate([lexical, self._overlay_lexical(query)[overlay]])
         return self._best(entries, rows, dense, lexical, k)
+
+    def _overlay_lexical(self, query: str) -> np.ndarray:
+        """BM25 of every overlay row, with the build's statistics so that they compare with the built rows'; a KB built
+        empty has none, and its first entries are scored with the overlay's own (they had scored 0 until compaction)."""
+        if self.lexical.n_docs == 0:
+            return self._overlay.lexical.scores(query)
+        return self.lexical.score_docs(query, self._overlay.tokens)
 
     def dense_search(self, query_vector: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """faiss search for the `depth` nearest rows (only `allowed` rows when given); HNSW looks at least that wide."""

@@ -38,10 +38,11 @@ from bot.kb.records import (
     Revision,
     VersionConflict,
 )
-from bot.kb.tables import revision_of, write_entry, write_pending, write_revision
+from bot.kb.rows import revision_of, write_entry, write_pending, write_revision
 from bot.shops import COMMON, DEFAULT_SHOP, register
 
-DEADLOCK = "40P01"  # PostgreSQL's error code for a deadlock it broke by failing one transaction
+DEADLOCK = "40P01"  # PostgreSQL's error codes: a deadlock it broke by failing one transaction,
+UNIQUE_VIOLATION = "23505"  # and a key another transaction committed first (SQLite's one writer has neither race)
 
 
 def _same_content(a: Entry | None, b: Entry | None) -> bool:
@@ -84,13 +85,10 @@ class KBStore:
         with self.db.begin() as conn:
             self._set_meta(conn, meta)
 
-    def revision_count(self, entry_id: str | None = None) -> int:
-        """How many versions the history holds (grows with every save): the layer's, or one entry's."""
-        query = sa.select(sa.func.count()).select_from(revisions_table).where(self._own(revisions_table))
-        if entry_id is not None:
-            query = query.where(revisions_table.c.entry_id == entry_id)
+    def revision_count(self) -> int:
+        """How many versions the history holds (grows with every save)."""
         with self.db.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            return int(conn.execute(sa.select(sa.func.count()).select_from(revisions_table).where(self._own(revisions_table))).scalar_one())
 
     @staticmethod
     def _set_meta(conn: Connection, meta: dict[str, str]) -> None:
@@ -130,12 +128,13 @@ class KBStore:
         """
         try:
             self._replace_all(content, meta or {}, author)
-        except IntegrityError as exc:
-            raise ImportConflict(f"an editor created one of the imported entries meanwhile; nothing was imported, try again ({exc.orig})") from exc
-        except OperationalError as exc:
-            if getattr(exc.orig, "pgcode", None) != DEADLOCK:
-                raise
-            raise ImportConflict("an editor changed the KB while it was being imported; nothing was imported, try again") from exc
+        except (IntegrityError, OperationalError) as exc:
+            code = getattr(exc.orig, "pgcode", None)
+            if code == UNIQUE_VIOLATION:
+                raise ImportConflict("an editor created one of the imported entries meanwhile; nothing was imported, try again") from exc
+            if code == DEADLOCK:
+                raise ImportConflict("an editor changed the KB while it was being imported; nothing was imported, try again") from exc
+            raise
 
     def _replace_all(self, content: KBContent, meta: dict[str, str], author: str) -> None:
         stamp = now()
@@ -283,14 +282,25 @@ class KBStore:
         with self.db.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(entries_table).where(self._own(entries_table))).scalar_one())
 
-    def history(self, entry_id: str, *, newest_first: bool = False, limit: int | None = None, offset: int = 0) -> list[Revision]:
-        """An entry's versions, oldest first (or newest first): all of them, or `limit` from `offset` on."""
-        version = revisions_table.c.version
-        query = sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id)
-        query = query.order_by(version.desc() if newest_first else version).offset(offset).limit(limit)
+    def history(self, entry_id: str) -> list[Revision]:
+        """Every version of an entry, oldest first."""
         with self.db.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(
+                sa.select(revisions_table).where(self._own(revisions_table), revisions_table.c.entry_id == entry_id).order_by(revisions_table.c.version)
+            ).all()
         return [revision_of(row) for row in rows]
+
+    def history_page(self, entry_id: str, limit: int, before: int | None = None) -> tuple[list[Revision], int | None, int]:
+        """Up to `limit` of an entry's versions older than version `before` (None: from the newest), newest first; the
+        `before` of the next page (None: no older one); how many versions it has. Paged by version, so a version saved
+        meanwhile shifts nothing; read in one go, so the three agree."""
+        own = sa.and_(self._own(revisions_table), revisions_table.c.entry_id == entry_id)
+        older = own if before is None else sa.and_(own, revisions_table.c.version < before)
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(revisions_table).where(older).order_by(revisions_table.c.version.desc()).limit(limit + 1)).all()
+            total = int(conn.execute(sa.select(sa.func.count()).select_from(revisions_table).where(own)).scalar_one())
+        page = [revision_of(row) for row in rows[:limit]]
+        return page, (page[-1].version if len(rows) > limit else None), total
 
     def revision(self, entry_id: str, version: int) -> Revision:
         with self.db.connect() as conn:

@@ -255,12 +255,12 @@ class Console:
 
     async def feedback(self, request: Request) -> Response:
         row = feedback_row(await json_body(request), self.settings.limits.max_reply_chars)
-        await run_in_threadpool(self._store_feedback, row, _caller(request))
-        return JSONResponse({"stored": 1}, status_code=201)
+        stored = await run_in_threadpool(self._store_feedback, row, _caller(request))
+        return JSONResponse({"stored": stored}, status_code=201)
 
-    def _store_feedback(self, row: dict[str, Any], who: Principal) -> None:
+    def _store_feedback(self, row: dict[str, Any], who: Principal) -> int:
         self._check_message_of(row["conversation_id"], row["message_id"], who)
-        self.store.add_feedback([row])
+        return self.store.add_feedback([row])
 
     async def suggest(self, request: Request) -> Response:
         query = request.query_params.get("q")

@@ -31,7 +31,6 @@ from bot.kb.sync import csv_for
 from bot.server.access import principal_of
 from bot.server.http import (
     ApiError,
-    Page,
     is_number,
     json_body,
     message_ids,
@@ -49,10 +48,23 @@ from bot.suggest import Engine
 HISTORY_PAGE = 20  # versions of an entry a page (each accepted traffic variant adds two)
 
 
-def _history_page(editor: KBEditor, entry_id: str, page: Page) -> tuple[list[dict[str, Any]], int]:
-    """A page of an entry's versions, newest first, and how many it has in all."""
-    revisions = editor.store.history(entry_id, newest_first=True, limit=page.limit, offset=page.offset)
-    return [r.to_dict() for r in revisions], editor.store.revision_count(entry_id)
+def _with_history(editor: KBEditor, entry_id: str, limit: int, before: int | None) -> dict[str, Any]:
+    """The entry and a page of its versions, newest first, as the API answers them (EntryNotFound for no such entry)."""
+    record = editor.get(entry_id)
+    revisions, next_before, count = editor.store.history_page(entry_id, limit, before)
+    page = {"count": count, "limit": limit, "next_before": next_before}
+    return {"entry": record.to_dict(), "history": [r.to_dict() for r in revisions], "history_page": page}
+
+
+def _history_params(request: Request) -> tuple[int, int | None]:
+    """`?limit=` (versions a page, 20 by default) and `?before=` (the version the page starts below) of a history request."""
+    limit = page_of(request, default=HISTORY_PAGE).limit
+    raw = request.query_params.get("before")
+    if raw is None or raw == "":
+        return limit, None
+    if not _is_version(raw) or int(raw) < 1:
+        raise ApiError(400, "'before' must be a version number")
+    return limit, int(raw)
 
 
 def _traffic_of(scope: "Scope") -> str | None:
@@ -170,21 +182,18 @@ class EditorApi:
         return JSONResponse({"entries": [r.to_dict() for r in shown], **page.of(records)})
 
     async def get_entry(self, request: Request) -> Response:
-        """The entry, with the first page of its history (newest first; `history_page` says where the next starts)."""
+        """The entry, with the newest page of its history (`history_page.next_before`: where the next page starts)."""
         entry_id = request.path_params["entry_id"]
-        page = page_of(request, default=HISTORY_PAGE)
+        limit, _ = _history_params(request)
         scope = await self._scope(request)
-        record = await self._call(scope.editor.get, entry_id)
-        history, total = await self._call(_history_page, scope.editor, entry_id, page)
-        return JSONResponse({"entry": record.to_dict(), "history": history, "history_page": page.of(history, total)})
+        return JSONResponse(await self._call(_with_history, scope.editor, entry_id, limit, None))
 
     async def entry_history(self, request: Request) -> Response:
+        """An older page of the entry's history: `?before=` the last page's `next_before`."""
         entry_id = request.path_params["entry_id"]
-        page = page_of(request, default=HISTORY_PAGE)
+        limit, before = _history_params(request)
         scope = await self._scope(request)
-        await self._call(scope.editor.get, entry_id)  # 404 for no such entry
-        history, total = await self._call(_history_page, scope.editor, entry_id, page)
-        return JSONResponse({"history": history, **page.of(history, total)})
+        return JSONResponse(await self._call(_with_history, scope.editor, entry_id, limit, before))
 
     async def create_entry(self, request: Request) -> Response:
         data = await json_body(request)

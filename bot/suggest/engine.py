@@ -326,8 +326,8 @@ class Engine(LiveKB):
 
     @staticmethod
     def _earlier_words(past: Sequence[BuyerTurn]) -> str | None:
-        """The latest earlier buyer message with words of its own, which the search also reads this one with: "好" or
-        "谢谢" lend none ("好" then "短袖呢" searched as "好 短袖呢" offered greetings)."""
+        """The previous buyer message, which the search also reads this one with, unless it is only thanks or an OK:
+        "好" lends no words ("好" then "短袖呢" searched as "好 短袖呢" offered greetings)."""
         return past[-1].text if past and not read_message(past[-1].text).only_social else None
 
     def _in_context(self, own: IntentParse, nlu: IntentParse, message_intent: str, next_reply: NextReply | None) -> IntentParse:

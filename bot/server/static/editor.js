@@ -220,8 +220,8 @@ function showHistory(history, historyPage, append) {
   const list = $("history");
   if (!append) list.replaceChildren();
   const more = $("history-more");
-  more.hidden = historyPage.next_offset === null;
-  more.dataset.offset = historyPage.next_offset ?? "";
+  more.hidden = historyPage.next_before === null;
+  more.dataset.before = historyPage.next_before ?? "";
   for (const revision of history) {
     const item = el("li");
     item.dataset.version = revision.version;
@@ -238,11 +238,18 @@ function showHistory(history, historyPage, append) {
   }
 }
 
+// Versions older than the last one shown: paged by version, so versions saved meanwhile shift nothing.
 async function moreHistory() {
-  const offset = $("history-more").dataset.offset;
-  const { ok, data } = await api("GET", `/api/kb/entries/${encodeURIComponent(state.record.id)}/history?offset=${offset}`);
-  if (!ok) return notice(data.error, true);
-  showHistory(data.history, data, true);
+  const more = $("history-more");
+  if (more.disabled) return;
+  more.disabled = true;
+  try {
+    const { ok, data } = await api("GET", `/api/kb/entries/${encodeURIComponent(state.record.id)}/history?before=${more.dataset.before}`);
+    if (!ok) return notice(data.error, true);
+    showHistory(data.history, data.history_page, true);
+  } finally {
+    more.disabled = false;
+  }
 }
 
 async function showDiff(version) {

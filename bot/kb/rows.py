@@ -1,4 +1,4 @@
-"""The KB's rows as one transaction writes them: an entry with its questions, its pending edit, a version in its history."""
+"""The KB's rows, written in the caller's transaction: an entry with its questions, its pending edit, its versions."""
 
 from __future__ import annotations
 
@@ -58,5 +58,3 @@ def revision_of(row: Any) -> Revision:
     """A row of the history as a Revision."""
     entry = Entry(row.entry_id, row.intent, row.status, tuple(json.loads(row.tags)), tuple(json.loads(row.questions)), row.answer)
     return Revision(row.entry_id, row.version, row.action, row.status, entry, row.author, row.created_at, row.note)
-
-
