@@ -110,7 +110,7 @@ def test_empty_kb_gives_no_hits(engine, tmp_path: Path) -> None:  # type: ignore
 
 def test_entries_added_to_a_kb_that_started_empty_are_found_by_their_words(engine, content: KBContent) -> None:  # type: ignore[no-untyped-def]
     """A KB built empty has no BM25 statistics; its first entries (the overlay, until compaction) used to score 0 on BM25."""
-    added = [e for e in content.approved().entries if e.intent == "shipping_fee"][:5]
+    added = [e for e in content.approved() if e.intent == "shipping_fee"][:5]
     empty = KBIndex.build(KBContent(shop=content.shop, entries=()), engine.encoder, engine.settings.index, "empty")
     live = empty.apply(added)
     built = KBIndex.build(KBContent(shop=content.shop, entries=tuple(added)), engine.encoder, engine.settings.index, "built")
