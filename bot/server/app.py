@@ -153,7 +153,7 @@ def create_app(engine: Engine, store: ConversationStore, poll_interval: float = 
         api(entry + "/revert", editor.revert, "edit", ["POST"]),
         api(entry + "/variants", editor.add_variants, "edit", ["POST"]),
         api(entry + "/diff", editor.diff, "edit", ["GET"]),
-        api(entry + "/history", editor.entry_history, "edit", ["GET"]),
+        api(entry + "/history", editor.get_entry, "edit", ["GET"]),
         api("/api/kb/review", editor.review, "edit", ["POST"]),
         api("/api/kb/similar", editor.similar, "edit"),
         api("/api/kb/export.csv", editor.export_csv, "edit"),

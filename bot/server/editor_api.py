@@ -182,14 +182,8 @@ class EditorApi:
         return JSONResponse({"entries": [r.to_dict() for r in shown], **page.of(records)})
 
     async def get_entry(self, request: Request) -> Response:
-        """The entry, with the newest page of its history (`history_page.next_before`: where the next page starts)."""
-        entry_id = request.path_params["entry_id"]
-        limit, _ = _history_params(request)
-        scope = await self._scope(request)
-        return JSONResponse(await self._call(_with_history, scope.editor, entry_id, limit, None))
-
-    async def entry_history(self, request: Request) -> Response:
-        """An older page of the entry's history: `?before=` the last page's `next_before`."""
+        """The entry with a page of its history: the newest, or with `?before=` (the last page's `history_page.next_before`)
+        the versions older than that (`GET /api/kb/entries/{id}` and `.../history`)."""
         entry_id = request.path_params["entry_id"]
         limit, before = _history_params(request)
         scope = await self._scope(request)
