@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot import context_eval
+from bot.clauses import read_message
 from bot.context import conversation_of, is_link_only
 from bot.server.client import free_port, wait_until_up
 
@@ -74,7 +75,7 @@ def test_an_ok_before_a_new_question_lends_it_no_words(engine, message: str) -> 
     result = engine.suggest(message, context=context)
     assert not any(s.intent == "greet" for s in result.suggestions), [s.id for s in result.suggestions]
     assert engine._earlier_words(conversation_of(context).buyer_turns) is None
-    assert engine._earlier_words(conversation_of(context[:2]).buyer_turns) == "这件T恤有现货吗"
+    assert engine._earlier_words(conversation_of(context[:2]).buyer_turns) == read_message("这件T恤有现货吗").query
 
 
 def test_ok_after_an_answer_offers_the_closing_script(engine) -> None:  # type: ignore[no-untyped-def]
@@ -142,6 +143,8 @@ def test_shared_links_are_not_questions() -> None:
     assert is_link_only("https://s.taobao.com/search?q=连衣裙") and is_link_only("https://s.taobao.com/search?q=连衣裙&s=44")
     assert not is_link_only("https://s.taobao.com/search?q=连衣裙 有货吗") and not is_link_only("https://s.taobao.com/search?q=1有货吗")
     assert not is_link_only("https://item.taobao.com/item.htm?id=1&x=这个有货吗") and is_link_only("https://s.taobao.com/search?keyword=连衣裙")
+    # typed on after a search link's Chinese query, with no space: a question all the same
+    assert not is_link_only("https://s.taobao.com/search?q=连衣裙有货吗") and not is_link_only("https://s.taobao.com/search?keyword=短袖还有吗？")
     assert not is_link_only("我在m.tb.cn/h.abc看到的这款还有吗")
 
 

@@ -201,7 +201,7 @@ class Engine(LiveKB):
         if topic:
             return index.search(f"{topic} {reading.query}", depth)
         clauses = reading.content if self.settings.suggest.clause_retrieval and len(reading.content) > 1 else ()
-        texts = [reading.query, *clauses] + ([f"{read_message(earlier).query} {reading.query}"] if earlier else [])
+        texts = [reading.query, *clauses] + ([f"{earlier} {reading.query}"] if earlier else [])
         vectors = self.encoder.embed_many(texts)
         best: dict[str, Hit] = {}
         for text, vector in zip(texts, vectors):
@@ -326,9 +326,12 @@ class Engine(LiveKB):
 
     @staticmethod
     def _earlier_words(past: Sequence[BuyerTurn]) -> str | None:
-        """The previous buyer message, which the search also reads this one with, unless it is only thanks or an OK:
-        "好" lends no words ("好" then "短袖呢" searched as "好 短袖呢" offered greetings)."""
-        return past[-1].text if past and not read_message(past[-1].text).only_social else None
+        """The previous buyer message as the search reads it (its query), which the search also reads this one with,
+        unless it is only thanks or an OK: "好" lends no words ("好" then "短袖呢" searched as "好 短袖呢" offered greetings)."""
+        if not past:
+            return None
+        reading = read_message(past[-1].text)
+        return None if reading.only_social else reading.query
 
     def _in_context(self, own: IntentParse, nlu: IntentParse, message_intent: str, next_reply: NextReply | None) -> IntentParse:
         """The intent to answer: for "好的"/"这个呢" the dialogue model's next reply; otherwise a blend of both readings."""
