@@ -57,6 +57,16 @@ class Cluster:
     intent: str | None = None
     answer: str | None = None
 
+    @property
+    def newest(self) -> int:
+        """The id of the group's newest message."""
+        return max(m.message_id for m in self.messages)
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Where the group comes on the traffic page: biggest first, then the one with the newest message first."""
+        return (-len(self.messages), -self.newest)
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "size": len(self.messages), "reasons": dict(Counter(m.reason for m in self.messages))}
 
@@ -68,12 +78,23 @@ def _of_shop(query: Any, shop: str | None) -> Any:
     return query.where(messages_table.c.conversation_id.in_(sa.select(conversations_table.c.id).where(conversations_table.c.shop == shop)))
 
 
-def missed_messages(db: sa.engine.Engine, limit: int = MAX_MESSAGES, shop: str | None = None) -> list[Missed]:
-    """Recent buyer messages (of the shop's conversations) that were abstained on, rejected or heavily rewritten, not yet reviewed."""
+def latest_message_id(db: sa.engine.Engine, shop: str | None = None) -> int:
+    """The newest buyer message's id (of the shop's conversations; 0 when there is none): a snapshot of the traffic."""
+    with db.connect() as conn:
+        newest = conn.execute(_of_shop(sa.select(sa.func.max(messages_table.c.id)).where(messages_table.c.role == "customer"), shop)).scalar()
+    return int(newest or 0)
+
+
+def missed_messages(db: sa.engine.Engine, limit: int = MAX_MESSAGES, shop: str | None = None, upto: int | None = None) -> list[Missed]:
+    """Recent buyer messages (of the shop's conversations, up to message id `upto`) that were abstained on, rejected or
+    heavily rewritten, not yet reviewed."""
     with db.connect() as conn:
         reviewed = sa.select(traffic_reviewed_table.c.message_id)
+        customer = [messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed)]
+        if upto is not None:
+            customer.append(messages_table.c.id <= upto)
         recent = _of_shop(  # the newest `limit` buyer messages not yet reviewed: the read is bounded, whatever the traffic
-            sa.select(messages_table.c.id).where(messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed)), shop
+            sa.select(messages_table.c.id).where(*customer), shop
         ).order_by(messages_table.c.id.desc()).limit(limit)
         rows = conn.execute(
             sa.select(feedback_table, messages_table.c.text.label("message_text"))
@@ -149,15 +170,43 @@ def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> 
     )
 
 
-def clusters(db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None) -> list[Cluster]:
-    """The groups of missed messages (of the shop's conversations), biggest first, each with its proposal."""
-    missed = missed_messages(db, shop=shop)
+def clusters(
+    db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None, upto: int | None = None,
+) -> list[Cluster]:
+    """The groups of missed messages (of the shop's conversations, up to message id `upto`), each with its proposal:
+    biggest first, then the one with the newest message first (`Cluster.order`)."""
+    missed = missed_messages(db, shop=shop, upto=upto)
     if not missed:
         return []
     texts = [m.text for m in missed]
     # a few texts per encoder call: agents' suggestions, which need the same encoder, get their turn in between
     vectors = np.concatenate([encoder.encode(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)])
-    return [_propose([missed[i] for i in group], index, editor) for group in _groups(vectors)]
+    return sorted((_propose([missed[i] for i in group], index, editor) for group in _groups(vectors)), key=lambda c: c.order)
+
+
+@dataclass(frozen=True)
+class ClusterPage:
+    """One page of the groups in a snapshot of the traffic (the buyer messages up to `upto`)."""
+
+    clusters: list[Cluster]
+    count: int  # the snapshot's groups not yet reviewed, on every page
+    upto: int
+    next_after: str | None  # the `after` of the next page, None on the last
+
+
+def cluster_page(
+    db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None,
+    limit: int = 50, upto: int | None = None, after: tuple[int, int] | None = None,
+) -> ClusterPage:
+    """`limit` groups of the snapshot `upto` (None: a new one, of every buyer message so far) that come after the group
+    `after` (its size and newest message id) in the snapshot's order. Pages are cut by that order, not by position: new
+    traffic does not enter a snapshot, and a group the editor accepts or dismisses meanwhile shifts no later page."""
+    upto = latest_message_id(db, shop) if upto is None else upto
+    found = clusters(db, encoder, index, editor, shop, upto)
+    rest = [c for c in found if after is None or c.order > (-after[0], -after[1])]
+    shown = rest[:limit]
+    last = shown[-1] if shown and len(rest) > limit else None
+    return ClusterPage(shown, len(found), upto, f"{len(last.messages)}.{last.newest}" if last else None)
 
 
 class ReviewError(BotError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -189,6 +191,39 @@ def test_editor_api_errors_change_nothing(server) -> None:  # type: ignore[no-un
     assert api(base, "/api/kb/entries", raw=b"\xff")[0] == 400
     assert api(base, "/api/traffic/accept", {"message_ids": [10**9], "action": "variant", "entry_id": "x"})[0] == 400
     assert KBStore(server["db"]).revision_count() == before
+
+
+def _traffic_group(key: str, newest: int, size: int) -> dict:  # type: ignore[type-arg]
+    messages = [{"message_id": newest - i, "text": f"{key} 第{i}条", "reason": "abstained", "intent": None, "agent_reply": None} for i in range(size)]
+    return {"key": key, "messages": messages, "size": size, "reasons": {"abstained": size}, "action": "new_entry", "entry_id": None,
+            "entry_question": None, "score": None, "questions": [m["text"] for m in messages], "intent": "price", "answer": None}
+
+
+def test_more_traffic_groups_come_from_the_same_snapshot(editor_page) -> None:  # type: ignore[no-untyped-def]
+    """"更多分组" asks for the next page of the first page's snapshot (`upto`, after its last group) and appends it.
+    The pages' cut is tested on the server's side (test_kb_editor, test_hardening); here the answers are set, so the
+    page has more than one of them without 51 real groups in the session's shared database."""
+    answers = [
+        {"clusters": [_traffic_group("团购", 70, 3), _traffic_group("刻字", 68, 2)], "count": 3, "limit": 50, "upto": 77, "next_after": "2.68"},
+        {"clusters": [_traffic_group("货到付款", 60, 1)], "count": 3, "limit": 50, "upto": 77, "next_after": None},
+    ]
+    asked: list[str] = []
+
+    def answer(route) -> None:  # type: ignore[no-untyped-def]
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answers[min(len(asked), 2) - 1]))
+
+    page = editor_page("dora", "#/")
+    page.route("**/api/traffic/clusters*", answer)
+    page.evaluate("location.hash = '#/traffic'")
+    page.wait_for_selector(".cluster")
+    assert page.locator(".cluster").count() == 2 and page.locator("#clusters-more").is_visible()
+    page.click("#clusters-more")
+    page.wait_for_function("document.querySelectorAll('.cluster').length === 3")
+    assert [page.locator(".cluster").nth(i).get_attribute("data-key") for i in range(3)] == ["团购", "刻字", "货到付款"]
+    first, second = (parse_qs(urlsplit(url).query) for url in asked[:2])
+    assert "upto" not in first and "after" not in first and second["upto"] == ["77"] and second["after"] == ["2.68"]
+    assert page.locator("#clusters-more").is_hidden()
 
 
 def test_learning_from_traffic_groups_misses_and_accepts_in_one_click(editor_page, server) -> None:  # type: ignore[no-untyped-def]

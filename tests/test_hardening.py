@@ -234,6 +234,9 @@ def test_every_list_endpoint_pages(server) -> None:  # type: ignore[no-untyped-d
     status, two = api(base, "/api/conversations?limit=1&offset=1")
     assert two["conversations"][0]["id"] != one["conversations"][0]["id"]
     status, clusters = api(base, "/api/traffic/clusters?limit=1")
-    assert status == 200 and len(clusters["clusters"]) <= 1 and "next_offset" in clusters
+    assert status == 200 and len(clusters["clusters"]) <= 1 and "next_after" in clusters and clusters["upto"] >= ids[-1]
+    for bad in ("offset=1", "upto=x", "upto=-1", "after=3", "after=3.x", "after=.5", "limit=201"):
+        status, body = api(base, f"/api/traffic/clusters?{bad}")
+        assert status == 400 and f"'{bad.split('=')[0]}'" in body["error"], bad
     status, users = api(base, "/api/users?limit=2")
     assert status == 200 and len(users["users"]) == 2 and users["users_page"]["next_offset"] == 2

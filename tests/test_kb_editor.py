@@ -323,6 +323,43 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
         traffic.dismiss(editor.store.db, [group.messages[0].message_id], "eve")
 
 
+def test_traffic_pages_are_a_snapshot_that_reviewing_a_group_does_not_shift(live) -> None:  # type: ignore[no-untyped-def]
+    """Pages of traffic groups are cut after the last group shown, in a snapshot of the messages so far: a group
+    dismissed meanwhile moves no later group up past the cut, and messages that arrive meanwhile wait for a new snapshot."""
+    from bot import traffic
+    from bot.conversations import ConversationStore
+
+    engine, editor = live
+    conversations = ConversationStore(engine.settings.db_url)
+
+    def abstained(conversation: str, text: str) -> None:
+        message = conversations.add_message(conversation, "customer", text)
+        conversations.add_feedback([{"conversation_id": conversation, "message_id": message.id, "event": "abstained"}])
+
+    for n, text in enumerate(["能开增值税专用发票吗", "可以开专票吗", "专票能开吗亲", "能刻字吗", "可以刻名字吗", "支持货到付款吗", "有实体店吗"]):
+        abstained(f"snap-{n}", text)
+    snapshot = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=50)
+    groups = [c.key for c in snapshot.clusters]
+    assert len(groups) >= 3 and snapshot.count == len(groups) and snapshot.next_after is None
+
+    first = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=1)
+    assert [c.key for c in first.clusters] == groups[:1] and first.upto == snapshot.upto and first.next_after
+    traffic.dismiss(editor.store.db, [m.message_id for m in first.clusters[0].messages], "eve")
+    for n in range(4):  # new traffic, a bigger group than any: it would come first in a new snapshot
+        abstained(f"snap-new-{n}", "你们周末发货吗")
+
+    after = tuple(map(int, first.next_after.split(".")))
+    second = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=1, upto=first.upto, after=after)
+    assert [c.key for c in second.clusters] == groups[1:2]  # by position, the dismissal would have skipped this group
+    assert second.count == len(groups) - 1
+    rest = traffic.cluster_page(
+        editor.store.db, engine.encoder, engine.index, editor, limit=50, upto=first.upto, after=tuple(map(int, second.next_after.split("."))),
+    )
+    assert [c.key for c in rest.clusters] == groups[2:] and rest.next_after is None
+    fresh = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=50)
+    assert fresh.upto > first.upto and {m.text for m in fresh.clusters[0].messages} == {"你们周末发货吗"}
+
+
 def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None:  # type: ignore[no-untyped-def]
     _, editor = live
     barrier = threading.Barrier(6)

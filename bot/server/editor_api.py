@@ -45,6 +45,7 @@ from bot.shops import COMMON, DEFAULT_SHOP, ShopError, check_name
 from bot.shops import names as shop_names
 from bot.suggest import Engine
 
+TRAFFIC_PAGE = 50  # groups of missed messages a page
 HISTORY_PAGE = 20  # versions of an entry a page (each accepted traffic variant adds two)
 
 
@@ -65,6 +66,25 @@ def _history_params(request: Request) -> tuple[int, int | None]:
     if not _is_version(raw) or int(raw) < 1:
         raise ApiError(400, "'before' must be a version number")
     return limit, int(raw)
+
+
+def _traffic_params(request: Request) -> tuple[int, int | None, tuple[int, int] | None]:
+    """`?limit=` (groups a page, 50 by default), `?upto=` (the snapshot: the first page's `upto`) and `?after=` (the
+    last page's `next_after`: a group's size and newest message id, "3.1042") of a traffic request."""
+    if request.query_params.get("offset"):
+        raise ApiError(400, "'offset' does not page traffic groups: pass the last page's 'upto' and 'next_after' ('after')")
+    limit = page_of(request, default=TRAFFIC_PAGE, most=200).limit
+    upto, after = request.query_params.get("upto") or None, request.query_params.get("after") or None
+    if upto is not None and not _is_id(upto):
+        raise ApiError(400, "'upto' must be a message id (the first page's 'upto')")
+    size, _, newest = (after or "").partition(".")
+    if after is not None and not (_is_id(size) and _is_id(newest)):
+        raise ApiError(400, "'after' must be a page's 'next_after', such as 3.1042")
+    return limit, None if upto is None else int(upto), None if after is None else (int(size), int(newest))
+
+
+def _is_id(raw: str) -> bool:
+    return is_number(raw) and len(raw) <= 18
 
 
 def _traffic_of(scope: "Scope") -> str | None:
@@ -328,11 +348,15 @@ class EditorApi:
     # -- learning from traffic ------------------------------------------------------------------
 
     async def clusters(self, request: Request) -> Response:
-        page = page_of(request, default=50, most=200)
+        limit, upto, after = _traffic_params(request)
         scope = await self._scope(request, traffic=True)
-        found = await run_in_threadpool(traffic.clusters, scope.editor.store.db, scope.engine.encoder, scope.engine.index, scope.editor, _traffic_of(scope))
-        shown = found[page.offset:page.offset + page.limit]
-        return JSONResponse({"clusters": [c.to_dict() for c in shown], **page.of(found)})
+        page = await run_in_threadpool(
+            traffic.cluster_page, scope.editor.store.db, scope.engine.encoder, scope.engine.index, scope.editor, _traffic_of(scope),
+            limit, upto, after,
+        )
+        return JSONResponse({
+            "clusters": [c.to_dict() for c in page.clusters], "count": page.count, "limit": limit, "upto": page.upto, "next_after": page.next_after,
+        })
 
     async def accept(self, request: Request) -> Response:
         data = await json_body(request)

@@ -336,14 +336,23 @@ async function addAsVariant(targetId) {
 
 // -- learning from traffic -----------------------------------------------------------------------
 
-async function loadClusters() {
+// The first page of groups is a snapshot of the traffic (`upto`); "更多分组" appends the snapshot's next page, cut
+// after the last group shown, so new messages and the groups accepted or dismissed meanwhile shift nothing.
+async function loadClusters(append = false) {
   const box = $("clusters");
-  box.replaceChildren(el("p", "hint", "正在分析…"));
-  const { ok, data } = await api("GET", "/api/traffic/clusters");
+  const more = $("clusters-more");
+  if (!append) box.replaceChildren(el("p", "hint", "正在分析…"));
+  more.disabled = true;
+  const query = append ? `?upto=${more.dataset.upto}&after=${more.dataset.after}` : "";
+  const { ok, data } = await api("GET", `/api/traffic/clusters${query}`);
+  more.disabled = false;
   if (!ok) return notice(data.error, true);
-  box.replaceChildren();
-  if (!data.clusters.length) box.append(el("p", "empty", "没有待处理的消息"));
+  if (!append) box.replaceChildren();
+  if (!append && !data.clusters.length) box.append(el("p", "empty", "没有待处理的消息"));
   for (const cluster of data.clusters) box.append(clusterCard(cluster));
+  more.hidden = data.next_after === null;
+  more.dataset.upto = data.upto;
+  more.dataset.after = data.next_after ?? "";
 }
 
 const REASON_LABEL = { abstained: "未答上", rejected: "客服未采用", rewritten: "大幅改写" };
@@ -437,6 +446,7 @@ async function init() {
   for (const id of ["e-questions", "e-answer", "e-tags", "e-intent"]) $(id).addEventListener("input", scheduleReview);
   $("entry-form").addEventListener("submit", save);
   $("history-more").addEventListener("click", moreHistory);
+  $("clusters-more").addEventListener("click", () => loadClusters(true));
   $("approve").addEventListener("click", () => entryAction("approve", {}, "已审核通过，客服马上就能看到"));
   $("retire").addEventListener("click", () => entryAction("retire", {}, "已下线，不再推荐给客服"));
   $("discard").addEventListener("click", () => entryAction("discard", {}, "已放弃待审修改"));
