@@ -78,30 +78,58 @@ def _of_shop(query: Any, shop: str | None) -> Any:
     return query.where(messages_table.c.conversation_id.in_(sa.select(conversations_table.c.id).where(conversations_table.c.shop == shop)))
 
 
-def latest_message_id(db: sa.engine.Engine, shop: str | None = None) -> int:
-    """The newest buyer message's id (of the shop's conversations; 0 when there is none): a snapshot of the traffic."""
-    with db.connect() as conn:
-        newest = conn.execute(_of_shop(sa.select(sa.func.max(messages_table.c.id)).where(messages_table.c.role == "customer"), shop)).scalar()
-    return int(newest or 0)
+@dataclass(frozen=True)
+class Snapshot:
+    """What one look at the traffic reads: the unreviewed buyer messages with ids from `since` to `upto` (at most
+    MAX_MESSAGES when taken), with the feedback up to id `feedback`. Written "since.upto.feedback"."""
+
+    since: int
+    upto: int
+    feedback: int
+
+    def __str__(self) -> str:
+        return f"{self.since}.{self.upto}.{self.feedback}"
+
+    @classmethod
+    def parse(cls, raw: str) -> "Snapshot":
+        """The snapshot a page's `snapshot` names; ValueError if it is not three ids."""
+        parts = raw.split(".")
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+            raise ValueError(raw)
+        return cls(*map(int, parts))
 
 
-def missed_messages(db: sa.engine.Engine, limit: int = MAX_MESSAGES, shop: str | None = None, upto: int | None = None) -> list[Missed]:
-    """Recent buyer messages (of the shop's conversations, up to message id `upto`) that were abstained on, rejected or
-    heavily rewritten, not yet reviewed."""
+def _unreviewed(shop: str | None) -> Any:
+    """The ids of the buyer messages (of the shop's conversations) not yet reviewed, newest first."""
+    reviewed = sa.select(traffic_reviewed_table.c.message_id)
+    return _of_shop(
+        sa.select(messages_table.c.id).where(messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed)), shop
+    ).order_by(messages_table.c.id.desc())
+
+
+def take_snapshot(db: sa.engine.Engine, shop: str | None = None, limit: int | None = None) -> Snapshot:
+    """The traffic now: the newest `limit` (MAX_MESSAGES) unreviewed buyer messages and the feedback so far. The read
+    is bounded, whatever the traffic; an empty snapshot (no message) is 0.0.N."""
     with db.connect() as conn:
-        reviewed = sa.select(traffic_reviewed_table.c.message_id)
-        customer = [messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed)]
-        if upto is not None:
-            customer.append(messages_table.c.id <= upto)
-        recent = _of_shop(  # the newest `limit` buyer messages not yet reviewed: the read is bounded, whatever the traffic
-            sa.select(messages_table.c.id).where(*customer), shop
-        ).order_by(messages_table.c.id.desc()).limit(limit)
+        feedback = int(conn.execute(sa.select(sa.func.max(feedback_table.c.id))).scalar() or 0)
+        window = _unreviewed(shop).limit(limit or MAX_MESSAGES).subquery()
+        since, upto = conn.execute(sa.select(sa.func.min(window.c.id), sa.func.max(window.c.id))).one()
+    return Snapshot(int(since or 0), int(upto or 0), feedback)
+
+
+def missed_messages(db: sa.engine.Engine, snapshot: Snapshot | None = None, shop: str | None = None) -> list[Missed]:
+    """The buyer messages of a snapshot (None: of one taken now) that were abstained on, rejected or heavily rewritten,
+    as its feedback tells, and are not reviewed yet."""
+    snapshot = snapshot or take_snapshot(db, shop)
+    with db.connect() as conn:
+        window = _unreviewed(shop).where(messages_table.c.id.between(snapshot.since, snapshot.upto))
         rows = conn.execute(
             sa.select(feedback_table, messages_table.c.text.label("message_text"))
             .join(messages_table, messages_table.c.id == feedback_table.c.message_id)
             .where(
                 feedback_table.c.event.in_(("abstained", "shown", "sent", "edited")),
-                feedback_table.c.message_id.in_(recent.scalar_subquery()),
+                feedback_table.c.id <= snapshot.feedback,
+                feedback_table.c.message_id.in_(window.scalar_subquery()),
             )
             .order_by(feedback_table.c.message_id.desc(), feedback_table.c.id)
         ).all()
@@ -109,7 +137,7 @@ def missed_messages(db: sa.engine.Engine, limit: int = MAX_MESSAGES, shop: str |
     for row in rows:
         by_message.setdefault(row.message_id, []).append(row)
     missed = []
-    for message_id, events in list(by_message.items())[:limit]:
+    for message_id, events in by_message.items():
         kinds = {e.event for e in events}
         sent = next((e for e in events if e.event == "sent"), None)
         intent = next((e.intent for e in events if e.intent), None)
@@ -171,11 +199,11 @@ def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> 
 
 
 def clusters(
-    db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None, upto: int | None = None,
+    db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None,
+    snapshot: Snapshot | None = None,
 ) -> list[Cluster]:
-    """The groups of missed messages (of the shop's conversations, up to message id `upto`), each with its proposal:
-    biggest first, then the one with the newest message first (`Cluster.order`)."""
-    missed = missed_messages(db, shop=shop, upto=upto)
+    """The groups of a snapshot's missed messages (None: of one taken now), each with its proposal, in `Cluster.order`."""
+    missed = missed_messages(db, snapshot, shop)
     if not missed:
         return []
     texts = [m.text for m in missed]
@@ -186,27 +214,28 @@ def clusters(
 
 @dataclass(frozen=True)
 class ClusterPage:
-    """One page of the groups in a snapshot of the traffic (the buyer messages up to `upto`)."""
+    """One page of a snapshot's groups."""
 
     clusters: list[Cluster]
     count: int  # the snapshot's groups not yet reviewed, on every page
-    upto: int
-    next_after: str | None  # the `after` of the next page, None on the last
+    snapshot: Snapshot
+    next_after: str | None  # the `after` of the next page ("size.newest message id"), None on the last
 
 
 def cluster_page(
     db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None,
-    limit: int = 50, upto: int | None = None, after: tuple[int, int] | None = None,
+    limit: int = 50, snapshot: Snapshot | None = None, after: tuple[int, int] | None = None,
 ) -> ClusterPage:
-    """`limit` groups of the snapshot `upto` (None: a new one, of every buyer message so far) that come after the group
-    `after` (its size and newest message id) in the snapshot's order. Pages are cut by that order, not by position: new
-    traffic does not enter a snapshot, and a group the editor accepts or dismisses meanwhile shifts no later page."""
-    upto = latest_message_id(db, shop) if upto is None else upto
-    found = clusters(db, encoder, index, editor, shop, upto)
+    """`limit` groups of a snapshot (None: one taken now) that come after the group `after` (its size and newest
+    message id) in `Cluster.order`. A snapshot fixes the messages and the feedback read, so new traffic changes no page;
+    pages are cut by that order, not by position, so a whole group accepted or dismissed meanwhile shifts no later one
+    (a group reviewed in part may regroup the rest of its messages)."""
+    snapshot = snapshot or take_snapshot(db, shop)
+    found = clusters(db, encoder, index, editor, shop, snapshot)
     rest = [c for c in found if after is None or c.order > (-after[0], -after[1])]
     shown = rest[:limit]
     last = shown[-1] if shown and len(rest) > limit else None
-    return ClusterPage(shown, len(found), upto, f"{len(last.messages)}.{last.newest}" if last else None)
+    return ClusterPage(shown, len(found), snapshot, f"{len(last.messages)}.{last.newest}" if last else None)
 
 
 class ReviewError(BotError):

@@ -145,6 +145,9 @@ def test_shared_links_are_not_questions() -> None:
     assert not is_link_only("https://item.taobao.com/item.htm?id=1&x=这个有货吗") and is_link_only("https://s.taobao.com/search?keyword=连衣裙")
     # typed on after a search link's Chinese query, with no space: a question all the same
     assert not is_link_only("https://s.taobao.com/search?q=连衣裙有货吗") and not is_link_only("https://s.taobao.com/search?keyword=短袖还有吗？")
+    # 呢 is also a cloth (毛呢, 呢子): inside a search it is the search's
+    assert is_link_only("https://s.taobao.com/search?q=毛呢大衣") and is_link_only("https://s.taobao.com/search?q=毛呢大衣&s=44")
+    assert is_link_only("【淘宝】https://s.taobao.com/search?q=呢子外套 点击链接直接打开")
     assert not is_link_only("我在m.tb.cn/h.abc看到的这款还有吗")
 
 

@@ -200,12 +200,12 @@ def _traffic_group(key: str, newest: int, size: int) -> dict:  # type: ignore[ty
 
 
 def test_more_traffic_groups_come_from_the_same_snapshot(editor_page) -> None:  # type: ignore[no-untyped-def]
-    """"更多分组" asks for the next page of the first page's snapshot (`upto`, after its last group) and appends it.
+    """"更多分组" asks for the next page of the first page's snapshot (after its last group) and appends it.
     The pages' cut is tested on the server's side (test_kb_editor, test_hardening); here the answers are set, so the
     page has more than one of them without 51 real groups in the session's shared database."""
     answers = [
-        {"clusters": [_traffic_group("团购", 70, 3), _traffic_group("刻字", 68, 2)], "count": 3, "limit": 50, "upto": 77, "next_after": "2.68"},
-        {"clusters": [_traffic_group("货到付款", 60, 1)], "count": 3, "limit": 50, "upto": 77, "next_after": None},
+        {"clusters": [_traffic_group("团购", 70, 3), _traffic_group("刻字", 68, 2)], "count": 3, "limit": 50, "snapshot": "60.77.300", "next_after": "2.68"},
+        {"clusters": [_traffic_group("货到付款", 60, 1)], "count": 3, "limit": 50, "snapshot": "60.77.300", "next_after": None},
     ]
     asked: list[str] = []
 
@@ -222,7 +222,7 @@ def test_more_traffic_groups_come_from_the_same_snapshot(editor_page) -> None:  
     page.wait_for_function("document.querySelectorAll('.cluster').length === 3")
     assert [page.locator(".cluster").nth(i).get_attribute("data-key") for i in range(3)] == ["团购", "刻字", "货到付款"]
     first, second = (parse_qs(urlsplit(url).query) for url in asked[:2])
-    assert "upto" not in first and "after" not in first and second["upto"] == ["77"] and second["after"] == ["2.68"]
+    assert "snapshot" not in first and "after" not in first and second["snapshot"] == ["60.77.300"] and second["after"] == ["2.68"]
     assert page.locator("#clusters-more").is_hidden()
 
 

@@ -323,41 +323,51 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
         traffic.dismiss(editor.store.db, [group.messages[0].message_id], "eve")
 
 
-def test_traffic_pages_are_a_snapshot_that_reviewing_a_group_does_not_shift(live) -> None:  # type: ignore[no-untyped-def]
-    """Pages of traffic groups are cut after the last group shown, in a snapshot of the messages so far: a group
-    dismissed meanwhile moves no later group up past the cut, and messages that arrive meanwhile wait for a new snapshot."""
+def test_traffic_pages_are_a_snapshot_that_reviewing_a_group_does_not_shift(live, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Pages of traffic groups come from a snapshot (the newest unreviewed messages, and the feedback so far) and are
+    cut after the last group shown: a group dismissed meanwhile moves no later group up past the cut and lets no older
+    message in, and messages or feedback that arrive meanwhile wait for a new snapshot."""
     from bot import traffic
     from bot.conversations import ConversationStore
 
     engine, editor = live
     conversations = ConversationStore(engine.settings.db_url)
 
-    def abstained(conversation: str, text: str) -> None:
-        message = conversations.add_message(conversation, "customer", text)
-        conversations.add_feedback([{"conversation_id": conversation, "message_id": message.id, "event": "abstained"}])
+    def message(conversation: str, text: str, abstained: bool = True) -> int:
+        stored = conversations.add_message(conversation, "customer", text)
+        if abstained:
+            conversations.add_feedback([{"conversation_id": conversation, "message_id": stored.id, "event": "abstained"}])
+        return stored.id
 
-    for n, text in enumerate(["能开增值税专用发票吗", "可以开专票吗", "专票能开吗亲", "能刻字吗", "可以刻名字吗", "支持货到付款吗", "有实体店吗"]):
-        abstained(f"snap-{n}", text)
-    snapshot = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=50)
-    groups = [c.key for c in snapshot.clusters]
-    assert len(groups) >= 3 and snapshot.count == len(groups) and snapshot.next_after is None
+    def page(limit: int, snapshot: traffic.Snapshot | None = None, after: str | None = None) -> traffic.ClusterPage:
+        cursor = tuple(map(int, after.split("."))) if after else None
+        return traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=limit, snapshot=snapshot, after=cursor)  # type: ignore[arg-type]
 
-    first = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=1)
-    assert [c.key for c in first.clusters] == groups[:1] and first.upto == snapshot.upto and first.next_after
+    message("snap-old", "你们家有没有实体店可以去看看")  # older than the window: not in the snapshot
+    for n, text in enumerate(["能开增值税专用发票吗", "可以开专票吗", "专票能开吗亲", "能刻字吗", "可以刻名字吗", "支持货到付款吗", "礼盒包装要另外收钱吗"]):
+        message(f"snap-{n}", text)
+    late = message("snap-late", "能寄到国外吗", abstained=False)  # in the window, missed only after the snapshot
+    monkeypatch.setattr(traffic, "MAX_MESSAGES", 8)
+
+    first = page(1)
+    every = page(50, first.snapshot)
+    groups = [c.key for c in every.clusters]
+    texts = {m.text for c in every.clusters for m in c.messages}
+    assert len(groups) >= 3 and every.count == len(groups) and every.next_after is None and "你们家有没有实体店可以去看看" not in texts
+    assert [c.key for c in first.clusters] == groups[:1] and first.next_after
+
     traffic.dismiss(editor.store.db, [m.message_id for m in first.clusters[0].messages], "eve")
+    conversations.add_feedback([{"conversation_id": "snap-late", "message_id": late, "event": "abstained"}])
     for n in range(4):  # new traffic, a bigger group than any: it would come first in a new snapshot
-        abstained(f"snap-new-{n}", "你们周末发货吗")
+        message(f"snap-new-{n}", "你们周末发货吗")
 
-    after = tuple(map(int, first.next_after.split(".")))
-    second = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=1, upto=first.upto, after=after)
+    second = page(1, first.snapshot, first.next_after)
     assert [c.key for c in second.clusters] == groups[1:2]  # by position, the dismissal would have skipped this group
-    assert second.count == len(groups) - 1
-    rest = traffic.cluster_page(
-        editor.store.db, engine.encoder, engine.index, editor, limit=50, upto=first.upto, after=tuple(map(int, second.next_after.split("."))),
-    )
+    assert second.count == len(groups) - 1 and second.snapshot == first.snapshot
+    rest = page(50, first.snapshot, second.next_after)
     assert [c.key for c in rest.clusters] == groups[2:] and rest.next_after is None
-    fresh = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=50)
-    assert fresh.upto > first.upto and {m.text for m in fresh.clusters[0].messages} == {"你们周末发货吗"}
+    fresh = {m.text for c in page(50).clusters for m in c.messages}
+    assert {"能寄到国外吗", "你们周末发货吗"} <= fresh and not fresh & {m.text for m in first.clusters[0].messages}
 
 
 def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None:  # type: ignore[no-untyped-def]

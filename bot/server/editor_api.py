@@ -68,19 +68,25 @@ def _history_params(request: Request) -> tuple[int, int | None]:
     return limit, int(raw)
 
 
-def _traffic_params(request: Request) -> tuple[int, int | None, tuple[int, int] | None]:
-    """`?limit=` (groups a page, 50 by default), `?upto=` (the snapshot: the first page's `upto`) and `?after=` (the
-    last page's `next_after`: a group's size and newest message id, "3.1042") of a traffic request."""
-    if request.query_params.get("offset"):
-        raise ApiError(400, "'offset' does not page traffic groups: pass the last page's 'upto' and 'next_after' ('after')")
+def _traffic_params(request: Request) -> tuple[int, "traffic.Snapshot | None", tuple[int, int] | None]:
+    """`?limit=` (groups a page, 50 by default), `?snapshot=` (the first page's `snapshot`) and `?after=` (the last
+    page's `next_after`: a group's size and newest message id, "3.1042", with the snapshot it came from)."""
+    if request.query_params.get("offset", "0") not in ("", "0"):
+        raise ApiError(400, "'offset' does not page traffic groups: pass the first page's 'snapshot' and the last page's 'next_after' as 'after'")
     limit = page_of(request, default=TRAFFIC_PAGE, most=200).limit
-    upto, after = request.query_params.get("upto") or None, request.query_params.get("after") or None
-    if upto is not None and not _is_id(upto):
-        raise ApiError(400, "'upto' must be a message id (the first page's 'upto')")
-    size, _, newest = (after or "").partition(".")
-    if after is not None and not (_is_id(size) and _is_id(newest)):
+    raw_snapshot, raw_after = request.query_params.get("snapshot") or None, request.query_params.get("after") or None
+    try:
+        snapshot = None if raw_snapshot is None else traffic.Snapshot.parse(raw_snapshot)
+    except ValueError:
+        raise ApiError(400, "'snapshot' must be the first page's 'snapshot', such as 120.1042.5531") from None
+    if raw_after is None:
+        return limit, snapshot, None
+    size, _, newest = raw_after.partition(".")
+    if not (_is_id(size) and _is_id(newest)):
         raise ApiError(400, "'after' must be a page's 'next_after', such as 3.1042")
-    return limit, None if upto is None else int(upto), None if after is None else (int(size), int(newest))
+    if snapshot is None:
+        raise ApiError(400, "'after' needs the 'snapshot' its page came from")
+    return limit, snapshot, (int(size), int(newest))
 
 
 def _is_id(raw: str) -> bool:
@@ -348,14 +354,15 @@ class EditorApi:
     # -- learning from traffic ------------------------------------------------------------------
 
     async def clusters(self, request: Request) -> Response:
-        limit, upto, after = _traffic_params(request)
+        limit, snapshot, after = _traffic_params(request)
         scope = await self._scope(request, traffic=True)
         page = await run_in_threadpool(
             traffic.cluster_page, scope.editor.store.db, scope.engine.encoder, scope.engine.index, scope.editor, _traffic_of(scope),
-            limit, upto, after,
+            limit, snapshot, after,
         )
         return JSONResponse({
-            "clusters": [c.to_dict() for c in page.clusters], "count": page.count, "limit": limit, "upto": page.upto, "next_after": page.next_after,
+            "clusters": [c.to_dict() for c in page.clusters], "count": page.count, "limit": limit,
+            "snapshot": str(page.snapshot), "next_after": page.next_after,
         })
 
     async def accept(self, request: Request) -> Response:

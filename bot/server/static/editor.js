@@ -336,23 +336,37 @@ async function addAsVariant(targetId) {
 
 // -- learning from traffic -----------------------------------------------------------------------
 
-// The first page of groups is a snapshot of the traffic (`upto`); "更多分组" appends the snapshot's next page, cut
-// after the last group shown, so new messages and the groups accepted or dismissed meanwhile shift nothing.
+// The first page of groups is a snapshot of the traffic; "更多分组" appends that snapshot's next page, cut after the
+// last group shown, so new messages and the groups accepted or dismissed meanwhile shift nothing. A reply to an
+// earlier load (the page was opened again meanwhile) is dropped.
+let clusterLoads = 0;
+
 async function loadClusters(append = false) {
   const box = $("clusters");
   const more = $("clusters-more");
-  if (!append) box.replaceChildren(el("p", "hint", "正在分析…"));
+  const load = ++clusterLoads;
+  if (!append) {
+    box.replaceChildren(el("p", "hint", "正在分析…"));
+    more.hidden = true;
+  }
   more.disabled = true;
-  const query = append ? `?upto=${more.dataset.upto}&after=${more.dataset.after}` : "";
-  const { ok, data } = await api("GET", `/api/traffic/clusters${query}`);
-  more.disabled = false;
-  if (!ok) return notice(data.error, true);
-  if (!append) box.replaceChildren();
-  if (!append && !data.clusters.length) box.append(el("p", "empty", "没有待处理的消息"));
-  for (const cluster of data.clusters) box.append(clusterCard(cluster));
-  more.hidden = data.next_after === null;
-  more.dataset.upto = data.upto;
-  more.dataset.after = data.next_after ?? "";
+  try {
+    const query = append ? `?snapshot=${more.dataset.snapshot}&after=${more.dataset.after}` : "";
+    const { ok, data } = await api("GET", `/api/traffic/clusters${query}`);
+    if (load !== clusterLoads) return;
+    if (!ok) {
+      if (!append) box.replaceChildren();
+      return notice(data.error, true);
+    }
+    if (!append) box.replaceChildren();
+    if (!append && !data.clusters.length) box.append(el("p", "empty", "没有待处理的消息"));
+    for (const cluster of data.clusters) box.append(clusterCard(cluster));
+    more.hidden = data.next_after === null;
+    more.dataset.snapshot = data.snapshot;
+    more.dataset.after = data.next_after ?? "";
+  } finally {
+    if (load === clusterLoads) more.disabled = false;
+  }
 }
 
 const REASON_LABEL = { abstained: "未答上", rejected: "客服未采用", rewritten: "大幅改写" };
