@@ -254,11 +254,13 @@ _FOLLOW_UP_FILLER = re.compile(
     r"呢|吗|嘛|呀|啊|哦|的|了|么|亲|怎么样|咋样|如何|是不是|有没有|[\W_]",
 )
 # A link ends at a space or at the first Chinese character or full-width mark: "…item.htm?id=1这个有货吗" asks something.
-# A search link's query is the link's even in Chinese ("?q=连衣裙", "?q=毛呢大衣"), unless it ends in a question
-# particle: a buyer who types on after it ("?q=连衣裙有货吗") asks something, as do "?id=1这个有货吗" and "&x=这个有货吗".
-# Known limit: a question with no particle typed on after it ("?q=连衣裙多少钱") is read as the link's.
+# A search link's query is the link's even in Chinese ("?q=连衣裙", "?q=iphone手机壳", "?q=毛呢大衣"), unless it ends in a
+# question particle: a buyer who types on after it ("?q=连衣裙有货吗") asks something, as do "?id=1这个有货吗" and
+# "&x=这个有货吗". Known limits: a question with no particle typed on after it ("?q=连衣裙多少钱") is read as the link's,
+# and a search for 毛呢 alone as a question.
 _URL_CHAR = r"[^\s\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
-_SEARCH_VALUE = r"[\u3400-\u9fff]+(?<![吗呢么嘛])(?![\u3400-\u9fff])"
+_URL_END = r"\s&#\u3000-\u303f\uff00-\uffef"  # what ends a search value: a space, the next parameter, CJK punctuation
+_SEARCH_VALUE = rf"[^{_URL_END}]+(?<![吗呢么嘛])(?=[{_URL_END}]|$)"
 _URL_PART = rf"(?:[?&](?:q|query|keyword|key|kw|wd|search)={_SEARCH_VALUE}|{_URL_CHAR})"
 _LINK = re.compile(rf"https?://{_URL_PART}+|{_URL_CHAR}+\.(?:com|cn)/{_URL_PART}*", re.IGNORECASE)
 # What Taobao's "share" wraps around a link: 【淘宝】, the item title in 「」, the open-the-app hints, tokens.

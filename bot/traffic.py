@@ -62,13 +62,14 @@ class Cluster:
         """The id of the group's newest message."""
         return max(m.message_id for m in self.messages)
 
-    @property
-    def order(self) -> tuple[int, int]:
-        """Where the group comes on the traffic page: biggest first, then the one with the newest message first."""
-        return (-len(self.messages), -self.newest)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "size": len(self.messages), "reasons": dict(Counter(m.reason for m in self.messages))}
+
+
+def group_order(members: Sequence[Missed]) -> tuple[int, int]:
+    """Where a group comes on the traffic page: biggest first, then the one with the newest message first."""
+    return (-len(members), -max(m.message_id for m in members))
 
 
 def _of_shop(query: Any, shop: str | None) -> Any:
@@ -101,15 +102,14 @@ class Snapshot:
 
 def _unreviewed(shop: str | None) -> Any:
     """The ids of the buyer messages (of the shop's conversations) not yet reviewed, newest first."""
-    reviewed = sa.select(traffic_reviewed_table.c.message_id)
-    return _of_shop(
-        sa.select(messages_table.c.id).where(messages_table.c.role == "customer", messages_table.c.id.not_in(reviewed)), shop
-    ).order_by(messages_table.c.id.desc())
+    reviewed = sa.exists().where(traffic_reviewed_table.c.message_id == messages_table.c.id)  # an anti-join on its key
+    return _of_shop(sa.select(messages_table.c.id).where(messages_table.c.role == "customer", ~reviewed), shop).order_by(messages_table.c.id.desc())
 
 
 def take_snapshot(db: sa.engine.Engine, shop: str | None = None, limit: int | None = None) -> Snapshot:
-    """The traffic now: the newest `limit` (MAX_MESSAGES) unreviewed buyer messages and the feedback so far. The read
-    is bounded, whatever the traffic; an empty snapshot (no message) is 0.0.N."""
+    """The traffic now: the newest `limit` (MAX_MESSAGES) unreviewed buyer messages and the feedback so far; an empty
+    snapshot (no message) is 0.0.N. On PostgreSQL, feedback that commits within moments of it, with an id it counts,
+    may still enter it."""
     with db.connect() as conn:
         feedback = int(conn.execute(sa.select(sa.func.max(feedback_table.c.id))).scalar() or 0)
         window = _unreviewed(shop).limit(limit or MAX_MESSAGES).subquery()
@@ -122,7 +122,8 @@ def missed_messages(db: sa.engine.Engine, snapshot: Snapshot | None = None, shop
     as its feedback tells, and are not reviewed yet."""
     snapshot = snapshot or take_snapshot(db, shop)
     with db.connect() as conn:
-        window = _unreviewed(shop).where(messages_table.c.id.between(snapshot.since, snapshot.upto))
+        # bounded whatever the snapshot says: a made-up one reads no more than a real one
+        window = _unreviewed(shop).where(messages_table.c.id.between(snapshot.since, snapshot.upto)).limit(MAX_MESSAGES)
         rows = conn.execute(
             sa.select(feedback_table, messages_table.c.text.label("message_text"))
             .join(messages_table, messages_table.c.id == feedback_table.c.message_id)
@@ -198,18 +199,23 @@ def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> 
     )
 
 
-def clusters(
-    db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None,
-    snapshot: Snapshot | None = None,
-) -> list[Cluster]:
-    """The groups of a snapshot's missed messages (None: of one taken now), each with its proposal, in `Cluster.order`."""
+def _missed_groups(db: sa.engine.Engine, encoder: Encoder, shop: str | None, snapshot: Snapshot | None) -> list[list[Missed]]:
+    """A snapshot's missed messages (None: of one taken now) grouped by meaning, in `group_order`."""
     missed = missed_messages(db, snapshot, shop)
     if not missed:
         return []
     texts = [m.text for m in missed]
     # a few texts per encoder call: agents' suggestions, which need the same encoder, get their turn in between
     vectors = np.concatenate([encoder.encode(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)])
-    return sorted((_propose([missed[i] for i in group], index, editor) for group in _groups(vectors)), key=lambda c: c.order)
+    return sorted(([missed[i] for i in group] for group in _groups(vectors)), key=group_order)
+
+
+def clusters(
+    db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None,
+    snapshot: Snapshot | None = None,
+) -> list[Cluster]:
+    """The groups of a snapshot's missed messages (None: of one taken now), each with its proposal, in `group_order`."""
+    return [_propose(group, index, editor) for group in _missed_groups(db, encoder, shop, snapshot)]
 
 
 @dataclass(frozen=True)
@@ -227,15 +233,15 @@ def cluster_page(
     limit: int = 50, snapshot: Snapshot | None = None, after: tuple[int, int] | None = None,
 ) -> ClusterPage:
     """`limit` groups of a snapshot (None: one taken now) that come after the group `after` (its size and newest
-    message id) in `Cluster.order`. A snapshot fixes the messages and the feedback read, so new traffic changes no page;
-    pages are cut by that order, not by position, so a whole group accepted or dismissed meanwhile shifts no later one
-    (a group reviewed in part may regroup the rest of its messages)."""
+    message id) in `group_order`, each with its proposal. A snapshot fixes the messages and the feedback read, so new
+    traffic changes no page; pages are cut by that order, not by position, so a whole group accepted or dismissed
+    meanwhile shifts no later one (a group reviewed in part may regroup its rest and the groups near it)."""
     snapshot = snapshot or take_snapshot(db, shop)
-    found = clusters(db, encoder, index, editor, shop, snapshot)
-    rest = [c for c in found if after is None or c.order > (-after[0], -after[1])]
-    shown = rest[:limit]
+    groups = _missed_groups(db, encoder, shop, snapshot)
+    rest = [g for g in groups if after is None or group_order(g) > (-after[0], -after[1])]
+    shown = [_propose(group, index, editor) for group in rest[:limit]]
     last = shown[-1] if shown and len(rest) > limit else None
-    return ClusterPage(shown, len(found), snapshot, f"{len(last.messages)}.{last.newest}" if last else None)
+    return ClusterPage(shown, len(groups), snapshot, f"{len(last.messages)}.{last.newest}" if last else None)
 
 
 class ReviewError(BotError):

@@ -148,6 +148,8 @@ def test_shared_links_are_not_questions() -> None:
     # 呢 is also a cloth (毛呢, 呢子): inside a search it is the search's
     assert is_link_only("https://s.taobao.com/search?q=毛呢大衣") and is_link_only("https://s.taobao.com/search?q=毛呢大衣&s=44")
     assert is_link_only("【淘宝】https://s.taobao.com/search?q=呢子外套 点击链接直接打开")
+    assert is_link_only("https://s.taobao.com/search?q=iphone手机壳") and is_link_only("https://s.taobao.com/search?q=2024新款连衣裙&s=44")
+    assert not is_link_only("https://s.taobao.com/search?q=2024新款连衣裙。有货吗")
     assert not is_link_only("我在m.tb.cn/h.abc看到的这款还有吗")
 
 
