@@ -30,7 +30,7 @@ def live(engine, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A fresh engine on its own SQLite copy of the seed KB (sharing the session's model and encoder)."""
     settings = load_settings(PROJECT, data_dir=tmp_path / "var")
     import_kb(settings)
-    fresh = Engine(settings, engine.classifier, KBStore(settings.db_url), engine.encoder)
+    fresh = Engine(settings, engine.classifier, KBStore(settings.db_url), engine.encoder, vectors=engine.index)  # its vectors: only new texts encoded
     return fresh, KBEditor(fresh.store, load_intents(PROJECT), lambda: fresh.index)
 
 
