@@ -94,10 +94,21 @@ class Snapshot:
     @classmethod
     def parse(cls, raw: str) -> "Snapshot":
         """The snapshot a page's `snapshot` names; ValueError if it is not three ids."""
-        parts = raw.split(".")
-        if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
-            raise ValueError(raw)
-        return cls(*map(int, parts))
+        return cls(*_ids(raw, 3))
+
+
+def parse_after(raw: str) -> tuple[int, int]:
+    """The group a page's `next_after` names ("size.newest message id"); ValueError if it is not two ids."""
+    size, newest = _ids(raw, 2)
+    return size, newest
+
+
+def _ids(raw: str, count: int) -> list[int]:
+    """`count` non-negative integers of at most 18 digits joined by "."; ValueError otherwise."""
+    parts = raw.split(".")
+    if len(parts) != count or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+        raise ValueError(raw)
+    return [int(p) for p in parts]
 
 
 def _unreviewed(shop: str | None) -> Any:
@@ -208,14 +219,6 @@ def _missed_groups(db: sa.engine.Engine, encoder: Encoder, shop: str | None, sna
     # a few texts per encoder call: agents' suggestions, which need the same encoder, get their turn in between
     vectors = np.concatenate([encoder.encode(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)])
     return sorted(([missed[i] for i in group] for group in _groups(vectors)), key=group_order)
-
-
-def clusters(
-    db: sa.engine.Engine, encoder: Encoder, index: KBIndex | None, editor: KBEditor, shop: str | None = None,
-    snapshot: Snapshot | None = None,
-) -> list[Cluster]:
-    """The groups of a snapshot's missed messages (None: of one taken now), each with its proposal, in `group_order`."""
-    return [_propose(group, index, editor) for group in _missed_groups(db, encoder, shop, snapshot)]
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,7 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
         ])
     light = conversations.add_message("t9", "customer", "是正品吗")
     conversations.add_feedback([{"conversation_id": "t9", "message_id": light.id, "event": "edited", "entry_id": "authenticity.genuine_guarantee", "final_text": "亲,是正品哦~", "edit_distance": 1}])
-    found = traffic.clusters(editor.store.db, engine.encoder, engine.index, editor)
+    found = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor, limit=200).clusters
     assert all(m.text != "是正品吗" for c in found for m in c.messages)  # a light edit is not a miss
     group = next(c for c in found if texts[0] in [m.text for m in c.messages])
     assert len(group.messages) == 3 and {m.reason for m in group.messages} == {"rewritten"}
@@ -318,7 +318,7 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
     assert set(texts) <= set(record.entry.questions) and record.entry.status == "approved"
     engine.catch_up()
     assert engine.suggest("这个包不包邮啊").suggestions[0].matched_question == "这个包不包邮啊"
-    assert traffic.clusters(editor.store.db, engine.encoder, engine.index, editor) == []
+    assert traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor).clusters == []
     with pytest.raises(traffic.ReviewError, match="already reviewed"):
         traffic.dismiss(editor.store.db, [group.messages[0].message_id], "eve")
 

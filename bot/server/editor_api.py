@@ -81,16 +81,13 @@ def _traffic_params(request: Request) -> tuple[int, "traffic.Snapshot | None", t
         raise ApiError(400, "'snapshot' must be the first page's 'snapshot', such as 120.1042.5531") from None
     if raw_after is None:
         return limit, snapshot, None
-    size, _, newest = raw_after.partition(".")
-    if not (_is_id(size) and _is_id(newest)):
-        raise ApiError(400, "'after' must be a page's 'next_after', such as 3.1042")
+    try:
+        after = traffic.parse_after(raw_after)
+    except ValueError:
+        raise ApiError(400, "'after' must be a page's 'next_after', such as 3.1042") from None
     if snapshot is None:
         raise ApiError(400, "'after' needs the 'snapshot' its page came from")
-    return limit, snapshot, (int(size), int(newest))
-
-
-def _is_id(raw: str) -> bool:
-    return is_number(raw) and len(raw) <= 18
+    return limit, snapshot, after
 
 
 def _traffic_of(scope: "Scope") -> str | None:
