@@ -10,7 +10,9 @@ agents' own reply as the draft answer. The editor accepts or dismisses a group i
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+import threading
+import weakref
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -29,6 +31,7 @@ CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages
 VARIANT_MIN_SCORE = 0.7  # a group whose closest entry scores this much becomes "add as variants"
 MAX_MESSAGES = 2000  # newest unreviewed buyer messages read for the traffic page
 ENCODE_CHUNK = 32
+VECTORS_KEPT = 2 * MAX_MESSAGES  # message vectors each encoder keeps for the next page (512 floats each: 16 MB)
 MAX_QUESTIONS = 10
 
 
@@ -210,14 +213,41 @@ def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> 
     )
 
 
+class _MessageVectors:
+    """The traffic page's message vectors, kept per encoder (by text) in this process: the next page of a snapshot
+    encodes only what the last one did not. Apart from the suggestion path's own cache, which they would flush."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_encoder: "weakref.WeakKeyDictionary[Encoder, OrderedDict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
+
+    def get(self, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            kept = self._by_encoder.setdefault(encoder, OrderedDict())
+            found = {t: kept[t] for t in texts if t in kept}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        # a few texts per encoder call: agents' suggestions, which need the same encoder, get their turn in between
+        for start in range(0, len(missing), ENCODE_CHUNK):
+            chunk = missing[start:start + ENCODE_CHUNK]
+            found.update(zip(chunk, encoder.encode(chunk)))
+        with self._lock:
+            for text in texts:
+                kept[text] = found[text]
+                kept.move_to_end(text)
+            while len(kept) > VECTORS_KEPT:
+                kept.popitem(last=False)
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, encoder.dimension), dtype=np.float32)
+
+
+_message_vectors = _MessageVectors()
+
+
 def _missed_groups(db: sa.engine.Engine, encoder: Encoder, shop: str | None, snapshot: Snapshot | None) -> list[list[Missed]]:
     """A snapshot's missed messages (None: of one taken now) grouped by meaning, in `group_order`."""
     missed = missed_messages(db, snapshot, shop)
     if not missed:
         return []
-    texts = [m.text for m in missed]
-    # a few texts per encoder call: agents' suggestions, which need the same encoder, get their turn in between
-    vectors = np.concatenate([encoder.encode(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)])
+    vectors = _message_vectors.get(encoder, [m.text for m in missed])
     return sorted(([missed[i] for i in group] for group in _groups(vectors)), key=group_order)
 
 

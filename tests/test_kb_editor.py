@@ -361,13 +361,39 @@ def test_traffic_pages_are_a_snapshot_that_reviewing_a_group_does_not_shift(live
     for n in range(4):  # new traffic, a bigger group than any: it would come first in a new snapshot
         message(f"snap-new-{n}", "你们周末发货吗")
 
+    encoded: list[str] = []
+    encode = engine.encoder.encode
+    monkeypatch.setattr(engine.encoder, "encode", lambda texts, progress=False: encoded.extend(texts) or encode(texts, progress))
     second = page(1, first.snapshot, first.next_after)
     assert [c.key for c in second.clusters] == groups[1:2]  # by position, the dismissal would have skipped this group
+    assert encoded == []  # the snapshot's messages were encoded for the first page
     assert second.count == len(groups) - 1 and second.snapshot == first.snapshot
     rest = page(50, first.snapshot, second.next_after)
     assert [c.key for c in rest.clusters] == groups[2:] and rest.next_after is None
     fresh = {m.text for c in page(50).clusters for m in c.messages}
     assert {"能寄到国外吗", "你们周末发货吗"} <= fresh and not fresh & {m.text for m in first.clusters[0].messages}
+
+
+def test_traffic_keeps_each_encoders_message_vectors_for_the_next_page_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import traffic
+
+    calls: list[list[str]] = []
+
+    class Counting:
+        dimension = 2
+
+        def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+            calls.append(list(texts))
+            return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(traffic, "VECTORS_KEPT", 3)
+    kept, encoder = traffic._MessageVectors(), Counting()
+    assert kept.get(encoder, ["a", "bb", "a"]).tolist() == [[1, 1], [2, 1], [1, 1]] and calls == [["a", "bb"]]
+    assert kept.get(encoder, ["bb", "ccc", "dddd"]).tolist() == [[2, 1], [3, 1], [4, 1]] and calls[-1] == ["ccc", "dddd"]
+    kept.get(encoder, ["dddd", "a"])  # four texts were kept, one over the bound: the least recent ("a") went
+    assert calls[-1] == ["a"] and len(calls) == 3
+    kept.get(Counting(), ["bb"])  # another encoder's vectors are its own
+    assert calls[-1] == ["bb"] and len(calls) == 4
 
 
 def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None:  # type: ignore[no-untyped-def]
