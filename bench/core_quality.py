@@ -29,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=PROJECT / "tests/data/paraphrases_test.yml")
     parser.add_argument("--model", type=Path, default=None, help="Rasa model (default: newest in models/)")
-    parser.add_argument("--repeat", type=int, default=3, help="latency passes over the data")
+    parser.add_argument("--repeat", type=int, default=3, help="latency passes over the data (0: quality only)")
     parser.add_argument("--errors", action="store_true", help="list the misses")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
                         help="override a bot.yml setting for an ablation, e.g. suggest.retrieval_intent_weight=0")
@@ -71,18 +71,21 @@ def main() -> None:
     def pct(values: list[float], q: float) -> float:
         return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
-    base = statistics.median(baseline_ms)
     report = {
         "settings_overridden": args.set,
         "data": str(args.data.relative_to(PROJECT) if args.data.is_relative_to(PROJECT) else args.data),
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in quality.items() if k in SUMMARY},
-        "suggest_ms_p50": round(pct(suggest_ms, 50), 1),
-        "suggest_ms_p95": round(pct(suggest_ms, 95), 1),
-        "baseline_encode_ms_p50": round(base, 1),
-        "suggest_p50_over_encode": round(pct(suggest_ms, 50) / base, 2),
-        "suggest_p95_over_encode": round(pct(suggest_ms, 95) / base, 2),
-        "latency_samples": len(suggest_ms),
     }
+    if suggest_ms:  # --repeat 0: quality only
+        base = statistics.median(baseline_ms)
+        report |= {
+            "suggest_ms_p50": round(pct(suggest_ms, 50), 1),
+            "suggest_ms_p95": round(pct(suggest_ms, 95), 1),
+            "baseline_encode_ms_p50": round(base, 1),
+            "suggest_p50_over_encode": round(pct(suggest_ms, 50) / base, 2),
+            "suggest_p95_over_encode": round(pct(suggest_ms, 95) / base, 2),
+            "latency_samples": len(suggest_ms),
+        }
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if args.errors:
         for o in outcomes:
