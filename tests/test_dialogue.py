@@ -59,16 +59,6 @@ def test_a_first_message_that_only_points_back_gets_the_clarifying_script(engine
     assert not in_context.abstained and in_context.suggestions[0].intent == "product_info"
 
 
-@pytest.mark.parametrize(("message", "first"), [("OK 那就要这件", "order_placed.thanks"), ("行吧 就买这个", "order_placed.thanks"), ("那我就拿这个颜色", None)])
-def test_a_first_message_that_decides_to_buy_this_one_is_not_a_pointer_back(engine, message: str, first: str | None) -> None:  # type: ignore[no-untyped-def]
-    """"那就要这件" says what the buyer does with it: it is not "这件呢". Before data/nlu/order_placed.yml had such
-    decisions, the intent model read them as a follow-up and the engine asked what was meant."""
-    result = engine.suggest(message)
-    assert result.intent.name != "follow_up" and not (result.reason and "no earlier message" in result.reason), result.reason
-    if first:
-        assert [s.id for s in result.suggestions][:1] == [first], [s.id for s in result.suggestions]
-
-
 def test_this_one_after_a_product_link_asks_the_earlier_question_again(engine) -> None:  # type: ignore[no-untyped-def]
     link = "https://item.taobao.com/item.htm?id=6634120987"
     context = [customer("这款还有库存吗"), agent("有的亲"), customer(link)]
