@@ -5,7 +5,8 @@
 Starts a real `bot serve` on the seed KB, measures health and suggestion round trips alone, then again while other
 clients send the heaviest requests that are accepted (4,000-character replies against 4,000-character suggestions),
 ones that are refused (a 5,000-digit integer, a 20,000-character suggestion), wrong passwords from many addresses,
-and the traffic page (clustering up to 2,000 messages). Reports p50/p95 and the hostile/idle ratio of each: a stalled
+and the traffic page (grouping up to 2,000 messages; the server keeps their vectors, so after the first request it
+encodes only new ones). Reports p50/p95 and the hostile/idle ratio of each: a stalled
 event loop shows as a ratio in the hundreds, not in ones.
 """
 

@@ -31,7 +31,8 @@ CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages
 VARIANT_MIN_SCORE = 0.7  # a group whose closest entry scores this much becomes "add as variants"
 MAX_MESSAGES = 2000  # newest unreviewed buyer messages read for the traffic page
 ENCODE_CHUNK = 32
-VECTORS_KEPT = 2 * MAX_MESSAGES  # message vectors each encoder keeps for the next page (512 floats each: 16 MB)
+VECTORS_KEPT = 2 * MAX_MESSAGES  # message vectors each encoder keeps for the next page (512 floats each: 8 MB); shops
+# that share an encoder share these, so with several big snapshots paged at once a page may encode its messages again
 MAX_QUESTIONS = 10
 
 
@@ -229,7 +230,7 @@ class _MessageVectors:
         # a few texts per encoder call: agents' suggestions, which need the same encoder, get their turn in between
         for start in range(0, len(missing), ENCODE_CHUNK):
             chunk = missing[start:start + ENCODE_CHUNK]
-            found.update(zip(chunk, encoder.encode(chunk)))
+            found.update((text, row.copy()) for text, row in zip(chunk, encoder.encode(chunk)))  # a row, not a view of its chunk
         with self._lock:
             for text in texts:
                 kept[text] = found[text]
