@@ -59,25 +59,6 @@ def test_a_first_message_that_only_points_back_gets_the_clarifying_script(engine
     assert not in_context.abstained and in_context.suggestions[0].intent == "product_info"
 
 
-@pytest.mark.parametrize("message", ["OK 那就要这件", "行吧 就买这个"])
-def test_a_first_message_that_decides_to_buy_this_one_is_not_a_pointer_back(engine, message: str) -> None:  # type: ignore[no-untyped-def]
-    """"那就要这件" says what the buyer does with it: it is not "这件呢", which asks what is meant."""
-    result = engine.suggest(message)
-    assert [s.id for s in result.suggestions][:1] == ["order_placed.thanks"], (result.reason, [s.id for s in result.suggestions])
-
-
-@pytest.mark.parametrize(
-    ("earlier", "message"),
-    [(("这件有L码吗", "有的亲"), "OK 那就要这件"), (("多少钱", "亲,这款是99元哦~"), "行吧 就买这个"), (("这个能便宜点吗", "亲,价格是统一的哦~"), "那好吧 就要这个了")],
-)
-def test_a_decision_to_buy_after_an_answer_gets_the_order_reply_not_the_earlier_topics(engine, earlier: tuple[str, str], message: str) -> None:  # type: ignore[no-untyped-def]
-    """Read as a follow-up of the size question, "OK 那就要这件" got the stock answer again; searched together with
-    "多少钱", "行吧 就买这个" got the price reply."""
-    result = engine.suggest(message, context=[customer(earlier[0]), agent(earlier[1])])
-    assert [s.id for s in result.suggestions][:1] == ["order_placed.thanks"], [s.id for s in result.suggestions]
-    assert result.context is not None and result.context.topic is None
-
-
 def test_this_one_after_a_product_link_asks_the_earlier_question_again(engine) -> None:  # type: ignore[no-untyped-def]
     link = "https://item.taobao.com/item.htm?id=6634120987"
     context = [customer("这款还有库存吗"), agent("有的亲"), customer(link)]

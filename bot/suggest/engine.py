@@ -36,9 +36,6 @@ from bot.suggestion import ContextReading, Reply, Suggestion, check_message
 CLOSING_INTENT = "thanks_goodbye"
 AFFIRM = "affirm"
 CONTEXTUAL_MIN_CONFIDENCE = 0.5  # NLU must be this sure that a message is a bare "好的" / "这个呢"
-# A buyer deciding to buy or to wait ("那就要这件", "我再考虑考虑"): what the previous message asked lends it no words.
-DECISION_INTENTS = frozenset({"order_placed", "hesitate"})
-DECISION_MIN_CONFIDENCE = 0.6  # how sure the Rasa model must be of such a decision
 STRONG_MATCH = 0.85  # a retrieval score this high means the message says what a vetted question says
 
 
@@ -160,10 +157,6 @@ class Engine(LiveKB):
         earlier = self._earlier_words(past) if self.settings.suggest.context_retrieval else None
         hits = self._retrieve(reading, None, index, depth, earlier)
         nlu = parsing.result()
-        if earlier and nlu.intent.name in DECISION_INTENTS and nlu.intent.confidence >= DECISION_MIN_CONFIDENCE:
-            # "行吧 就买这个" after a price answer is a decision, not a price question: searched with the earlier
-            # "多少钱" it found the price reply first.
-            hits, earlier = self._retrieve(reading, None, index, depth), None
         if nlu.intent.name == OUT_OF_SCOPE and not has_chinese(text) and self.classifier is not None:
             # The encoder is a Chinese model: for Latin-only noise ("epfJBd0Kh8oO") its nearest rows mean nothing.
             return self._abstain(nlu.intent, nlu.ranking, "no Chinese words, and the intent model reads it as out of scope")
