@@ -61,12 +61,6 @@ class Cluster:
     intent: str | None = None
     answer: str | None = None
 
-    @property
-    def newest(self) -> int:
-        """The id of the group's newest message."""
-        return max(m.message_id for m in self.messages)
-
-
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "size": len(self.messages), "reasons": dict(Counter(m.reason for m in self.messages))}
 
@@ -101,6 +95,11 @@ class Snapshot:
         return cls(*_ids(raw, 3))
 
 
+def format_after(members: Sequence[Missed]) -> str:
+    """The `next_after` of a page that ends with this group: its size and newest message id, "3.1042"."""
+    return f"{len(members)}.{max(m.message_id for m in members)}"
+
+
 def parse_after(raw: str) -> tuple[int, int]:
     """The group a page's `next_after` names ("size.newest message id"); ValueError if it is not two ids."""
     size, newest = _ids(raw, 2)
@@ -121,21 +120,20 @@ def _unreviewed(shop: str | None) -> Any:
     return _of_shop(sa.select(messages_table.c.id).where(messages_table.c.role == "customer", ~reviewed), shop).order_by(messages_table.c.id.desc())
 
 
-def take_snapshot(db: sa.engine.Engine, shop: str | None = None, limit: int | None = None) -> Snapshot:
-    """The traffic now: the newest `limit` (MAX_MESSAGES) unreviewed buyer messages and the feedback so far; an empty
+def take_snapshot(db: sa.engine.Engine, shop: str | None = None) -> Snapshot:
+    """The traffic now: the newest MAX_MESSAGES unreviewed buyer messages and the feedback so far; an empty
     snapshot (no message) is 0.0.N. On PostgreSQL, feedback that commits within moments of it, with an id it counts,
     may still enter it."""
     with db.connect() as conn:
         feedback = int(conn.execute(sa.select(sa.func.max(feedback_table.c.id))).scalar() or 0)
-        window = _unreviewed(shop).limit(limit or MAX_MESSAGES).subquery()
+        window = _unreviewed(shop).limit(MAX_MESSAGES).subquery()
         since, upto = conn.execute(sa.select(sa.func.min(window.c.id), sa.func.max(window.c.id))).one()
     return Snapshot(int(since or 0), int(upto or 0), feedback)
 
 
-def missed_messages(db: sa.engine.Engine, snapshot: Snapshot | None = None, shop: str | None = None) -> list[Missed]:
-    """The buyer messages of a snapshot (None: of one taken now) that were abstained on, rejected or heavily rewritten,
-    as its feedback tells, and are not reviewed yet."""
-    snapshot = snapshot or take_snapshot(db, shop)
+def missed_messages(db: sa.engine.Engine, snapshot: Snapshot, shop: str | None = None) -> list[Missed]:
+    """The buyer messages of a snapshot that were abstained on, rejected or heavily rewritten, as its feedback tells,
+    and are not reviewed yet."""
     with db.connect() as conn:
         # bounded whatever the snapshot says: a made-up one reads no more than a real one
         window = _unreviewed(shop).where(messages_table.c.id.between(snapshot.since, snapshot.upto)).limit(MAX_MESSAGES)
@@ -237,14 +235,14 @@ class _MessageVectors:
                 kept.move_to_end(text)
             while len(kept) > VECTORS_KEPT:
                 kept.popitem(last=False)
-        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, encoder.dimension), dtype=np.float32)
+        return np.stack([found[t] for t in texts])
 
 
 _message_vectors = _MessageVectors()
 
 
-def _missed_groups(db: sa.engine.Engine, encoder: Encoder, shop: str | None, snapshot: Snapshot | None) -> list[list[Missed]]:
-    """A snapshot's missed messages (None: of one taken now) grouped by meaning, in `group_order`."""
+def _missed_groups(db: sa.engine.Engine, encoder: Encoder, shop: str | None, snapshot: Snapshot) -> list[list[Missed]]:
+    """A snapshot's missed messages grouped by meaning, in `group_order`."""
     missed = missed_messages(db, snapshot, shop)
     if not missed:
         return []
@@ -273,9 +271,9 @@ def cluster_page(
     snapshot = snapshot or take_snapshot(db, shop)
     groups = _missed_groups(db, encoder, shop, snapshot)
     rest = [g for g in groups if after is None or group_order(g) > (-after[0], -after[1])]
-    shown = [_propose(group, index, editor) for group in rest[:limit]]
-    last = shown[-1] if shown and len(rest) > limit else None
-    return ClusterPage(shown, len(groups), snapshot, f"{len(last.messages)}.{last.newest}" if last else None)
+    shown = rest[:limit]
+    next_after = format_after(shown[-1]) if shown and len(rest) > limit else None
+    return ClusterPage([_propose(group, index, editor) for group in shown], len(groups), snapshot, next_after)
 
 
 class ReviewError(BotError):
