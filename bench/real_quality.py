@@ -23,6 +23,11 @@ after engine's encoder is fine-tuned once per seed (`finetune.seed`; each cached
 gives each draw's acceptable first / top 3 and offered on unanswerable, with their mean and range: the same recipe,
 trained again, moves these figures, so a change is worth keeping only when it beats that range, over the same seeds.
 The other tables read the first seed's engine.
+
+--errors tune lists the tuning part's misses, and a table of where the after engine ranks the first acceptable entry
+there when it neither stops at 3 nor abstains (20 replies, no min_score), split by whether the intent it read is one of
+an acceptable entry's: misses with the right intent are the ranking's, the others the reading's (of the message, or of
+it in its conversation).
 """
 
 from __future__ import annotations
@@ -57,8 +62,13 @@ FIGURES = [
 # -- running one engine (in its own process, on its own tree) ------------------------------------------
 
 
-def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, overrides: list[str]) -> None:
-    """Suggest for every dev line with the engine of `project` (imported from there), timing a latency pass."""
+RANK_DEPTH = 20  # how deep --errors looks for the first acceptable entry
+RANK_BUCKETS = ("1", "2-3", "4-10", f"11-{RANK_DEPTH}", f"not in {RANK_DEPTH}")
+
+
+def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, overrides: list[str], ranks_of: str | None = None) -> None:
+    """Suggest for every dev line with the engine of `project` (imported from there), timing a latency pass; for
+    the lines of part `ranks_of`, also the first RANK_DEPTH replies with no min_score (under "deep")."""
     sys.path.insert(0, str(project))
     sys.path.insert(0, str(PROJECT / "bench"))
     import bot
@@ -88,6 +98,13 @@ def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, 
                 "abstained": result.abstained,
                 "reason": result.reason,
             }
+        if ranks_of:
+            unabstaining = real_dev.with_setting(settings, "suggest.min_score", "-1")
+            deep = Engine(unabstaining, None, engine.store, engine.encoder, nlu=engine.nlu, vectors=engine.index)
+            for line in lines:
+                if line.part == ranks_of:
+                    result = deep.suggest(line.text, context=list(line.context) or None, k=RANK_DEPTH)
+                    predictions[line.key]["deep"] = {"intent": result.intent.name, "ids": [r.id for r in result.suggestions]}
         texts = [line.text for line in lines if line.file == "messages.jsonl"]
         suggest_ms, encode_ms = [], []
         for _ in range(repeat):
@@ -221,8 +238,10 @@ def _shipped_seed() -> int:
     return int((config.get("finetune") or {}).get("seed", FinetuneSettings().seed))
 
 
-def run_engine(name: str, tree: Path, data_dir: Path, repeat: int, overrides: list[str], seed: int | None = None) -> dict[str, Any]:
-    """One engine's predictions; `finetune.*` overrides, and a seed, change its fine-tuned encoder (trained once each)."""
+def run_engine(name: str, tree: Path, data_dir: Path, repeat: int, overrides: list[str], seed: int | None = None,
+               ranks_of: str | None = None) -> dict[str, Any]:
+    """One engine's predictions; `finetune.*` overrides, and a seed, change its fine-tuned encoder (trained once each);
+    `ranks_of` (a part) adds the deep replies of `predict` (this tree's engine only: older ones lack what it needs)."""
     recipe = [o for o in overrides if o.startswith("finetune.")] + ([f"finetune.seed={seed}"] if seed is not None else [])
     model, encoders = model_for(tree), encoders_for(tree, recipe)
     print(f"running {name}: {tree} with {model.name}" + (f" and the encoder in {encoders}" if encoders else "") + " ...", flush=True)
@@ -230,6 +249,7 @@ def run_engine(name: str, tree: Path, data_dir: Path, repeat: int, overrides: li
         out = Path(tmp) / "predictions.json"
         command = [sys.executable, str(Path(__file__).resolve()), "predict", "--project", str(tree), "--model", str(model),
                    "--data-dir", str(data_dir), "--out", str(out), "--repeat", str(repeat)] + [f"--set={o}" for o in overrides]
+        command += [f"--ranks-of={ranks_of}"] if ranks_of else []
         subprocess.run(command, cwd=tree, env=_env(tree, encoders), check=True, stdout=subprocess.DEVNULL)
         return json.loads(out.read_text(encoding="utf-8"))
 
@@ -309,6 +329,30 @@ def _seed_table(by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
     return rows
 
 
+def _rank_bucket(rank: int | None) -> int:
+    """The index in RANK_BUCKETS of a 1-based rank (None: not among the deep replies)."""
+    if rank is None:
+        return len(RANK_BUCKETS) - 1
+    return 0 if rank == 1 else 1 if rank <= 3 else 2 if rank <= 10 else 3
+
+
+def _rank_table(file: str, lines: list[Any], predictions: dict[str, Any]) -> list[str]:
+    """Where the first acceptable entry ranks in the deep replies of the answerable lines, by whether the intent read
+    is an acceptable entry's."""
+    counts = {"an acceptable entry's": [0] * len(RANK_BUCKETS), "another": [0] * len(RANK_BUCKETS)}
+    for line in lines:
+        if not line.answerable:
+            continue
+        deep = predictions[line.key]["deep"]
+        rank = next((i for i, entry_id in enumerate(deep["ids"], 1) if entry_id in line.acceptable), None)
+        read = "an acceptable entry's" if deep["intent"] in {i.split(".")[0] for i in line.acceptable} else "another"
+        counts[read][_rank_bucket(rank)] += 1
+    rows = [f"| {file} (tuning part, relabelled) | intent read | answerable | " + " | ".join(f"rank {b}" for b in RANK_BUCKETS) + " |",
+            "|---|---|---|" + "---|" * len(RANK_BUCKETS)]
+    rows += [f"| | {read} | {sum(row)} | " + " | ".join(map(str, row)) + " |" for read, row in counts.items()]
+    return rows
+
+
 def _errors(lines: list[Any], prediction: dict[str, Any]) -> None:
     for line in lines:
         p = prediction[line.key]
@@ -331,6 +375,7 @@ def main() -> None:
     inner.add_argument("--out", type=Path, required=True)
     inner.add_argument("--repeat", type=int, default=1)
     inner.add_argument("--set", action="append", default=[])
+    inner.add_argument("--ranks-of", choices=("tune",), default=None)
     parser.add_argument("--before", default=BEFORE_REF, help=f"git ref of the engine before (default {BEFORE_REF})")
     parser.add_argument("--only", choices=("before", "after"), help="run one engine only")
     parser.add_argument("--data-dir", type=Path, default=None, help="real_dev directory (default ../shared/data/real_dev)")
@@ -347,7 +392,7 @@ def main() -> None:
     import real_dev
 
     if args.command == "predict":
-        predict(args.project.resolve(), args.model.resolve(), args.data_dir.resolve(), args.out, args.repeat, args.set)
+        predict(args.project.resolve(), args.model.resolve(), args.data_dir.resolve(), args.out, args.repeat, args.set, args.ranks_of)
         return
     if args.seeds and args.only == "before":
         parser.error("--seeds draws the after engine's encoder: not with --only before")
@@ -364,7 +409,7 @@ def main() -> None:
         print(f"the after engine's encoder is fine-tuned with seed {seed_labels[0]}, not bot.yml's {shipped}", flush=True)
     seeds = [None if seed == shipped else seed for seed in seed_labels]  # None: bot.yml's, cached as such
     runs = {name: run_engine(name, trees[name], data_dir, args.repeat, args.set if name == "after" else [],
-                             seeds[0] if name == "after" else None) for name in names}
+                             seeds[0] if name == "after" else None, args.errors if name == "after" else None) for name in names}
     other_draws = {label: run_engine(f"after (seed {label})", PROJECT, data_dir, 0, args.set, seed)
                    for label, seed in zip(seed_labels[1:], seeds[1:])}
 
@@ -412,6 +457,10 @@ def main() -> None:
         for file, file_lines in lines.items():
             print(f"\n## {name}: misses on the tuning part of {file}")
             _errors(real_dev.relabel([l for l in file_lines if l.part == "tune"], relabels), runs[name]["predictions"])
+        if name == "after":
+            for file, file_lines in lines.items():
+                tune = real_dev.relabel([line for line in file_lines if line.part == "tune"], relabels)
+                print("\n" + "\n".join(_rank_table(file, tune, runs[name]["predictions"])))
     out = PROJECT / "bench" / "results" / "real_quality.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     refs = {"before": _git("rev-parse", "--short=12", args.before), "after": f"working tree, fine-tuning seed {seed_labels[0]}"}
