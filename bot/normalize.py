@@ -14,7 +14,7 @@ import unicodedata
 from functools import lru_cache
 
 # Bump when the folding changes: the retrieval index keys on it and re-embeds the KB.
-VERSION = "4"
+VERSION = "5"
 
 _CJK_PUNCTUATION = str.maketrans({"。": ".", "、": ",", "「": '"', "」": '"', "『": '"', "』": '"', "【": "[", "】": "]",
                                   "〔": "(", "〕": ")", "《": '"', "》": '"', "“": '"', "”": '"', "‘": "'", "’": "'",
@@ -34,6 +34,11 @@ CHAT_WORDS = {
     "xiexie": "谢谢", "xie xie": "谢谢", "thx": "谢谢", "thanks": "谢谢", "thank you": "谢谢", "3q": "谢谢", "tks": "谢谢",
     "zaima": "在吗", "zai ma": "在吗", "zaime": "在吗", "zai me": "在吗",
     "baoyou": "包邮", "bao you": "包邮", "duoshaoqian": "多少钱", "duo shao qian": "多少钱",
+    # the shop words buyers type in pinyin when the IME is off ("zhengpin吗", "啥时候fahuo")
+    "zhengpin": "正品", "zheng pin": "正品", "fahuo": "发货", "fa huo": "发货", "kuaidi": "快递", "kuai di": "快递",
+    "youfei": "邮费", "you fei": "邮费", "yunfei": "运费", "yun fei": "运费", "pianyi": "便宜", "pian yi": "便宜",
+    "youhui": "优惠", "you hui": "优惠", "tuihuo": "退货", "tui huo": "退货", "tuikuan": "退款", "tui kuan": "退款",
+    "huanhuo": "换货", "huan huo": "换货",
     "bye": "再见", "byebye": "再见",
 }
 _CHAT_WORD = re.compile(

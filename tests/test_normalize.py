@@ -23,6 +23,8 @@ from bot.normalize import normalize
         ("連核桃一起30元沒減呀", "连核桃一起30元没减呀"),
         ("OK👌🏻", "好的"),
         ("nihao", "你好"),
+        ("zhengpin吗 啥时候fahuo", "正品吗 啥时候发货"),
+        ("Pian Yi点 youhui有吗", "便宜点 优惠有吗"),
         ("是正品吗#E-s23", "是正品吗"),
         ("[微笑]好的", "好的"),
         ("[OK] 收到", "收到"),
@@ -37,7 +39,7 @@ from bot.normalize import normalize
         ("ＡＢＣ１２３", "abc123"),
     ],
     ids=["fullwidth-runs", "tilde-run", "leading-qin-zaime", "zaifa", "baoyou-typo", "coupon-typo", "traditional",
-         "ok-emoji", "pinyin", "taobao-emoticon", "bracket-emoticon", "bracket-ok", "bracket-xixi", "bracket-folds-to-emoticon",
+         "ok-emoji", "pinyin", "pinyin-shop-words", "pinyin-capitalised", "taobao-emoticon", "bracket-emoticon", "bracket-ok", "bracket-xixi", "bracket-folds-to-emoticon",
          "qin-kouzhao", "qin-shengri", "coupon-after-amount", "coupon-taken",
          "particle-run", "ellipsis", "fullwidth-latin"],
 )
