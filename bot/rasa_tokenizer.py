@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import List, Text
+import hashlib
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.normalize import VERSION as NORMALIZE_VERSION
 from bot.normalize import normalize
 
 
@@ -16,6 +19,18 @@ from bot.normalize import normalize
 class NormalizingJiebaTokenizer(JiebaTokenizer):
     """JiebaTokenizer (with the shop's dictionary) over `normalize(text)`: training examples and live
     messages are folded the same way (full-width forms, emoji, runs of ！？, chat-speak, common typos)."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        """What Rasa's cache of trained components keys on besides the config and the training data: the normalisation's
+        version and the shop dictionary's files. Without it `rasa train` reuses tokens folded or cut the old way."""
+        digest = hashlib.sha256(f"normalize {NORMALIZE_VERSION}".encode())
+        directory = config.get("dictionary_path")
+        if directory and Path(directory).is_dir():  # read the way JiebaTokenizer loads it: every file in the directory
+            for path in sorted(Path(directory).glob("*")):
+                if path.is_file():
+                    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         import jieba

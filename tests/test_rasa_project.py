@@ -77,3 +77,22 @@ def test_generated_kb_questions_are_in_sync_with_kb() -> None:
     nlu_dir = PROJECT / "data" / "nlu"
     expected = kb_nlu_yaml(read_kb(PROJECT / "kb", load_intents(PROJECT)), hand_written_examples(nlu_dir))
     assert (nlu_dir / GENERATED_FILE).read_text(encoding="utf-8") == expected
+
+
+def test_rasa_cache_of_trained_components_keys_on_the_normalisation_and_the_shop_dictionary(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`rasa train` reuses a component whose fingerprint is unchanged: a new normalisation or shop word must change it."""
+    from rasa.engine.training.fingerprinting import calculate_fingerprint_key
+
+    import bot.rasa_tokenizer
+    from bot.rasa_tokenizer import NormalizingJiebaTokenizer
+
+    (tmp_path / "shop_words.txt").write_text("假一赔十 10 n\n", encoding="utf-8")
+    config = {**NormalizingJiebaTokenizer.get_default_config(), "dictionary_path": str(tmp_path)}
+    inputs = {"training_data": "the same examples"}
+    before = calculate_fingerprint_key(NormalizingJiebaTokenizer, config, inputs)
+    assert calculate_fingerprint_key(NormalizingJiebaTokenizer, config, inputs) == before
+    (tmp_path / "shop_words.txt").write_text("假一赔十 10 n\n包邮券 10 n\n", encoding="utf-8")
+    with_word = calculate_fingerprint_key(NormalizingJiebaTokenizer, config, inputs)
+    assert with_word != before, "a new shop word must retrain the tokenizer's consumers"
+    monkeypatch.setattr(bot.rasa_tokenizer, "NORMALIZE_VERSION", "next")
+    assert calculate_fingerprint_key(NormalizingJiebaTokenizer, config, inputs) != with_word, "a new normalisation too"
