@@ -27,7 +27,8 @@ The other tables read the first seed's engine.
 --errors tune lists the tuning part's misses, and a table of where the after engine ranks the first acceptable entry
 there when it neither stops at 3 nor abstains (20 replies, no min_score), split by whether the intent it read is one of
 an acceptable entry's: misses with the right intent are the ranking's, the others the reading's (of the message, or of
-it in its conversation).
+it in its conversation). Searching for 20 replies goes deeper than for 3, so its first place and intent are close to
+the shipped engine's, not always the same; abstentions for other reasons than min_score are counted apart.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ FIGURES = [
 
 
 RANK_DEPTH = 20  # how deep --errors looks for the first acceptable entry
-RANK_BUCKETS = ("1", "2-3", "4-10", f"11-{RANK_DEPTH}", f"not in {RANK_DEPTH}")
+RANK_BUCKETS = ("1st", "2nd-3rd", "4th-10th", f"11th-{RANK_DEPTH}th", f"not in {RANK_DEPTH}", "abstained")
 
 
 def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, overrides: list[str], ranks_of: str | None = None) -> None:
@@ -104,7 +105,8 @@ def predict(project: Path, model: Path, data_dir: Path, out: Path, repeat: int, 
             for line in lines:
                 if line.part == ranks_of:
                     result = deep.suggest(line.text, context=list(line.context) or None, k=RANK_DEPTH)
-                    predictions[line.key]["deep"] = {"intent": result.intent.name, "ids": [r.id for r in result.suggestions]}
+                    predictions[line.key]["deep"] = {"intent": result.intent.name, "ids": [r.id for r in result.suggestions],
+                                                     "abstained": result.abstained}
         texts = [line.text for line in lines if line.file == "messages.jsonl"]
         suggest_ms, encode_ms = [], []
         for _ in range(repeat):
@@ -329,10 +331,13 @@ def _seed_table(by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
     return rows
 
 
-def _rank_bucket(rank: int | None) -> int:
-    """The index in RANK_BUCKETS of a 1-based rank (None: not among the deep replies)."""
-    if rank is None:
+def _rank_bucket(rank: int | None, abstained: bool) -> int:
+    """The index in RANK_BUCKETS of a 1-based rank (None: not among the deep replies), or of an abstention for another
+    reason than min_score (no character the KB knows, a first message that only points back)."""
+    if abstained:
         return len(RANK_BUCKETS) - 1
+    if rank is None:
+        return len(RANK_BUCKETS) - 2
     return 0 if rank == 1 else 1 if rank <= 3 else 2 if rank <= 10 else 3
 
 
@@ -346,8 +351,8 @@ def _rank_table(file: str, lines: list[Any], predictions: dict[str, Any]) -> lis
         deep = predictions[line.key]["deep"]
         rank = next((i for i, entry_id in enumerate(deep["ids"], 1) if entry_id in line.acceptable), None)
         read = "an acceptable entry's" if deep["intent"] in {i.split(".")[0] for i in line.acceptable} else "another"
-        counts[read][_rank_bucket(rank)] += 1
-    rows = [f"| {file} (tuning part, relabelled) | intent read | answerable | " + " | ".join(f"rank {b}" for b in RANK_BUCKETS) + " |",
+        counts[read][_rank_bucket(rank, deep["abstained"])] += 1
+    rows = [f"| {file} (tuning part, relabelled) | intent read | answerable | " + " | ".join(RANK_BUCKETS) + " |",
             "|---|---|---|" + "---|" * len(RANK_BUCKETS)]
     rows += [f"| | {read} | {sum(row)} | " + " | ".join(map(str, row)) + " |" for read, row in counts.items()]
     return rows
