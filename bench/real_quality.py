@@ -459,13 +459,12 @@ def main() -> None:
         print("\n" + "\n".join(_seed_table(by_seed)))
     if args.errors:
         name = names[-1]
-        for file, file_lines in lines.items():
+        tune = {file: real_dev.relabel([line for line in file_lines if line.part == "tune"], relabels) for file, file_lines in lines.items()}
+        for file, file_lines in tune.items():
             print(f"\n## {name}: misses on the tuning part of {file}")
-            _errors(real_dev.relabel([l for l in file_lines if l.part == "tune"], relabels), runs[name]["predictions"])
-        if name == "after":
-            for file, file_lines in lines.items():
-                tune = real_dev.relabel([line for line in file_lines if line.part == "tune"], relabels)
-                print("\n" + "\n".join(_rank_table(file, tune, runs[name]["predictions"])))
+            _errors(file_lines, runs[name]["predictions"])
+        for file, file_lines in tune.items() if name == "after" else ():  # only this tree's engine ranks deeper
+            print("\n" + "\n".join(_rank_table(file, file_lines, runs[name]["predictions"])))
     out = PROJECT / "bench" / "results" / "real_quality.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     refs = {"before": _git("rev-parse", "--short=12", args.before), "after": f"working tree, fine-tuning seed {seed_labels[0]}"}

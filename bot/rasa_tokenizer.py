@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -13,6 +12,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.normalize import VERSION as NORMALIZE_VERSION
 from bot.normalize import normalize
+from bot.segment import dictionary_fingerprint
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
@@ -23,14 +23,9 @@ class NormalizingJiebaTokenizer(JiebaTokenizer):
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
         """What Rasa's cache of trained components keys on besides the config and the training data: the normalisation's
-        version and the shop dictionary's files. Without it `rasa train` reuses tokens folded or cut the old way."""
-        digest = hashlib.sha256(f"normalize {NORMALIZE_VERSION}".encode())
+        version and the shop dictionary. Without it `rasa train` reuses tokens folded or cut the old way."""
         directory = config.get("dictionary_path")
-        if directory and Path(directory).is_dir():  # read the way JiebaTokenizer loads it: every file in the directory
-            for path in sorted(Path(directory).glob("*")):
-                if path.is_file():
-                    digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        return digest.hexdigest()
+        return f"normalize {NORMALIZE_VERSION} dictionary {dictionary_fingerprint(Path(directory)) if directory else None}"
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         import jieba

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import unicodedata
@@ -37,6 +38,16 @@ def load_user_dicts(dict_dir: Path) -> None:
             if resolved not in _loaded_dicts:
                 jieba.load_userdict(str(resolved))
                 _loaded_dicts.add(resolved)
+
+
+def dictionary_fingerprint(dict_dir: Path) -> str:
+    """The shop's words (data/dict/*.txt, as `load_user_dicts` reads them) change how text is cut: part of the identity
+    of what is built from tokens (the index, the Rasa model's tokenizer)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(dict_dir).glob("*.txt")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def is_word_char(char: str) -> bool:

@@ -21,7 +21,7 @@ from bot.kb import Entry, KBContent
 from bot.lexical import LexicalIndex
 from bot.normalize import VERSION as NORMALIZE_VERSION
 from bot.private import private_dir
-from bot.segment import load_user_dicts
+from bot.segment import dictionary_fingerprint, load_user_dicts
 from bot.settings import IndexSettings, Settings
 from bot.shops import DEFAULT_SHOP
 
@@ -185,15 +185,6 @@ def open_index(
     index = KBIndex.build(content, encoder, settings, fingerprint, progress=progress, reuse=reuse)
     save_index(index, index_dir)
     return index, True
-
-
-def dictionary_fingerprint(dict_dir: Path) -> str:
-    """The jieba user dictionaries change the lexical tokens, so they are part of the index identity."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(dict_dir).glob("*.txt")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def index_for(
