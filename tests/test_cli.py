@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,43 @@ def test_suggest_rejects_empty_text_in_one_line(tmp_path: Path, trained_model: P
     out = subprocess.run([BOT, "suggest", "   ", "--model", str(trained_model)], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
     assert out.stderr.strip() == "error: message is empty"
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    """The project's KB, NLU data, domain and settings in a directory of their own (`bot kb nlu` writes into data/nlu/)."""
+    project = tmp_path / "project"
+    for name in ("kb", "data/nlu"):
+        shutil.copytree(PROJECT / name, project / name)
+    for name in ("domain.yml", "bot.yml"):
+        shutil.copyfile(PROJECT / name, project / name)
+    return project
+
+
+def test_kb_nlu_writes_what_kb_holds_and_never_an_empty_file(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path)
+    generated = project / "data" / "nlu" / "kb_questions.yml"
+    committed = generated.read_text(encoding="utf-8")
+    env = {**_env(tmp_path), "BOT_PROJECT_DIR": str(project)}
+    runner = CliRunner()
+
+    # A fresh database: kb/ is imported first, so the file is what kb/ makes, not an empty one written over it.
+    fresh = runner.invoke(cli, ["kb", "nlu"], env=env)
+    assert fresh.exit_code == 0, fresh.output
+    assert generated.read_text(encoding="utf-8") == committed
+
+    # After editing kb/, the new phrasing is an NLU example at once.
+    entries = project / "kb" / "entries" / "shipping_fee.yml"
+    text = entries.read_text(encoding="utf-8")
+    entries.write_text(text.replace("  - 包邮吗\n", "  - 包邮吗\n  - 这单能不能给包个邮呀\n", 1), encoding="utf-8")
+    edited = runner.invoke(cli, ["kb", "nlu"], env=env)
+    assert edited.exit_code == 0, edited.output
+    assert "    - 这单能不能给包个邮呀\n" in generated.read_text(encoding="utf-8")
+
+    # A KB with nothing approved: a clear error, and the file stays as it was.
+    for path in (project / "kb" / "entries").glob("*.yml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("status: approved", "status: draft"), encoding="utf-8")
+    before = generated.read_text(encoding="utf-8")
+    out = subprocess.run([BOT, "kb", "nlu"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.startswith("error: shop 'default' has no approved entries: nothing written"), out.stderr
+    assert generated.read_text(encoding="utf-8") == before

@@ -99,12 +99,24 @@ def kb_export(out: Path, db_url: str | None) -> None:
 @db_option
 @shop_option
 def kb_nlu(db_url: str | None) -> None:
-    """Write the KB's approved questions as Rasa NLU examples (data/nlu/kb_questions.yml)."""
-    from bot.kb.nlu_export import write_kb_nlu
+    """Write the KB's approved questions as Rasa NLU examples (data/nlu/kb_questions.yml).
+
+    The default shop's KB is first brought up to date with kb/, as `bot train` does: after editing kb/, this writes
+    kb/'s questions, and on a fresh database it does not write an empty file over the committed one."""
+    from bot import shops
+    from bot.errors import BotError
+    from bot.kb.nlu_export import GENERATED_FILE, write_kb_nlu
+    from bot.kb.sync import import_kb_if_changed
 
     settings = settings_for(db_url)
-    path = write_kb_nlu(_store(settings).approved(), settings.project_dir / "data" / "nlu")
-    click.echo(f"wrote {path}")
+    store = _store(settings)
+    if store.shop_name == shops.DEFAULT_SHOP:
+        import_kb_if_changed(settings, store)
+    content = store.approved()
+    if not content.entries:
+        raise BotError(f"shop '{store.shop_name}' has no approved entries: nothing written, {GENERATED_FILE} kept as it is")
+    path = write_kb_nlu(content, settings.project_dir / "data" / "nlu")
+    click.echo(f"wrote {path} ({len(content.entries)} approved entries)")
 
 
 @kb_group.command("list")
