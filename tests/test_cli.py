@@ -115,6 +115,7 @@ def test_kb_nlu_writes_what_kb_holds_and_never_an_empty_file(tmp_path: Path) -> 
     generated = project / "data" / "nlu" / "kb_questions.yml"
     committed = generated.read_text(encoding="utf-8")
     env = {**_env(tmp_path), "BOT_PROJECT_DIR": str(project)}
+    env.pop("BOT_DB", None)  # never the caller's database: this test turns its KB into drafts
     runner = CliRunner()
 
     # A fresh database: kb/ is imported first, so the file is what kb/ makes, not an empty one written over it.
@@ -129,6 +130,10 @@ def test_kb_nlu_writes_what_kb_holds_and_never_an_empty_file(tmp_path: Path) -> 
     edited = runner.invoke(cli, ["kb", "nlu"], env=env)
     assert edited.exit_code == 0, edited.output
     assert "    - 这单能不能给包个邮呀\n" in generated.read_text(encoding="utf-8")
+
+    # Another shop's questions never replace the file: one intent model serves every shop.
+    other = subprocess.run([BOT, "kb", "nlu", "--shop", "common"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert other.returncode == 1 and "cannot write it" in other.stderr, other.stderr
 
     # A KB with nothing approved: a clear error, and the file stays as it was.
     for path in (project / "kb" / "entries").glob("*.yml"):

@@ -101,17 +101,21 @@ def kb_export(out: Path, db_url: str | None) -> None:
 def kb_nlu(db_url: str | None) -> None:
     """Write the KB's approved questions as Rasa NLU examples (data/nlu/kb_questions.yml).
 
-    The default shop's KB is first brought up to date with kb/, as `bot train` does: after editing kb/, this writes
-    kb/'s questions, and on a fresh database it does not write an empty file over the committed one."""
+    The default shop's KB in the database is first brought up to date with kb/ (imported if kb/ changed since the last
+    import, as `bot train` does): after editing kb/, this writes kb/'s questions, and on a fresh database it does not
+    write an empty file over the committed one."""
     from bot import shops
     from bot.errors import BotError
     from bot.kb.nlu_export import GENERATED_FILE, write_kb_nlu
     from bot.kb.sync import import_kb_if_changed
 
+    shop = click.get_current_context().meta.get("shop", shops.DEFAULT_SHOP)
+    if shop != shops.DEFAULT_SHOP:  # as the editor's button: one Rasa model serves every shop
+        raise BotError(f"data/nlu/{GENERATED_FILE} holds the default shop's questions (one intent model serves every shop); "
+                       f"'{shop}' cannot write it")
     settings = settings_for(db_url)
     store = _store(settings)
-    if store.shop_name == shops.DEFAULT_SHOP:
-        import_kb_if_changed(settings, store)
+    import_kb_if_changed(settings, store)
     content = store.approved()
     if not content.entries:
         raise BotError(f"shop '{store.shop_name}' has no approved entries: nothing written, {GENERATED_FILE} kept as it is")
