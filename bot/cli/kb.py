@@ -106,13 +106,12 @@ def kb_nlu(db_url: str | None) -> None:
     write an empty file over the committed one."""
     from bot import shops
     from bot.errors import BotError
-    from bot.kb.nlu_export import GENERATED_FILE, write_kb_nlu
+    from bot.kb.nlu_export import GENERATED_FILE, not_the_default_shop, write_kb_nlu
     from bot.kb.sync import import_kb_if_changed
 
     shop = click.get_current_context().meta.get("shop", shops.DEFAULT_SHOP)
     if shop != shops.DEFAULT_SHOP:  # as the editor's button: one Rasa model serves every shop
-        raise BotError(f"data/nlu/{GENERATED_FILE} holds the default shop's questions (one intent model serves every shop); "
-                       f"'{shop}' cannot write it")
+        raise BotError(not_the_default_shop(shop))
     settings = settings_for(db_url)
     store = _store(settings)
     import_kb_if_changed(settings, store)

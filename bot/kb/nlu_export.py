@@ -54,6 +54,11 @@ def kb_nlu_yaml(content: KBContent, skip: set[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def not_the_default_shop(shop: str) -> str:
+    """Why a shop other than the default one cannot write the generated file (the CLI's and the editor API's error)."""
+    return f"data/nlu/{GENERATED_FILE} holds the default shop's questions (one intent model serves every shop); shop '{shop}' cannot write it"
+
+
 def write_kb_nlu(content: KBContent, nlu_dir: Path) -> Path:
     path = nlu_dir / GENERATED_FILE
     text = kb_nlu_yaml(content, hand_written_examples(nlu_dir))

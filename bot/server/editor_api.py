@@ -19,7 +19,7 @@ from bot.errors import KBValidationError
 from bot.intents import load_intents
 from bot.kb.csv_io import dump_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
-from bot.kb.nlu_export import GENERATED_FILE, write_kb_nlu
+from bot.kb.nlu_export import not_the_default_shop, write_kb_nlu
 from bot.kb.records import (
     EntryNotFound,
     EntryRecord,
@@ -338,8 +338,7 @@ class EditorApi:
         settings = self.settings
         scope = await self._scope(request, write=True)
         if scope.shop != DEFAULT_SHOP:  # one Rasa model serves every shop: `bot train` writes the file from the default shop too
-            raise ApiError(422, f"data/nlu/{GENERATED_FILE} holds the default shop's questions (one intent model serves every shop); "
-                           f"shop '{scope.shop}' cannot write it")
+            raise ApiError(422, not_the_default_shop(scope.shop))
 
         def run() -> dict[str, Any]:
             path = write_kb_nlu(scope.editor.store.approved(), settings.project_dir / "data" / "nlu")
