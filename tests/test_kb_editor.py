@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,9 @@ from bot.errors import KBValidationError
 from bot.index.search import KBIndex
 from bot.intents import load_intents
 from bot.kb import Entry
+from bot.kb.csv_io import write_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
+from bot.kb.files import read_kb
 from bot.kb.records import InvalidTransition, VersionConflict
 from bot.kb.store import KBStore
 from bot.kb.sync import KBDiverged, export_kb, import_kb, import_kb_if_changed
@@ -258,6 +262,26 @@ def test_import_retires_missing_entries_and_train_refuses_to_overwrite_edits(liv
     export_kb(project, project_kb)  # keep the editors' work: kb/ and the database are in step again
     assert not import_kb_if_changed(project, store).imported
 
+
+def test_a_kb_that_never_came_from_kb_dir_is_never_replaced_without_a_word(tmp_path: Path) -> None:
+    """A shop that loaded its KB from a CSV file: `bot train` (and `bot kb nlu`) used to replace it with kb/ silently."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "domain.yml").write_bytes((PROJECT / "domain.yml").read_bytes())
+    settings = load_settings(project, data_dir=tmp_path / "var")
+    shutil.copytree(PROJECT / "kb", project / "kb")  # the seed KB, as kb/ on disk
+    csv_kb = tmp_path / "shop.csv"
+    seed = read_kb(PROJECT / "kb", load_intents(PROJECT))
+    write_csv(replace(seed, entries=[e for e in seed.entries if "{" not in e.answer]), csv_kb)  # a CSV brings no shop facts
+    store = KBStore(settings.db_url)
+    import_kb(settings, csv_kb)
+    loaded = {e.id for e in store.load(status="approved").entries}
+    with pytest.raises(KBDiverged, match="did not come from"):
+        import_kb_if_changed(settings, store)
+    assert {e.id for e in store.load(status="approved").entries} == loaded, "the CSV's KB was replaced"
+    export_kb(settings, settings.kb_dir)  # keep it: kb/ holds the database's KB, and the two are in step
+    assert not import_kb_if_changed(settings, store).imported
+    assert {e.id for e in store.load(status="approved").entries} == loaded
 
 def test_overlay_scores_match_a_fresh_build(live) -> None:  # type: ignore[no-untyped-def]
     engine, editor = live

@@ -85,26 +85,32 @@ def import_kb(settings: Settings, path: Path | None = None, store: KBStore | Non
 
 
 def edited_since_import(store: KBStore) -> int:
-    """How many versions editors saved since the database was last in step with kb/."""
+    """How many versions were saved since the database was last in step with kb/: all of them if it never was."""
     recorded = store.get_meta(REVISIONS_KEY)
-    return store.revision_count() - int(recorded) if recorded is not None else 0
+    return store.revision_count() - (int(recorded) if recorded is not None else 0)
 
 
 def import_kb_if_changed(settings: Settings, store: KBStore) -> ImportReport:
     """Import kb/ when the database has no KB or kb/ changed since its last import; else keep the live KB.
 
-    If kb/ changed *and* editors changed the database since, refuse: the user decides which side wins.
+    If kb/ changed *and* editors changed the database since, refuse: the user decides which side wins. A KB that never
+    came from kb/ (a CSV import, the editor) counts as edited throughout: it is never replaced without a word.
     """
     if store.count():
-        if store.get_meta(SOURCE_KEY) == files_fingerprint(settings.kb_dir):
+        recorded = store.get_meta(SOURCE_KEY)
+        if recorded == files_fingerprint(settings.kb_dir):
             content = store.load()
             return ImportReport(len(content.entries), len(content.approved()), len(content.shop), imported=False)
         edits = edited_since_import(store)
         if edits > 0:
+            how = (
+                f"{settings.kb_dir} changed since the last import, and editors saved {edits} version(s) in the database since then"
+                if recorded is not None
+                else f"the database's KB did not come from {settings.kb_dir} (a CSV import or the editor: {edits} version(s))"
+            )
             raise KBDiverged(
-                f"{settings.kb_dir} changed since the last import, and editors saved {edits} version(s) in the database "
-                f"since then. Keep the editors' work with `bot kb export {settings.kb_dir}` (then review the diff), "
-                f"or replace the database's KB with `bot kb import` (its history keeps every version)."
+                f"{how}. Keep the database's KB with `bot kb export {settings.kb_dir}` (then review the diff), "
+                f"or replace it with `bot kb import` (its history keeps every version)."
             )
     return import_kb(settings, store=store)
 
