@@ -35,6 +35,8 @@ def train_all(settings: Settings, nlu_only: bool = False, echo: Callable[[str], 
     state = "imported" if report.imported else "kb/ unchanged since the last import, kept the live KB"
     echo(f"      {report.entries} entries ({report.approved} approved), {report.shop_variables} shop variables; {state}")
     content = store.load()
+    nlu_file = write_kb_nlu(store.approved(), settings.project_dir / "data" / "nlu")  # as `bot kb nlu` writes it
+    echo(f"      {nlu_file} written (the approved questions as NLU examples)")
     if settings.finetune.enabled:
         sent = ConversationStore(settings.db_url).sent_suggestions()
         echo(f"[2/4] Fine-tuning encoder '{settings.encoder}' on the KB's phrasings and {len(sent)} sent suggestions")
@@ -45,7 +47,6 @@ def train_all(settings: Settings, nlu_only: bool = False, echo: Callable[[str], 
     echo(f"[3/4] Building the retrieval index with encoder {encoder_path(settings).name} ({settings.encoder_backend})")
     index, built = index_for(settings, content, encoder_for(settings), progress=True)
     echo(f"      {len(index)} entries, {len(index.rows)} rows, {'built' if built else 'unchanged, reused'}")
-    nlu_file = write_kb_nlu(content, settings.project_dir / "data" / "nlu")
     echo(f"[4/4] Training the Rasa model (config.yml, domain.yml, data/ with the KB's questions in {nlu_file.name});")
     echo("      unchanged data reuses the last model")
     model = train_model(settings.project_dir, settings.models_dir, nlu_only=nlu_only)

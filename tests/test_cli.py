@@ -141,5 +141,5 @@ def test_kb_nlu_writes_what_kb_holds_and_never_an_empty_file(tmp_path: Path) -> 
     before = generated.read_text(encoding="utf-8")
     out = subprocess.run([BOT, "kb", "nlu"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
-    assert out.stderr.startswith("error: shop 'default' has no approved entries: nothing written"), out.stderr
+    assert out.stderr.startswith("error: the KB has no approved entries: nothing written"), out.stderr
     assert generated.read_text(encoding="utf-8") == before

@@ -106,7 +106,7 @@ def kb_nlu(db_url: str | None) -> None:
     write an empty file over the committed one."""
     from bot import shops
     from bot.errors import BotError
-    from bot.kb.nlu_export import GENERATED_FILE, not_the_default_shop, write_kb_nlu
+    from bot.kb.nlu_export import not_the_default_shop, write_kb_nlu
     from bot.kb.sync import import_kb_if_changed
 
     shop = click.get_current_context().meta.get("shop", shops.DEFAULT_SHOP)
@@ -116,8 +116,6 @@ def kb_nlu(db_url: str | None) -> None:
     store = _store(settings)
     import_kb_if_changed(settings, store)
     content = store.approved()
-    if not content.entries:
-        raise BotError(f"shop '{store.shop_name}' has no approved entries: nothing written, {GENERATED_FILE} kept as it is")
     path = write_kb_nlu(content, settings.project_dir / "data" / "nlu")
     click.echo(f"wrote {path} ({len(content.entries)} approved entries)")
 

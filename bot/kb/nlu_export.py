@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.errors import BotError
 from bot.kb import KBContent
 
 GENERATED_FILE = "kb_questions.yml"
@@ -59,8 +60,15 @@ def not_the_default_shop(shop: str) -> str:
     return f"data/nlu/{GENERATED_FILE} holds the default shop's questions (one intent model serves every shop); shop '{shop}' cannot write it"
 
 
+class NothingApproved(BotError):
+    """A KB with no approved entry: writing would leave the intent model none of the KB's phrasings."""
+
+
 def write_kb_nlu(content: KBContent, nlu_dir: Path) -> Path:
+    """Write the approved questions to nlu_dir/kb_questions.yml (untouched when unchanged); refuse a KB with none."""
     path = nlu_dir / GENERATED_FILE
+    if not content.approved():
+        raise NothingApproved(f"the KB has no approved entries: nothing written, {GENERATED_FILE} kept as it is")
     text = kb_nlu_yaml(content, hand_written_examples(nlu_dir))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")

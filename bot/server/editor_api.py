@@ -19,7 +19,7 @@ from bot.errors import KBValidationError
 from bot.intents import load_intents
 from bot.kb.csv_io import dump_csv
 from bot.kb.editor import FieldErrors, KBEditor, NearDuplicates
-from bot.kb.nlu_export import not_the_default_shop, write_kb_nlu
+from bot.kb.nlu_export import NothingApproved, not_the_default_shop, write_kb_nlu
 from bot.kb.records import (
     EntryNotFound,
     EntryRecord,
@@ -345,7 +345,10 @@ class EditorApi:
             examples = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("    - "))
             return {"path": str(path), "examples": examples}
 
-        return JSONResponse(await run_in_threadpool(run))
+        try:
+            return JSONResponse(await run_in_threadpool(run))
+        except NothingApproved as exc:
+            raise ApiError(422, str(exc)) from exc
 
     # -- learning from traffic ------------------------------------------------------------------
 
