@@ -65,7 +65,7 @@ class FinetuneSettings:
     learning_rate: float = 3e-5
     by_intent: bool = False  # batches of one intent's entries: harder negatives
     seed: int = 42
-    max_tokens: int = 32  # texts cut to this many tokens in training (answers run to 90; questions to 35)
+    max_tokens: int = 64  # texts cut to this many tokens in training (answers run to 90; questions to 35)
 
 
 @dataclass(frozen=True)
