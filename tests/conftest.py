@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from session_models import MODEL_NAME
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -42,40 +37,6 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("session")
 
 
-MODEL_FIXTURES = frozenset({"finetuned_encoder", "trained_model"})
-
-
-def _needs_models(item: pytest.Item) -> bool:
-    return bool(MODEL_FIXTURES & set(getattr(item, "fixturenames", ())))
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that need the session's trained models run last (in their order): the models train in a background
-    process while the others run, instead of the whole session waiting minutes for them first."""
-    items.sort(key=_needs_models)
-
-
-class SessionTraining:
-    """The background process that makes the session's models (session_models.py): started once, waited for by the
-    first test that needs them, stopped if the session ends first."""
-
-    def __init__(self, models_dir: Path) -> None:
-        self.log = models_dir.parent / "session_models.log"
-        with self.log.open("w") as out:
-            command = [sys.executable, str(Path(__file__).with_name("session_models.py")), str(models_dir)]
-            self.process = subprocess.Popen(command, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT)
-
-    def wait(self) -> None:
-        if self.process.wait() != 0:
-            tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            raise RuntimeError(f"training the session's models failed (exit {self.process.returncode}; {self.log}):\n{tail}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def models_dir(session_dir: Path) -> Iterator[Path]:
     """The session's trained models (BOT_MODELS_DIR, also for every `bot` subprocess): never the repo's models/."""
@@ -90,32 +51,28 @@ def models_dir(session_dir: Path) -> Iterator[Path]:
         os.environ["BOT_MODELS_DIR"] = previous
 
 
-@pytest.fixture(scope="session", autouse=True)
-def session_training(request: pytest.FixtureRequest, models_dir: Path) -> Iterator[SessionTraining | None]:
-    """Starts training the session's models at once when any collected test needs them."""
-    training = SessionTraining(models_dir) if any(_needs_models(item) for item in request.session.items) else None
-    yield training
-    if training is not None:
-        training.stop()
-
-
 @pytest.fixture(scope="session")
-def finetuned_encoder(models_dir: Path, session_training: SessionTraining | None) -> Path:
+def finetuned_encoder(models_dir: Path) -> Path:
     """The encoder fine-tuned on the seed KB (the `bot train` step), once per session, in the session's models dir."""
-    from bot.encoder import FINETUNED_POINTER, finetuned_root
+    from bot.encoder import resolve_encoder
+    from bot.finetune import finetune_encoder
+    from bot.intents import load_intents
+    from bot.kb.files import read_kb
+    from bot.settings import load_settings
 
-    (session_training or SessionTraining(models_dir)).wait()
-    root = finetuned_root(models_dir)
-    return root / json.loads((root / FINETUNED_POINTER).read_text(encoding="utf-8"))["dir"]
+    settings = load_settings(PROJECT)
+    content = read_kb(PROJECT / "kb", load_intents(PROJECT))
+    path, _ = finetune_encoder(models_dir, resolve_encoder(settings.encoder), content, (), settings.finetune, echo=lambda _: None)
+    return path
 
 
 @pytest.fixture(scope="session")
 def trained_model(models_dir: Path, finetuned_encoder: Path) -> Path:
     """The project's trained models, once per session: the fine-tuned encoder and the Rasa model, NLU and dialogue
     (`rasa train` on config.yml, data/); returns the Rasa archive."""
-    path = models_dir / f"{MODEL_NAME}.tar.gz"
-    assert path.is_file(), f"the session's training wrote no {path.name}"
-    return path
+    from bot.nlu import train_model
+
+    return train_model(PROJECT, models_dir, fixed_name="test-model")
 
 
 @pytest.fixture()
