@@ -283,6 +283,7 @@ def test_a_kb_that_never_came_from_kb_dir_is_never_replaced_without_a_word(tmp_p
     assert not import_kb_if_changed(settings, store).imported
     assert {e.id for e in store.load(status="approved").entries} == loaded
 
+
 def test_overlay_scores_match_a_fresh_build(live) -> None:  # type: ignore[no-untyped-def]
     engine, editor = live
     index = engine.index

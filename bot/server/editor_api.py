@@ -181,6 +181,8 @@ class EditorApi:
             raise ApiError(409, str(exc)) from exc
         except KBValidationError as exc:
             raise ApiError(422, str(exc), problems=exc.problems) from exc
+        except NothingApproved as exc:
+            raise ApiError(422, str(exc)) from exc
         except traffic.ReviewError as exc:
             raise ApiError(400, str(exc)) from exc
 
@@ -345,10 +347,7 @@ class EditorApi:
             examples = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("    - "))
             return {"path": str(path), "examples": examples}
 
-        try:
-            return JSONResponse(await run_in_threadpool(run))
-        except NothingApproved as exc:
-            raise ApiError(422, str(exc)) from exc
+        return JSONResponse(await self._call(run))
 
     # -- learning from traffic ------------------------------------------------------------------
 
