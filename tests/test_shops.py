@@ -400,3 +400,27 @@ def test_a_shops_csv_may_use_the_common_layers_values_and_keeps_its_own_profile(
     (tmp_path / "x.csv").write_text(csv_text, encoding="utf-8")
     import_kb(settings, tmp_path / "x.csv", store=store)
     assert store.load().shop == {"shop_name": "小满杂货"}, "the common layer's values stay the common layer's"
+
+
+def test_bot_train_learns_the_kb_the_default_shop_is_suggested_from_both_layers(tmp_path: Path) -> None:
+    """`bot train`'s first step hands fine-tuning and the index what the engine answers from: the common layer's
+    entries too, and the profile that fills them. It used to hand them the default shop's own layer only, so a common
+    entry was in the NLU examples but not in what the encoder learned, and the server rebuilt the index at start."""
+    from bot.settings import load_settings
+    from bot.train import knowledge_base_step
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "domain.yml").write_bytes((PROJECT / "domain.yml").read_bytes())
+    shutil.copytree(PROJECT / "kb", project / "kb")
+    shutil.copytree(PROJECT / "data" / "nlu", project / "data" / "nlu")
+    settings = load_settings(project, data_dir=tmp_path / "var")
+    store = KBStore(settings.db_url)
+    knowledge_base_step(settings, store, echo=lambda _: None)  # kb/ into the default shop's own layer
+    common = store.for_shop(shops.COMMON)
+    engraving = Entry("product_info.engraving", "product_info", "approved", (), ("能刻字吗", "可以免费刻字不"), "亲,{shop_name}支持免费刻字哦~")
+    _approved(common, engraving)
+    _, content, nlu_file = knowledge_base_step(settings, store, echo=lambda _: None)
+    assert engraving.id in {e.id for e in content.approved()}, "a common entry the default shop is suggested was left out"
+    assert content.shop == store.approved().shop and content.shop["shop_name"]
+    assert "能刻字吗" in nlu_file.read_text(encoding="utf-8")
