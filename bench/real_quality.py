@@ -37,6 +37,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -371,6 +372,8 @@ def _errors(lines: list[Any], prediction: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    # `kill` stops the fine-tuning, training and predicting it runs too: subprocess.run kills its child on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     inner = sub.add_parser("predict", help="(internal) run one engine over the set")
