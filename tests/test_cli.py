@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
-import click
 from click.testing import CliRunner
 
 from bot.cli import _run, cli
@@ -35,47 +32,6 @@ def test_help_and_kb_commands_do_not_load_heavy_libraries(tmp_path: Path) -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
-
-
-# Options the README documents once for many commands, each with the sentence that does it.
-DOCUMENTED_ONCE = {
-    "--db": "Every command that touches the KB takes `--db URL`",
-    "--author": "CLI editing commands take `--author`",
-    "--version": "and `--version`, the version\nyou reviewed",
-}
-KB_SHOP = "every `bot kb` command takes `--shop NAME`"
-
-
-def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in sorted(group.commands.items()):
-        if isinstance(command, click.Group):
-            yield from _commands(command, (*prefix, name))
-        else:
-            yield (*prefix, name), command
-
-
-def test_every_command_and_option_is_in_the_readme() -> None:
-    """The README's command table names every `bot` command and each of its options (a short or a long form), but
-    for the few it documents once for all."""
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    for sentence in (*DOCUMENTED_ONCE.values(), KB_SHOP):
-        assert sentence in readme, sentence
-    rows = [line for line in readme.splitlines() if line.startswith("| `bot ")]
-    missing = []
-    for path, command in _commands(cli):
-        *groups, leaf = path
-        # `bot kb approve\|retire\|discard ID` names three commands in one cell
-        name = re.compile("`bot " + "".join(f"{re.escape(g)} " for g in groups) + r"(?:[\w-]+\\\|)*" + re.escape(leaf) + r"[\s`\\]")
-        row = next((line for line in rows if name.search(line)), None)
-        if row is None:
-            missing.append(" ".join(path))
-            continue
-        for option in (p for p in command.params if isinstance(p, click.Option)):
-            spelled = [o for o in option.opts if re.search(re.escape(o) + r"(?![\w-])", row)]
-            once = [o for o in option.opts if o in DOCUMENTED_ONCE or (o == "--shop" and groups == ["kb"])]
-            if not spelled and not once and "--help" not in option.opts:
-                missing.append(f"{' '.join(path)} {'/'.join(option.opts)}")
-    assert not missing, f"not in the README's command table: {missing}"
 
 
 def test_kb_import_list_export(tmp_path: Path) -> None:
