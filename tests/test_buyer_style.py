@@ -18,7 +18,8 @@ ITEMS: list[dict[str, Any]] = YAML(typ="safe", pure=True).load(DATA.read_text(en
 # Measured again at issue 17's third stop (the encoder fine-tuned 1.5x faster: batches of one kind, texts cut to 64
 # tokens while training): first / top 3 below; at its second stop in brackets.
 FLOORS = {
-    "noise": {"first": 0.90, "top3": 0.94},  # 0.943 / 1.000 on 35 messages (0.943 / 1.000)
+    # noise: 0.914 / 1.000 with the seventeenth stop's encoder (a new draw: one message fewer first), so 0.88 keeps a margin
+    "noise": {"first": 0.88, "top3": 0.94},  # 0.943 / 1.000 on 35 messages (0.943 / 1.000)
     "closing": {"first": 0.70, "top3": 0.70},  # 0.806 / 0.871 on 31 (0.839 / 0.871)
     "multi": {"first": 0.78, "top3": 0.93},  # 0.941 / 1.000 on 34 (0.971 / 1.000)
     "holding": {"first": 0.62, "top3": 0.84},  # 0.813 / 0.906 on 32 (0.813 / 0.906)
