@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import click
-import yaml
+from ruamel.yaml import YAML
 
 from bot.cli import cli
 from bot.settings import load_settings
@@ -59,7 +59,7 @@ def test_every_command_and_option_is_in_the_readme() -> None:
 
 def test_every_setting_is_in_bot_yml_or_the_docs() -> None:
     """Each field of the settings' sections is in bot.yml (each with its comment there) or named in the README or docs/."""
-    configured = yaml.safe_load((PROJECT / "bot.yml").read_text(encoding="utf-8"))
+    configured = YAML(typ="safe", pure=True).load((PROJECT / "bot.yml").read_text(encoding="utf-8"))
     docs = "\n".join(p.read_text(encoding="utf-8") for p in [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))])
     settings = load_settings(PROJECT)
     missing = []
