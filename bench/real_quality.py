@@ -180,15 +180,20 @@ def _scalar(value: str) -> Any:
     return value
 
 
+def _bot_yml(tree: Path) -> dict[str, Any]:
+    """A tree's bot.yml as plain data (ruamel.yaml, the YAML library pyproject declares)."""
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load((tree / "bot.yml").read_text(encoding="utf-8")) or {}
+
+
 def encoders_for(tree: Path, changes: Sequence[str] = ()) -> Path | None:
     """A models directory holding this tree's fine-tuned encoder (bot/finetune.py on its kb/ and bot.yml, with the
     `finetune.NAME=VALUE` changes made), cached by their content; None for a tree that does not fine-tune."""
     if not (tree / "bot" / "finetune.py").is_file():
         return None
     inputs = [*sorted(p for p in (tree / "kb").rglob("*") if p.is_file()), tree / "bot" / "finetune.py", tree / "bot" / "normalize.py"]
-    import yaml  # of bot.yml only what fine-tuning reads: a changed threshold elsewhere retrains nothing
-
-    config = yaml.safe_load((tree / "bot.yml").read_text(encoding="utf-8")) or {}
+    config = _bot_yml(tree)  # of it only what fine-tuning reads: a changed threshold elsewhere retrains nothing
     used = {key: config.get(key) for key in ("encoder", "encoder_backend", "finetune")}
     if changes:
         made = dict(change.removeprefix("finetune.").split("=", 1) for change in changes)
@@ -232,9 +237,7 @@ def _seed_list(value: str) -> list[int]:
 
 def _shipped_seed() -> int:
     """The fine-tuning seed of this tree: bot.yml's, else the code's default."""
-    import yaml
-
-    config = yaml.safe_load((PROJECT / "bot.yml").read_text(encoding="utf-8")) or {}
+    config = _bot_yml(PROJECT)
     sys.path.insert(0, str(PROJECT))
     from bot.settings import FinetuneSettings
 
