@@ -455,3 +455,44 @@ def test_a_review_searches_near_duplicates_of_a_bounded_number_of_new_questions(
     assert review.taken == {taken: engine.kb.approved()[0].id}
     editor.similar([f"新问法{i}" for i in range(100)] + ["新问法1"] * 5)
     assert len(searched) == SIMILAR_MAX_QUESTIONS and len(set(searched)) == len(searched)
+
+
+def test_the_editors_nlu_export_writes_what_is_approved_and_refuses_a_kb_with_nothing_approved(
+    tmp_path: Path, trained_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST /api/kb/nlu ("训练样例"): with nothing approved a clear 422 and data/nlu/kb_questions.yml as it was; once
+    an entry is approved, exactly its questions (on a copy of the project: the endpoint writes into its data/nlu/)."""
+    from live_server import api, provision, start_server
+
+    project = tmp_path / "project"
+    for name in ("kb", "data"):
+        shutil.copytree(PROJECT / name, project / name)
+    for name in ("domain.yml", "bot.yml", "config.yml"):
+        shutil.copyfile(PROJECT / name, project / name)
+    for path in (project / "kb" / "entries").glob("*.yml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("status: approved", "status: draft"), encoding="utf-8")
+    monkeypatch.setenv("BOT_PROJECT_DIR", str(project))
+    settings = load_settings(project, data_dir=tmp_path / "var")
+    import_kb(settings)
+    generated = project / "data" / "nlu" / "kb_questions.yml"
+    committed = generated.read_text(encoding="utf-8")
+    process, base = start_server(tmp_path / "var", trained_model, tmp_path / "server.log", token=provision(settings.db_url), full_pipeline=False)
+    try:
+        status, body = api(base, "/api/kb/nlu", {})
+        assert status == 422 and "no approved entries" in body["error"], body
+        assert generated.read_text(encoding="utf-8") == committed
+
+        status, body = api(base, "/api/kb/entries/shipping_fee.free_threshold")
+        assert status == 200, body
+        status, body = api(base, "/api/kb/entries/shipping_fee.free_threshold/approve", {"base_version": body["entry"]["version"]})
+        assert status == 200, body
+        questions = body["entry"]["questions"]
+        status, body = api(base, "/api/kb/nlu", {})
+        written = generated.read_text(encoding="utf-8").splitlines()
+        examples = [line.removeprefix("    - ") for line in written if line.startswith("    - ")]
+        assert status == 200 and body["examples"] == len(examples) > 0, body
+        # only that entry's questions (those the hand-written data/nlu/ files lack): a draft's are no training examples
+        assert set(examples) <= set(questions) and [line for line in written if line.startswith("- intent:")] == ["- intent: shipping_fee"]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
