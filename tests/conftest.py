@@ -108,6 +108,18 @@ def kb_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture()
+def project_copy(tmp_path: Path) -> Path:
+    """The project's KB, data/ (NLU, stories, dictionary), domain and settings in a directory of their own, for
+    commands and servers that write into the project (`bot kb nlu`, the editor's NLU export write data/nlu/)."""
+    project = tmp_path / "project"
+    for name in ("kb", "data"):
+        shutil.copytree(PROJECT / name, project / name)
+    for name in ("domain.yml", "bot.yml", "config.yml"):
+        shutil.copyfile(PROJECT / name, project / name)
+    return project
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():

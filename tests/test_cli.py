@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,18 +99,8 @@ def test_suggest_rejects_empty_text_in_one_line(tmp_path: Path, trained_model: P
     assert out.stderr.strip() == "error: message is empty"
 
 
-def _project_copy(tmp_path: Path) -> Path:
-    """The project's KB, NLU data, domain and settings in a directory of their own (`bot kb nlu` writes into data/nlu/)."""
-    project = tmp_path / "project"
-    for name in ("kb", "data/nlu"):
-        shutil.copytree(PROJECT / name, project / name)
-    for name in ("domain.yml", "bot.yml"):
-        shutil.copyfile(PROJECT / name, project / name)
-    return project
-
-
-def test_kb_nlu_writes_what_kb_holds_and_never_an_empty_file(tmp_path: Path) -> None:
-    project = _project_copy(tmp_path)
+def test_kb_nlu_writes_what_kb_holds_and_never_an_empty_file(tmp_path: Path, project_copy: Path) -> None:
+    project = project_copy
     generated = project / "data" / "nlu" / "kb_questions.yml"
     committed = generated.read_text(encoding="utf-8")
     env = {**_env(tmp_path), "BOT_PROJECT_DIR": str(project)}

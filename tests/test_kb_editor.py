@@ -458,17 +458,13 @@ def test_a_review_searches_near_duplicates_of_a_bounded_number_of_new_questions(
 
 
 def test_the_editors_nlu_export_writes_what_is_approved_and_refuses_a_kb_with_nothing_approved(
-    tmp_path: Path, trained_model: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, project_copy: Path, trained_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """POST /api/kb/nlu ("训练样例"): with nothing approved a clear 422 and data/nlu/kb_questions.yml as it was; once
     an entry is approved, exactly its questions (on a copy of the project: the endpoint writes into its data/nlu/)."""
     from live_server import api, provision, start_server
 
-    project = tmp_path / "project"
-    for name in ("kb", "data"):
-        shutil.copytree(PROJECT / name, project / name)
-    for name in ("domain.yml", "bot.yml", "config.yml"):
-        shutil.copyfile(PROJECT / name, project / name)
+    project = project_copy
     for path in (project / "kb" / "entries").glob("*.yml"):
         path.write_text(path.read_text(encoding="utf-8").replace("status: approved", "status: draft"), encoding="utf-8")
     monkeypatch.setenv("BOT_PROJECT_DIR", str(project))
