@@ -29,10 +29,13 @@ FLOORS = {
     "ordered": {"first": 0.66, "top3": 0.80},  # 0.733 / 0.933 on 15 (0.800 / 0.933 at the seventeenth stop)
     # added at issue 17's eighteenth stop: 0.286 / 0.429 before the KB's eleven phrasings of "is it new, not used"
     "brand_new": {"first": 0.78, "top3": 0.78},  # 0.929 / 0.929 on 14
+    # added at issue 17's nineteenth stop: 0.500 / 0.750 before the KB's thirteen phrasings of "is the price real" and of
+    # a buyer's own suspicion of fakes
+    "real_or_fake": {"first": 0.56, "top3": 0.81},  # 0.625 / 0.875 on 16
 }
-# 14 of the 31 messages no entry answers get a suggestion (0.452 at issue 17's eighteenth stop; 13 at its seventeenth, 15 at
-# its third, 14 at its second, 0.355 in its first). A conversation's first message that only points back ("还有呢") gets the
-# clarifying script instead; a 16th offer fails this.
+# 13 of the 31 messages no entry answers get a suggestion (0.419 at issue 17's nineteenth stop; 14 at its eighteenth, 13 at
+# its seventeenth, 15 at its third, 14 at its second, 0.355 in its first). A conversation's first message that only
+# points back ("还有呢") gets the clarifying script instead; a 16th offer fails this.
 MAX_OFFERED_ON_UNANSWERABLE = 0.50
 
 
