@@ -25,9 +25,11 @@ from bot.errors import BotError
 from bot.index.search import KBIndex
 from bot.kb.editor import KBEditor
 from bot.kb.records import EntryRecord
+from bot.normalize import normalize
 
 REWRITE_RATIO = 0.5  # an edit distance above this share of the reply's length is a heavy rewrite
-CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages join one group
+CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages join one group, without a KB to
+# measure it on: with one, how far apart the encoder puts one entry's own phrasings (KBIndex.phrasing_distance)
 VARIANT_MIN_SCORE = 0.7  # a group whose closest entry scores this much becomes "add as variants"
 MAX_MESSAGES = 2000  # newest unreviewed buyer messages read for the traffic page
 ENCODE_CHUNK = 32
@@ -166,13 +168,22 @@ def missed_messages(db: sa.engine.Engine, snapshot: Snapshot, shop: str | None =
     return missed
 
 
-def _groups(vectors: np.ndarray) -> list[list[int]]:
+def group_distance(index: KBIndex | None) -> float:
+    """The cosine distance within which missed messages join one group: as far apart as two phrasings of one KB entry
+    typically sit with this encoder. A fixed distance fits one encoder only: fine-tuned on the KB, the encoder puts
+    phrasings of one question twice as far apart as m3e-small as shipped does, and at its 0.2 few messages grouped."""
+    distance = index.phrasing_distance() if index is not None else None
+    return CLUSTER_DISTANCE if distance is None else distance
+
+
+def groups_within(vectors: np.ndarray, distance: float) -> list[list[int]]:
+    """Positions of the vectors grouped by average linkage within this cosine distance, biggest group first."""
     if len(vectors) < 2:
         return [list(range(len(vectors)))] if len(vectors) else []
     from sklearn.cluster import AgglomerativeClustering
 
     labels = AgglomerativeClustering(
-        n_clusters=None, affinity="cosine", linkage="average", distance_threshold=CLUSTER_DISTANCE
+        n_clusters=None, affinity="cosine", linkage="average", distance_threshold=distance
     ).fit_predict(vectors)
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
@@ -241,13 +252,18 @@ class _MessageVectors:
 _message_vectors = _MessageVectors()
 
 
-def _missed_groups(db: sa.engine.Engine, encoder: Encoder, shop: str | None, snapshot: Snapshot) -> list[list[Missed]]:
-    """A snapshot's missed messages grouped by meaning, in `group_order`."""
+def message_vectors(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Buyer messages' vectors, normalised as queries and the KB's rows are (kept for the next page)."""
+    return _message_vectors.get(encoder, [normalize(t) for t in texts])
+
+
+def _missed_groups(db: sa.engine.Engine, encoder: Encoder, shop: str | None, snapshot: Snapshot, distance: float) -> list[list[Missed]]:
+    """A snapshot's missed messages grouped by meaning (within `distance`), in `group_order`."""
     missed = missed_messages(db, snapshot, shop)
     if not missed:
         return []
-    vectors = _message_vectors.get(encoder, [m.text for m in missed])
-    return sorted(([missed[i] for i in group] for group in _groups(vectors)), key=group_order)
+    vectors = message_vectors(encoder, [m.text for m in missed])
+    return sorted(([missed[i] for i in group] for group in groups_within(vectors, distance)), key=group_order)
 
 
 @dataclass(frozen=True)
@@ -269,7 +285,7 @@ def cluster_page(
     traffic changes no page; pages are cut by that order, not by position, so a whole group accepted or dismissed
     meanwhile shifts no later one (a group reviewed in part may regroup its rest and the groups near it)."""
     snapshot = snapshot or take_snapshot(db, shop)
-    groups = _missed_groups(db, encoder, shop, snapshot)
+    groups = _missed_groups(db, encoder, shop, snapshot, group_distance(index))
     rest = [g for g in groups if after is None or group_order(g) > (-after[0], -after[1])]
     shown = rest[:limit]
     next_after = format_after(shown[-1]) if shown and len(rest) > limit else None

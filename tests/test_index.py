@@ -14,6 +14,7 @@ from bot.errors import BotError
 from bot.index.search import KBIndex
 from bot.index.storage import open_index
 from bot.kb import KBContent
+from bot.normalize import normalize
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +121,24 @@ def test_entries_added_to_a_kb_that_started_empty_are_found_by_their_words(engin
         assert {h.entry.id: round(h.lexical, 4) for h in hits} == {h.entry.id: round(h.lexical, 4) for h in want}, query
         by_intent = {h.entry.id: round(h.lexical, 4) for h in live.search_intent(query, "shipping_fee", 5)}
         assert by_intent == {h.entry.id: round(h.lexical, 4) for h in hits}, query  # the same statistics both ways
+
+
+def test_phrasing_distance_is_the_median_spread_of_an_entrys_questions_in_this_encoders_geometry(engine, content: KBContent) -> None:  # type: ignore[no-untyped-def]
+    """The traffic page groups missed messages within this distance: it has to follow the encoder, whose fine-tuning on
+    the KB puts one entry's phrasings about twice as far apart as m3e-small as shipped does."""
+    entries = [e for e in content.approved() if e.intent == "shipping_fee"][:7]
+    expected = []
+    for entry in entries:
+        vectors = engine.encoder.encode([normalize(q) for q in entry.questions])  # as the index holds them
+        n = len(vectors)
+        expected.append(1 - float((vectors @ vectors.T)[np.triu_indices(n, 1)].mean()))
+    built = KBIndex.build(KBContent(shop=content.shop, entries=tuple(entries)), engine.encoder, engine.settings.index, "built")
+    assert built.phrasing_distance() == pytest.approx(float(np.median(expected)), abs=1e-4)
+    shipped = Encoder(resolve_encoder("m3e-small"))
+    as_shipped = KBIndex.build(KBContent(shop=content.shop, entries=tuple(entries)), shipped, engine.settings.index, "shipped")
+    assert as_shipped.phrasing_distance() < 0.75 * built.phrasing_distance()  # no one fixed distance fits both
+    single = [replace(e, questions=e.questions[:1]) for e in entries]
+    assert KBIndex.build(KBContent(shop=content.shop, entries=tuple(single)), engine.encoder, engine.settings.index, "one").phrasing_distance() is None
 
 
 def test_onnx_backends_embed_like_the_shipped_model(tmp_path: Path) -> None:

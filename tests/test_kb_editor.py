@@ -348,6 +348,30 @@ def test_traffic_rewrites_become_a_variant_proposal_and_accepting_makes_them_liv
         traffic.dismiss(editor.store.db, [group.messages[0].message_id], "eve")
 
 
+def test_traffic_groups_one_question_asked_in_other_words_and_keeps_other_questions_apart(live) -> None:  # type: ignore[no-untyped-def]
+    """Messages join a group as close as the KB's own phrasings of one entry sit in the encoder's geometry: fine-tuned
+    on the KB, the encoder puts "能开发票吗" and "买了要报销 票能开不" about 0.25 apart, and the fixed 0.2 the page
+    used to group by left each message of these on its own."""
+    from bot import traffic
+    from bot.conversations import ConversationStore
+
+    engine, editor = live
+    conversations = ConversationStore(engine.settings.db_url)
+    asked = [
+        ("能开发票吗", "发票怎么开给我", "买了要报销 票能开不"),
+        ("能刻字吗", "可以在上面刻名字吗"),
+        ("支持货到付款吗", "能先收货再付钱吗"),
+        ("礼盒包装要另外收钱吗",),
+    ]
+    for n, text in enumerate(t for question in asked for t in question):
+        stored = conversations.add_message(f"words-{n}", "customer", text)
+        conversations.add_feedback([{"conversation_id": f"words-{n}", "message_id": stored.id, "event": "abstained"}])
+    page = traffic.cluster_page(editor.store.db, engine.encoder, engine.index, editor)
+    grouped = sorted(sorted(m.text for m in c.messages) for c in page.clusters)
+    assert grouped == sorted(sorted(question) for question in asked)
+    assert traffic.CLUSTER_DISTANCE < traffic.group_distance(engine.index) < 0.6
+
+
 def test_traffic_pages_are_a_snapshot_that_reviewing_a_group_does_not_shift(live, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """Pages of traffic groups come from a snapshot (the newest unreviewed messages, and the feedback so far) and are
     cut after the last group shown: a group dismissed meanwhile moves no later group up past the cut and lets no older

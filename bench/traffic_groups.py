@@ -1,0 +1,119 @@
+"""How well the traffic page groups buyer messages that one reply answers, at a fixed distance and at the KB's own.
+
+    .venv/bin/python bench/traffic_groups.py                     # m3e-small as shipped, and the fine-tuned encoder
+    .venv/bin/python bench/traffic_groups.py --encoder DIR ...   # other sentence-transformers directories
+
+The messages are the team's labelled buyer messages (tests/data/paraphrases_dev.yml, paraphrases_test.yml and
+chat_log.jsonl), each labelled with the reply an agent sends (its first acceptable entry). They are grouped the way
+the traffic page groups missed messages (bot/traffic.py: average linkage on the encoder's vectors), at the old fixed
+distance (traffic.CLUSTER_DISTANCE) and at the distance the page now takes from the KB (KBIndex.phrasing_distance:
+how far apart the encoder puts one entry's questions). For each: the groups, the pairs of messages grouped together
+that share their reply (pair precision), the pairs that share a reply and were grouped (pair recall), and the adjusted
+Rand index. The fine-tuned encoder is the one `bot train` left in the models directory (BOT_MODELS_DIR). Each encoder
+embeds the seed KB once (about a minute here). Writes bench/results/traffic_groups.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+DATA = PROJECT / "tests" / "data"
+RESULTS = PROJECT / "bench" / "results" / "traffic_groups.json"
+
+
+def labelled_messages() -> tuple[list[str], list[str]]:
+    """(texts, the reply each is answered with) of the team's labelled buyer messages."""
+    from ruamel.yaml import YAML
+
+    texts, replies = [], []
+    for name in ("paraphrases_dev.yml", "paraphrases_test.yml"):
+        for item in YAML(typ="safe", pure=True).load((DATA / name).read_text(encoding="utf-8")):
+            if item.get("replies"):
+                texts.append(item["text"])
+                replies.append(item["replies"][0])
+    for line in (DATA / "chat_log.jsonl").read_text(encoding="utf-8").splitlines():
+        turn = json.loads(line)
+        if turn.get("reply_id"):
+            texts.append(turn["text"])
+            replies.append(turn["reply_id"])
+    return texts, replies
+
+
+def scores(groups: list[list[int]], replies: list[str]) -> dict[str, float]:
+    """Pair precision and recall of the grouping against the replies, and the adjusted Rand index."""
+    from sklearn.metrics import adjusted_rand_score
+
+    grouped = np.zeros(len(replies), dtype=np.int64)
+    for number, members in enumerate(groups):
+        grouped[members] = number
+    upper = np.triu_indices(len(replies), 1)
+    labels = np.array(replies)
+    together = (grouped[:, None] == grouped[None, :])[upper]
+    same_reply = (labels[:, None] == labels[None, :])[upper]
+    both = int((together & same_reply).sum())
+    return {
+        "groups": len(groups),
+        "pair_precision": round(both / max(int(together.sum()), 1), 3),
+        "pair_recall": round(both / max(int(same_reply.sum()), 1), 3),
+        "adjusted_rand": round(float(adjusted_rand_score(labels, grouped)), 3),
+    }
+
+
+def measure(name: str, path: Path, texts: list[str], replies: list[str]) -> list[dict]:
+    from bot import traffic
+    from bot.encoder import Encoder
+    from bot.index.search import KBIndex
+    from bot.intents import load_intents
+    from bot.kb.files import read_kb
+    from bot.settings import load_settings
+
+    settings = load_settings(PROJECT)
+    encoder = Encoder(path, settings.encoder_backend, settings.models_dir / "onnx")
+    index = KBIndex.build(read_kb(PROJECT / "kb", load_intents(PROJECT)), encoder, settings.index, name)
+    vectors = traffic.message_vectors(encoder, texts)
+    rows = []
+    for how, distance in (("fixed", traffic.CLUSTER_DISTANCE), ("the KB's phrasings", traffic.group_distance(index))):
+        rows.append({"encoder": name, "distance": how, "value": round(distance, 3), **scores(traffic.groups_within(vectors, distance), replies)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoder", type=Path, action="append", help="a sentence-transformers directory (repeatable)")
+    args = parser.parse_args()
+    from bot.encoder import finetuned_encoder, resolve_encoder
+    from bot.settings import load_settings
+
+    settings = load_settings(PROJECT)
+    encoders = {str(p): p for p in args.encoder or []}
+    if not encoders:
+        shipped = resolve_encoder(settings.encoder)
+        encoders["m3e-small as shipped"] = shipped
+        tuned = finetuned_encoder(settings.models_dir, shipped)
+        if tuned is None:
+            print(f"no fine-tuned encoder under {settings.models_dir} (run `bot train`): measuring m3e-small alone")
+        else:
+            encoders[f"fine-tuned ({tuned.name})"] = tuned
+    texts, replies = labelled_messages()
+    print(f"{len(texts)} labelled messages, {len(set(replies))} replies\n")
+    rows = [row for name, path in encoders.items() for row in measure(name, path, texts, replies)]
+    print("| encoder | distance | value | groups | pair precision | pair recall | adjusted Rand |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['encoder']} | {r['distance']} | {r['value']:.3f} | {r['groups']} | {r['pair_precision']:.3f} | {r['pair_recall']:.3f} | {r['adjusted_rand']:.3f} |")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"messages": len(texts), "rows": rows}, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nwrote {RESULTS.relative_to(PROJECT)}")
+
+
+if __name__ == "__main__":
+    main()
