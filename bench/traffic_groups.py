@@ -68,17 +68,16 @@ def scores(groups: list[list[int]], replies: list[str]) -> dict[str, float]:
     }
 
 
-def measure(name: str, path: Path, texts: list[str], replies: list[str]) -> list[dict]:
+def measure(settings, name: str, path: Path, texts: list[str], replies: list[str]) -> list[dict]:  # type: ignore[no-untyped-def]
+    """One encoder's rows: the messages grouped at the fixed distance and at the seed KB's own, each scored."""
     from bot import traffic
     from bot.encoder import Encoder
     from bot.index.search import KBIndex
     from bot.intents import load_intents
     from bot.kb.files import read_kb
-    from bot.settings import load_settings
 
-    settings = load_settings(PROJECT)
     encoder = Encoder(path, settings.encoder_backend, settings.models_dir / "onnx")
-    index = KBIndex.build(read_kb(PROJECT / "kb", load_intents(PROJECT)), encoder, settings.index, name)
+    index = KBIndex.build(read_kb(PROJECT / "kb", load_intents(PROJECT)), encoder, settings.index, "traffic-groups")
     vectors = traffic.message_vectors(encoder, texts)
     rows = []
     for how, distance in (("fixed", traffic.CLUSTER_DISTANCE), ("the KB's phrasings", traffic.group_distance(index))):
@@ -105,7 +104,7 @@ def main() -> None:
             encoders[f"fine-tuned ({tuned.name})"] = tuned
     texts, replies = labelled_messages()
     print(f"{len(texts)} labelled messages, {len(set(replies))} replies\n")
-    rows = [row for name, path in encoders.items() for row in measure(name, path, texts, replies)]
+    rows = [row for name, path in encoders.items() for row in measure(settings, name, path, texts, replies)]
     print("| encoder | distance | value | groups | pair precision | pair recall | adjusted Rand |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

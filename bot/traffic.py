@@ -170,8 +170,9 @@ def missed_messages(db: sa.engine.Engine, snapshot: Snapshot, shop: str | None =
 
 def group_distance(index: KBIndex | None) -> float:
     """The cosine distance within which missed messages join one group: as far apart as two phrasings of one KB entry
-    typically sit with this encoder. A fixed distance fits one encoder only: fine-tuned on the KB, the encoder puts
-    phrasings of one question twice as far apart as m3e-small as shipped does, and at its 0.2 few messages grouped."""
+    typically sit with this encoder (CLUSTER_DISTANCE when the KB has too few to tell). A fixed distance fits one
+    encoder only: fine-tuned on the KB, the encoder puts phrasings of one question twice as far apart as m3e-small as
+    shipped does, and at the fixed 0.2 chosen for the latter few messages grouped."""
     distance = index.phrasing_distance() if index is not None else None
     return CLUSTER_DISTANCE if distance is None else distance
 

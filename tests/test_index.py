@@ -139,6 +139,8 @@ def test_phrasing_distance_is_the_median_spread_of_an_entrys_questions_in_this_e
     assert as_shipped.phrasing_distance() < 0.75 * built.phrasing_distance()  # no one fixed distance fits both
     single = [replace(e, questions=e.questions[:1]) for e in entries]
     assert KBIndex.build(KBContent(shop=content.shop, entries=tuple(single)), engine.encoder, engine.settings.index, "one").phrasing_distance() is None
+    few = KBIndex.build(KBContent(shop=content.shop, entries=tuple(entries[:4])), engine.encoder, engine.settings.index, "few")
+    assert few.phrasing_distance() is None  # four entries are too few to tell the encoder's scale
 
 
 def test_onnx_backends_embed_like_the_shipped_model(tmp_path: Path) -> None:

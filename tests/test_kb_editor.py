@@ -360,7 +360,7 @@ def test_traffic_groups_one_question_asked_in_other_words_and_keeps_other_questi
     asked = [
         ("能开发票吗", "发票怎么开给我", "买了要报销 票能开不"),
         ("能刻字吗", "可以在上面刻名字吗"),
-        ("支持货到付款吗", "能先收货再付钱吗"),
+        ("支持货到付款吗", "能货到付款不", "可以到了再付款吗"),
         ("礼盒包装要另外收钱吗",),
     ]
     for n, text in enumerate(t for question in asked for t in question):
@@ -443,6 +443,8 @@ def test_traffic_keeps_each_encoders_message_vectors_for_the_next_page_within_a_
     assert calls[-1] == ["a"] and len(calls) == 3
     kept.get(Counting(), ["a"])  # another encoder's vectors are its own, though the first one keeps "a"
     assert calls[-1] == ["a"] and len(calls) == 4
+    traffic.message_vectors(Counting(), ["ＯＫ 能刻字吗？？"])  # the page's messages, normalised as the KB's rows are
+    assert calls[-1] == ["好的 能刻字吗?"]
 
 
 def test_editors_creating_at_the_same_moment_each_get_their_own_id(live) -> None:  # type: ignore[no-untyped-def]

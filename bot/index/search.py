@@ -20,7 +20,8 @@ from bot.settings import IndexSettings
 
 INTENT_SCAN_MAX_ROWS = 4096  # search_intent scores every row of an intent up to this many, else the nearest
 ROW_BYTES = 1500  # estimated memory a row holds beside its vector (text, BM25 postings, objects); see memory_bytes
-PHRASING_MAX_ROWS = 20_000  # phrasing_distance reads the questions of the first entries up to this many rows
+PHRASING_MAX_ROWS = 20_000  # phrasing_distance reads about this many question rows, of entries across the KB
+PHRASING_MIN_ENTRIES = 5  # and needs this many entries of two questions or more
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class KBIndex:
         self._hidden_row_count = 0  # of _hidden_rows, also counted once per edit: every search needs it
         self._overlay = Overlay.empty(encoder.dimension)
         self._intent_rows: dict[str, np.ndarray] | None = None  # built rows by intent, for search_intent
-        self._phrasing_distance: float | None = None
+        self._phrasing_distance: float | None = None  # phrasing_distance, once measured
+        self._phrasing_measured = False
 
     def __len__(self) -> int:
         return len(self.entries) - self._hidden_count + len(self._overlay.entries)
@@ -140,27 +142,34 @@ class KBIndex:
 
     def phrasing_distance(self) -> float | None:
         """How far apart the encoder puts two phrasings of one question: over the built entries with two questions or
-        more (their first PHRASING_MAX_ROWS question rows), the median of each entry's mean pairwise cosine distance.
-        None when no entry has two. The encoder sets this scale: m3e-small as shipped puts the seed KB's phrasings
-        about 0.21 apart, fine-tuned on the KB about 0.42 (its unrelated texts move apart further still)."""
-        if self._phrasing_distance is None:
-            by_entry: dict[int, list[int]] = {}
-            for i, row in enumerate(self.rows[:PHRASING_MAX_ROWS]):
-                if row.kind == QUESTION:
-                    by_entry.setdefault(row.entry_index, []).append(i)
-            groups = [ids for ids in by_entry.values() if len(ids) >= 2]
-            if not groups:
-                return None
-            vectors = self.dense.reconstruct_batch(np.array([i for ids in groups for i in ids], dtype=np.int64))
-            distances, start = [], 0
-            for ids in groups:
-                n = len(ids)
-                total = vectors[start:start + n].sum(axis=0)
-                start += n
-                mean_similarity = (float(total @ total) - n) / (n * (n - 1))  # unit vectors: the off-diagonal mean
-                distances.append(1.0 - mean_similarity)
-            self._phrasing_distance = float(np.median(distances))
+        more, the median of each entry's mean pairwise cosine distance (entries taken evenly across the KB up to
+        PHRASING_MAX_ROWS question rows). None with fewer than PHRASING_MIN_ENTRIES such entries: too few to tell.
+        The encoder sets this scale: m3e-small as shipped puts the seed KB's phrasings about 0.21 apart, fine-tuned on
+        the KB about 0.42 (its unrelated texts move apart further still)."""
+        if not self._phrasing_measured:
+            self._phrasing_distance = self._measure_phrasing_distance()
+            self._phrasing_measured = True
         return self._phrasing_distance
+
+    def _measure_phrasing_distance(self) -> float | None:
+        by_entry: dict[int, list[int]] = {}
+        for i, row in enumerate(self.rows):
+            if row.kind == QUESTION:
+                by_entry.setdefault(row.entry_index, []).append(i)
+        groups = [ids for ids in by_entry.values() if len(ids) >= 2]
+        if len(groups) < PHRASING_MIN_ENTRIES:
+            return None
+        step = -(-sum(map(len, groups)) // PHRASING_MAX_ROWS)  # every step-th entry: all intents, not the first ones
+        groups = groups[::step]
+        vectors = self.dense.reconstruct_batch(np.array([i for ids in groups for i in ids], dtype=np.int64))
+        distances, start = [], 0
+        for ids in groups:
+            n = len(ids)
+            total = vectors[start:start + n].sum(axis=0)
+            start += n
+            mean_similarity = (float(total @ total) - n) / (n * (n - 1))  # unit vectors: the off-diagonal mean
+            distances.append(1.0 - mean_similarity)
+        return float(np.median(distances))
 
     def vectors_for(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(found mask, vectors) for texts this index already embedded (rows of the build or the overlay)."""
