@@ -27,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 DATA = PROJECT / "tests" / "data"
+PARAPHRASES = ("paraphrases_dev.yml", "paraphrases_test.yml")
 RESULTS = PROJECT / "bench" / "results" / "traffic_groups.json"
 
 
@@ -34,37 +35,29 @@ def labelled_messages() -> tuple[list[str], list[str]]:
     """(texts, the reply each is answered with) of the team's labelled buyer messages."""
     from ruamel.yaml import YAML
 
-    texts, replies = [], []
-    for name in ("paraphrases_dev.yml", "paraphrases_test.yml"):
-        for item in YAML(typ="safe", pure=True).load((DATA / name).read_text(encoding="utf-8")):
-            if item.get("replies"):
-                texts.append(item["text"])
-                replies.append(item["replies"][0])
-    for line in (DATA / "chat_log.jsonl").read_text(encoding="utf-8").splitlines():
-        turn = json.loads(line)
-        if turn.get("reply_id"):
-            texts.append(turn["text"])
-            replies.append(turn["reply_id"])
-    return texts, replies
+    from bot.evaluate import labelled
+    from bot.logs import read_log
+
+    items = [i for name in PARAPHRASES for i in labelled(YAML(typ="safe", pure=True).load((DATA / name).read_text(encoding="utf-8")))]
+    items += read_log(DATA / "chat_log.jsonl").items
+    answered = [i for i in items if i.reply_ids]
+    return [i.text for i in answered], [i.reply_ids[0] for i in answered]
 
 
 def scores(groups: list[list[int]], replies: list[str]) -> dict[str, float]:
     """Pair precision and recall of the grouping against the replies, and the adjusted Rand index."""
     from sklearn.metrics import adjusted_rand_score
+    from sklearn.metrics.cluster import pair_confusion_matrix
 
     grouped = np.zeros(len(replies), dtype=np.int64)
     for number, members in enumerate(groups):
         grouped[members] = number
-    upper = np.triu_indices(len(replies), 1)
-    labels = np.array(replies)
-    together = (grouped[:, None] == grouped[None, :])[upper]
-    same_reply = (labels[:, None] == labels[None, :])[upper]
-    both = int((together & same_reply).sum())
+    pairs = pair_confusion_matrix(replies, grouped)  # [[apart, grouped though replies differ], [split, grouped]]
     return {
         "groups": len(groups),
-        "pair_precision": round(both / max(int(together.sum()), 1), 3),
-        "pair_recall": round(both / max(int(same_reply.sum()), 1), 3),
-        "adjusted_rand": round(float(adjusted_rand_score(labels, grouped)), 3),
+        "pair_precision": round(int(pairs[1, 1]) / max(int(pairs[:, 1].sum()), 1), 3),
+        "pair_recall": round(int(pairs[1, 1]) / max(int(pairs[1, :].sum()), 1), 3),
+        "adjusted_rand": round(float(adjusted_rand_score(replies, grouped)), 3),
     }
 
 
