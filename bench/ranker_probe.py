@@ -38,10 +38,10 @@ FOLDS = 5
 PENALTY = 0.1  # the conditional logit's L2 penalty (on standardised features): 0.1 to 100 gave alike figures in 5 folds
 FILES = ("messages.jsonl", "conversations.jsonl")
 
-Line = dict[str, Any]  # file, part, acceptable, abstained, ids (as offered), candidates (features per ranked entry)
+Ranked = dict[str, Any]  # dev (the real_dev Line), abstained, ids (as offered), candidates (features per ranked entry)
 
 
-def candidates(seed: int | None, data_dir: Path | None) -> list[Line]:
+def candidates(seed: int | None, data_dir: Path | None) -> list[Ranked]:
     """Every dev line with the engine's outcome and, when it ranked candidates, each one's features."""
     from real_quality import encoders_for, model_for
 
@@ -57,7 +57,7 @@ def candidates(seed: int | None, data_dir: Path | None) -> list[Line]:
     if encoders is not None:
         os.environ["BOT_MODELS_DIR"] = str(encoders)
     lines = [line for part in real_dev.load(data_dir or real_dev.DEFAULT_DIR).values() for line in part]
-    out: list[Line] = []
+    out: list[Ranked] = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(PROJECT, data_dir=Path(tmp))
         import_kb(settings)
@@ -86,23 +86,20 @@ def candidates(seed: int | None, data_dir: Path | None) -> list[Line]:
         for line in lines:
             captured.clear()
             result = engine.suggest(line.text, context=list(line.context) or None)
-            out.append({"file": line.file, "part": line.part, "acceptable": set(line.acceptable), "abstained": result.abstained,
-                        "ids": [r.id for r in result.suggestions], "candidates": list(captured)})
+            out.append({"dev": line, "abstained": result.abstained, "ids": [r.id for r in result.suggestions],
+                        "candidates": list(captured)})
     return out
 
 
 Scorer = Callable[[np.ndarray], np.ndarray]
 
 
-def matrix(line: Line) -> np.ndarray:
+def matrix(line: Ranked) -> np.ndarray:
     return np.array([[c[f] for f in FEATURES] for c in line["candidates"]], dtype=float)
 
 
-def offered(line: Line, scorer: Scorer | None) -> list[str]:
-    """The replies the agent would see: none on abstention; else the candidates in the scorer's order (the engine's
-    own replies where it ranked nothing, or for scorer None)."""
-    if line["abstained"]:
-        return []
+def ordered(line: Ranked, scorer: Scorer | None) -> list[str]:
+    """The replies in the scorer's order (the engine's own replies where it ranked nothing, or for scorer None)."""
     if scorer is None or not line["candidates"]:
         return line["ids"]
     ids: list[str] = []
@@ -112,31 +109,28 @@ def offered(line: Line, scorer: Scorer | None) -> list[str]:
     return ids[:3]
 
 
-def first_and_top3(lines: Sequence[Line], scorers: Sequence[Scorer | None]) -> tuple[float, float]:
-    """Acceptable first / in the top 3 over the answerable lines, each read with its own scorer."""
-    first = top3 = n = 0
-    for line, scorer in zip(lines, scorers):
-        if not line["acceptable"]:
-            continue
-        ids = offered(line, scorer)
-        n += 1
-        first += bool(ids) and ids[0] in line["acceptable"]
-        top3 += bool(set(ids[:3]) & line["acceptable"])
-    return first / n, top3 / n
+def first_and_top3(lines: Sequence[Ranked], scorers: Sequence[Scorer | None]) -> tuple[float, float]:
+    """Acceptable first / in the top 3 over the answerable lines, each read with its own scorer (real_dev.outcomes:
+    an abstention is a miss)."""
+    import real_dev
+
+    scored = [real_dev.outcomes(line["dev"], {"ids": ordered(line, scorer), "abstained": line["abstained"]})
+              for line, scorer in zip(lines, scorers) if line["dev"].answerable]
+    return sum(o["first"] for o in scored) / len(scored), sum(o["top3"] for o in scored) / len(scored)
 
 
-def _training(lines: Sequence[Line]) -> list[tuple[np.ndarray, np.ndarray]]:
+def _training(lines: Sequence[Ranked]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Lines with something to learn: candidates ranked, some acceptable and some not."""
     groups = []
     for line in lines:
-        if line["candidates"] and line["acceptable"] and not line["abstained"]:
-            x, y = matrix(line), np.array([c["id"] in line["acceptable"] for c in line["candidates"]])
+        if line["candidates"] and line["dev"].answerable and not line["abstained"]:
+            x, y = matrix(line), np.array([c["id"] in line["dev"].acceptable for c in line["candidates"]])
             if y.any() and not y.all():
                 groups.append((x, y))
     return groups
 
 
-def pointwise(lines: Sequence[Line]) -> Scorer:
+def pointwise(lines: Sequence[Ranked]) -> Scorer:
     from sklearn.linear_model import LogisticRegression
 
     groups = _training(lines)
@@ -144,7 +138,7 @@ def pointwise(lines: Sequence[Line]) -> Scorer:
     return model.decision_function
 
 
-def listwise(lines: Sequence[Line]) -> Scorer:
+def listwise(lines: Sequence[Ranked]) -> Scorer:
     """A conditional logit: P(candidate) = softmax over the line's candidates of w·x; maximises the log probability
     of the acceptable ones (together), with an L2 penalty, starting from the engine's own order."""
     from scipy.optimize import minimize
@@ -170,15 +164,15 @@ def listwise(lines: Sequence[Line]) -> Scorer:
     return lambda x: ((x - mean) / scale) @ w
 
 
-MODELS: dict[str, Callable[[Sequence[Line]], Scorer] | None] = {
+MODELS: dict[str, Callable[[Sequence[Ranked]], Scorer] | None] = {
     "engine's score": None, "logistic regression": pointwise, "conditional logit": listwise}
 
 
-def evaluate(lines: list[Line], report: bool) -> dict[str, dict[str, tuple[float, float]]]:
+def evaluate(lines: list[Ranked], report: bool) -> dict[str, dict[str, tuple[float, float]]]:
     """Per model and file, acceptable first / top 3: out of fold on the tuning part, or on the report part."""
-    tune = [line for line in lines if line["part"] == "tune"]
+    tune = [line for line in lines if line["dev"].part == "tune"]
     if report:
-        test = [line for line in lines if line["part"] == "report"]
+        test = [line for line in lines if line["dev"].part == "report"]
         fitted = {name: fit(tune) if fit else None for name, fit in MODELS.items()}
         scorers = {name: [scorer] * len(test) for name, scorer in fitted.items()}
     else:
@@ -191,7 +185,7 @@ def evaluate(lines: list[Line], report: bool) -> dict[str, dict[str, tuple[float
             for name, fit in MODELS.items():
                 scorer = fit(train) if fit else None
                 scorers[name] += [scorer] * len(fold)
-    return {name: {file: first_and_top3(*zip(*[(line, s) for line, s in zip(test, scorers[name]) if line["file"] == file]))
+    return {name: {file: first_and_top3(*zip(*[(line, s) for line, s in zip(test, scorers[name]) if line["dev"].file == file]))
                    for file in FILES} for name in MODELS}
 
 

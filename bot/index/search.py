@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -71,8 +72,6 @@ class KBIndex:
         self._hidden_row_count = 0  # of _hidden_rows, also counted once per edit: every search needs it
         self._overlay = Overlay.empty(encoder.dimension)
         self._intent_rows: dict[str, np.ndarray] | None = None  # built rows by intent, for search_intent
-        self._phrasing_distance: float | None = None  # phrasing_distance, once measured
-        self._phrasing_measured = False
 
     def __len__(self) -> int:
         return len(self.entries) - self._hidden_count + len(self._overlay.entries)
@@ -146,12 +145,10 @@ class KBIndex:
         PHRASING_MAX_ROWS question rows). None with fewer than PHRASING_MIN_ENTRIES such entries: too few to tell.
         The encoder sets this scale: m3e-small as shipped puts the seed KB's phrasings about 0.21 apart, fine-tuned on
         the KB about 0.42 (its unrelated texts move apart further still)."""
-        if not self._phrasing_measured:
-            self._phrasing_distance = self._measure_phrasing_distance()
-            self._phrasing_measured = True
         return self._phrasing_distance
 
-    def _measure_phrasing_distance(self) -> float | None:
+    @functools.cached_property
+    def _phrasing_distance(self) -> float | None:  # measured once per index, the first time the traffic page asks
         by_entry: dict[int, list[int]] = {}
         for i, row in enumerate(self.rows):
             if row.kind == QUESTION:
