@@ -30,7 +30,9 @@ from bot.normalize import normalize
 REWRITE_RATIO = 0.5  # an edit distance above this share of the reply's length is a heavy rewrite
 CLUSTER_DISTANCE = 0.2  # cosine distance (1 - similarity) within which messages join one group, without a KB to
 # measure it on: with one, how far apart the encoder puts one entry's own phrasings (KBIndex.phrasing_distance)
-VARIANT_MIN_SCORE = 0.7  # a group whose closest entry scores this much becomes "add as variants"
+VARIANT_MIN_SCORE = 0.7  # a group whose closest entry scores this much becomes "add as variants", without a KB to
+# measure the encoder on; with one, the score follows its phrasing distance too (variant_min_score)
+VARIANT_DISTANCE_SHARE = 0.72  # ... a group joins an entry within this share of the KB's phrasing distance (1 - score)
 MAX_MESSAGES = 2000  # newest unreviewed buyer messages read for the traffic page
 ENCODE_CHUNK = 32
 VECTORS_KEPT = 2 * MAX_MESSAGES  # message vectors each encoder keeps for the next page (512 floats each: 8 MB); shops
@@ -196,23 +198,40 @@ def cluster_key(message_ids: Sequence[int]) -> str:
     return hashlib.sha256(",".join(map(str, sorted(message_ids))).encode()).hexdigest()[:12]
 
 
+def variant_min_score(index: KBIndex | None) -> float:
+    """The mean score at which a group's closest entry is proposed for its messages ("add as variants"): as close as
+    VARIANT_DISTANCE_SHARE of the distance at which this encoder puts two phrasings of one KB entry (VARIANT_MIN_SCORE
+    when the KB has too few to tell). A fixed score fits one encoder only: 0.7 suits the encoder fine-tuned on the KB,
+    but m3e-small as shipped scores every text higher and reached it with wrong entries ("能刻字吗" → an angry buyer's
+    reply at 0.72); measured by bench/traffic_groups.py."""
+    distance = index.phrasing_distance() if index is not None else None
+    return VARIANT_MIN_SCORE if distance is None else 1.0 - VARIANT_DISTANCE_SHARE * distance
+
+
+def closest_entry(index: KBIndex, texts: Sequence[str]) -> tuple[str, str, float] | None:
+    """The entry these messages match best on average (each message's three best hits count, a miss scores 0): its id,
+    the question of it that matched first, and the mean score. None without any hit."""
+    totals: dict[str, list[float]] = {}
+    best_question: dict[str, str] = {}
+    for text in texts:
+        for hit in index.search(text, 3):
+            totals.setdefault(hit.entry.id, []).append(hit.score)
+            best_question.setdefault(hit.entry.id, hit.matched)
+    if not totals:
+        return None
+    entry_id, scores = max(totals.items(), key=lambda kv: sum(kv[1]) / len(texts))
+    return entry_id, best_question[entry_id], sum(scores) / len(texts)
+
+
 def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> Cluster:
     texts = list(dict.fromkeys(m.text.strip() for m in members))
     taken = editor.store.question_owners(texts)
     fresh = [t for t in texts if t not in taken][:MAX_QUESTIONS]
     key = cluster_key([m.message_id for m in members])
-    if index is not None and fresh:
-        totals: dict[str, list[float]] = {}
-        best_question: dict[str, str] = {}
-        for text in fresh:
-            for hit in index.search(text, 3):
-                totals.setdefault(hit.entry.id, []).append(hit.score)
-                best_question.setdefault(hit.entry.id, hit.matched)
-        if totals:
-            entry_id, scores = max(totals.items(), key=lambda kv: sum(kv[1]) / len(fresh))
-            mean = sum(scores) / len(fresh)
-            if mean >= VARIANT_MIN_SCORE:
-                return Cluster(key, members, "variant", entry_id, best_question[entry_id], round(mean, 4), fresh)
+    closest = closest_entry(index, fresh) if index is not None and fresh else None
+    if closest is not None and closest[2] >= variant_min_score(index):
+        entry_id, question, mean = closest
+        return Cluster(key, members, "variant", entry_id, question, round(mean, 4), fresh)
     intents = Counter(m.intent for m in members if m.intent)
     if not intents and index is not None:
         intents = Counter(h.entry.intent for t in texts[:3] for h in index.search(t, 1))
