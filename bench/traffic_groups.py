@@ -85,7 +85,7 @@ def proposals(index, texts: list[str], acceptable: list[tuple[str, ...]], groups
     for members in groups:
         found = traffic.closest_entry(index, list(dict.fromkeys(texts[i] for i in members))[: traffic.MAX_QUESTIONS])
         if found is not None:
-            closest.append((found[2], len(members), sum(found[0] in acceptable[i] for i in members)))
+            closest.append((found.score, len(members), sum(found.entry_id in acceptable[i] for i in members)))
     rows = []
     for how, score in (("fixed", traffic.VARIANT_MIN_SCORE), ("the KB's", traffic.variant_min_score(index))):
         chosen = [c for c in closest if c[0] >= score]

@@ -208,9 +208,17 @@ def variant_min_score(index: KBIndex | None) -> float:
     return VARIANT_MIN_SCORE if distance is None else 1.0 - VARIANT_DISTANCE_SHARE * distance
 
 
-def closest_entry(index: KBIndex, texts: Sequence[str]) -> tuple[str, str, float] | None:
-    """The entry these messages match best on average (each message's three best hits count, a miss scores 0): its id,
-    the question of it that matched first, and the mean score. None without any hit."""
+@dataclass(frozen=True)
+class Closest:
+    """The KB entry a group of messages matches best, as the traffic page proposes it."""
+
+    entry_id: str
+    question: str  # the entry's question that matched the first of the messages
+    score: float  # the mean over the messages (a message whose three best hits miss the entry counts 0)
+
+
+def closest_entry(index: KBIndex, texts: Sequence[str]) -> Closest | None:
+    """The entry these messages match best on average over each message's three best hits; None without any hit."""
     totals: dict[str, list[float]] = {}
     best_question: dict[str, str] = {}
     for text in texts:
@@ -220,7 +228,7 @@ def closest_entry(index: KBIndex, texts: Sequence[str]) -> tuple[str, str, float
     if not totals:
         return None
     entry_id, scores = max(totals.items(), key=lambda kv: sum(kv[1]) / len(texts))
-    return entry_id, best_question[entry_id], sum(scores) / len(texts)
+    return Closest(entry_id, best_question[entry_id], sum(scores) / len(texts))
 
 
 def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> Cluster:
@@ -229,9 +237,8 @@ def _propose(members: list[Missed], index: KBIndex | None, editor: KBEditor) -> 
     fresh = [t for t in texts if t not in taken][:MAX_QUESTIONS]
     key = cluster_key([m.message_id for m in members])
     closest = closest_entry(index, fresh) if index is not None and fresh else None
-    if closest is not None and closest[2] >= variant_min_score(index):
-        entry_id, question, mean = closest
-        return Cluster(key, members, "variant", entry_id, question, round(mean, 4), fresh)
+    if closest is not None and closest.score >= variant_min_score(index):
+        return Cluster(key, members, "variant", closest.entry_id, closest.question, round(closest.score, 4), fresh)
     intents = Counter(m.intent for m in members if m.intent)
     if not intents and index is not None:
         intents = Counter(h.entry.intent for t in texts[:3] for h in index.search(t, 1))

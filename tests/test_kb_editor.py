@@ -391,11 +391,11 @@ def test_traffic_proposes_a_groups_closest_entry_only_as_close_as_the_encoder_pu
     for index, score in ((shipped, shipped_score), (engine.index, tuned_score)):
         for entry_id, messages in answered.items():
             found = traffic.closest_entry(index, messages)
-            assert found is not None and found[0] == entry_id and found[2] >= score, (entry_id, found)
+            assert found is not None and found.entry_id == entry_id and found.score >= score, (entry_id, found)
         for messages in unanswered:
             found = traffic.closest_entry(index, messages)
-            assert found is not None and found[2] < score, (messages, found)
-    assert all(traffic.closest_entry(shipped, m)[2] >= traffic.VARIANT_MIN_SCORE for m in unanswered)  # type: ignore[index]
+            assert found is not None and found.score < score, (messages, found)
+    assert all(traffic.closest_entry(shipped, m).score >= traffic.VARIANT_MIN_SCORE for m in unanswered)  # type: ignore[union-attr]
 
 
 def test_traffic_pages_are_a_snapshot_that_reviewing_a_group_does_not_shift(live, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
