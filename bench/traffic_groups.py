@@ -110,10 +110,11 @@ def measure(settings, name: str, path: Path, texts: list[str], acceptable: list[
     index = KBIndex.build(read_kb(PROJECT / "kb", load_intents(PROJECT)), encoder, settings.index, "traffic-groups")
     vectors = traffic.message_vectors(encoder, texts)
     replies = [a[0] for a in acceptable]
-    rows = []
+    rows, groups = [], []
     for how, distance in (("fixed", traffic.CLUSTER_DISTANCE), ("the KB's phrasings", traffic.group_distance(index))):
-        rows.append({"encoder": name, "distance": how, "value": round(distance, 3), **scores(traffic.groups_within(vectors, distance), replies)})
-    proposed = proposals(index, texts, acceptable, traffic.groups_within(vectors, traffic.group_distance(index)))
+        groups = traffic.groups_within(vectors, distance)
+        rows.append({"encoder": name, "distance": how, "value": round(distance, 3), **scores(groups, replies)})
+    proposed = proposals(index, texts, acceptable, groups)  # the groups at the KB's distance, as the page groups them
     return rows, [{"encoder": name, **row} for row in proposed]
 
 

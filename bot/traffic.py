@@ -51,6 +51,15 @@ class Missed:
     agent_reply: str | None = None
 
 
+@dataclass(frozen=True)
+class Closest:
+    """The KB entry a group of messages matches best, as the traffic page proposes it."""
+
+    entry_id: str
+    question: str  # the entry's question that matched the first of the messages
+    score: float  # the mean over the messages (a message whose three best hits miss the entry counts 0)
+
+
 @dataclass
 class Cluster:
     """Similar missed messages and the KB change proposed for them."""
@@ -206,15 +215,6 @@ def variant_min_score(index: KBIndex | None) -> float:
     reply at 0.72); measured by bench/traffic_groups.py."""
     distance = index.phrasing_distance() if index is not None else None
     return VARIANT_MIN_SCORE if distance is None else 1.0 - VARIANT_DISTANCE_SHARE * distance
-
-
-@dataclass(frozen=True)
-class Closest:
-    """The KB entry a group of messages matches best, as the traffic page proposes it."""
-
-    entry_id: str
-    question: str  # the entry's question that matched the first of the messages
-    score: float  # the mean over the messages (a message whose three best hits miss the entry counts 0)
 
 
 def closest_entry(index: KBIndex, texts: Sequence[str]) -> Closest | None:
